@@ -1,0 +1,75 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// Targets are split by concern so a change rebuilds little:
+// C wrapper -> MQTT client -> core model -> rules -> config -> agent -> executables.
+let package = Package(
+    name: "millwright",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "millwright-edge", targets: ["millwright-edge"]),
+        .executable(name: "millwright-central", targets: ["millwright-central"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+    ],
+    targets: [
+        // libmosquitto, behind one small module map.
+        .systemLibrary(
+            name: "CMosquitto",
+            pkgConfig: "libmosquitto",
+            providers: [.apt(["libmosquitto-dev"])]
+        ),
+        // Safe Swift 6 MQTT client over libmosquitto.
+        .target(
+            name: "MQTTClient",
+            dependencies: ["CMosquitto", .product(name: "Logging", package: "swift-log")]
+        ),
+        // The canonical model shared by edge and central: envelope, values, priority classes.
+        .target(name: "MillwrightCore"),
+        // Threshold rules: pure, deterministic, no I/O.
+        .target(name: "EdgeRules", dependencies: ["MillwrightCore"]),
+        // YAML configuration for field engineers, with file/line/column errors.
+        .target(
+            name: "EdgeConfig",
+            dependencies: ["EdgeRules", "MillwrightCore", .product(name: "Yams", package: "Yams")]
+        ),
+        // The edge agent: ingest pipeline, rule state store, services, replay, simulator.
+        .target(
+            name: "EdgeAgent",
+            dependencies: [
+                "EdgeConfig", "EdgeRules", "MillwrightCore", "MQTTClient",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "millwright-edge",
+            dependencies: [
+                "EdgeAgent", "EdgeConfig", "MQTTClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "millwright-central",
+            dependencies: [
+                "MillwrightCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "MQTTClientTests", dependencies: ["MQTTClient", "TestSupport"]),
+        .testTarget(name: "EdgeRulesTests", dependencies: ["EdgeRules", "MillwrightCore"]),
+        .testTarget(name: "EdgeConfigTests", dependencies: ["EdgeConfig"]),
+        .testTarget(name: "EdgeAgentTests", dependencies: ["EdgeAgent", "EdgeConfig", "MQTTClient", "TestSupport"]),
+        // Shared fixtures: a real mosquitto broker on a free port, temp dirs.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+    ],
+    swiftLanguageModes: [.v6]
+)

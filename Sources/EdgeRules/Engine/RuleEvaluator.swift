@@ -1,0 +1,37 @@
+import MillwrightCore
+
+/// A rule: configured parameters plus the state it carries between samples.
+///
+/// Rules are value types so the engine can snapshot them for persistence by
+/// copying, and so a reload can carry the state of an unchanged rule over.
+public protocol RuleEvaluator: Codable, Sendable, Hashable {
+    associatedtype Params: Codable, Sendable, Hashable
+    static var kind: RuleKind { get }
+    var params: Params { get }
+    init(params: Params)
+    /// Feeds one sample; appends promoted events; returns a rejection if the sample is unusable for this rule.
+    mutating func observe(_ sample: Sample, into events: inout [RuleEvent]) -> RuleRejection?
+    /// Advances the clock without a sample (stale watchdog, window close, counter flush).
+    mutating func tick(now: Timestamp, into events: inout [RuleEvent])
+}
+
+extension RuleEvaluator {
+    public mutating func tick(now: Timestamp, into events: inout [RuleEvent]) {}
+
+    func event(_ type: EventType, at time: Timestamp, _ source: TimeSource, _ values: [String: Value]) -> RuleEvent {
+        RuleEvent(type: type, occurredAt: time, timeSource: source, values: values, kind: Self.kind)
+    }
+}
+
+extension Sample {
+    /// The numeric value, or the rejection every numeric rule gives for anything else.
+    func requireNumber() -> Result<Double, RuleRejection> {
+        switch value {
+        case .number(let d): return .success(d)
+        case .bool(let b): return .success(b ? 1 : 0)
+        case .text(let t): return .failure(RuleRejection(.wrongType, "expected a number, got text \"\(t.prefix(40))\""))
+        }
+    }
+}
+
+func seconds(_ span: Millis) -> Value { .number(span.seconds) }

@@ -1,0 +1,54 @@
+import CMosquitto
+import Synchronization
+
+/// What libmosquitto's C callbacks reach through the userdata pointer.
+///
+/// Passed retained to `mosquitto_new`; released only after the handle is destroyed,
+/// so it outlives every callback. The client is held weakly to avoid a cycle.
+final class CallbackBox: Sendable {
+    let onMessage: MQTTClient.MessageHandler
+    let onConnectionChange: MQTTClient.ConnectionHandler
+    let client = Mutex(WeakClient(client: nil))
+
+    init(onMessage: @escaping MQTTClient.MessageHandler, onConnectionChange: @escaping MQTTClient.ConnectionHandler) {
+        self.onMessage = onMessage
+        self.onConnectionChange = onConnectionChange
+    }
+
+    static func from(_ userdata: UnsafeMutableRawPointer?) -> CallbackBox? {
+        guard let userdata else { return nil }
+        return Unmanaged<CallbackBox>.fromOpaque(userdata).takeUnretainedValue()
+    }
+
+    var owner: MQTTClient? { client.withLock { $0.client } }
+}
+
+struct WeakClient: Sendable {
+    weak var client: MQTTClient?
+}
+
+extension MQTTClient {
+    func installCallbacks() {
+        let m = handle.raw
+        mosquitto_connect_with_flags_callback_set(m) { _, userdata, rc, flags in
+            CallbackBox.from(userdata)?.owner?.connected(rc: rc, flags: flags)
+        }
+        mosquitto_disconnect_callback_set(m) { _, userdata, rc in
+            CallbackBox.from(userdata)?.owner?.disconnected(rc: rc)
+        }
+        mosquitto_message_callback_set(m) { _, userdata, message in
+            guard let box = CallbackBox.from(userdata), let message else { return }
+            let msg = message.pointee
+            // libmosquitto frees the message when this callback returns: copy topic and payload now.
+            let topic = String(cString: msg.topic)
+            let count = Int(msg.payloadlen)
+            let payload: [UInt8]
+            if count > 0, let bytes = msg.payload {
+                payload = [UInt8](UnsafeRawBufferPointer(start: bytes, count: count))
+            } else {
+                payload = []
+            }
+            box.onMessage(MQTTMessage(topic: topic, payload: payload, qos: Int(msg.qos), retain: msg.retain))
+        }
+    }
+}

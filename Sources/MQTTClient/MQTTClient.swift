@@ -1,0 +1,190 @@
+import CMosquitto
+import Foundation
+import Logging
+import Synchronization
+
+/// An MQTT client over libmosquitto, safe to use from any thread.
+///
+/// One network thread per client runs libmosquitto's loop; messages are delivered
+/// on that thread to `onMessage` synchronously (so the hot path needs no hop) with
+/// topic and payload already copied. Connection loss is handled here: capped
+/// exponential backoff with jitter, then reconnect and resubscribe.
+public final class MQTTClient: Sendable {
+    public typealias MessageHandler = @Sendable (MQTTMessage) -> Void
+    public typealias ConnectionHandler = @Sendable (MQTTConnectionEvent) -> Void
+
+    let options: MQTTConnectionOptions
+    let logger: Logger
+    let handle: MosquittoHandle
+    let box: CallbackBox
+    let state: Mutex<ClientState>
+    /// Wakes the network thread out of a backoff wait on stop.
+    let wakeup = NSCondition()
+    let finished = DispatchSemaphore(value: 0)
+
+    struct ClientState: Sendable {
+        var subscriptions: [String: Int] = [:]
+        var running = false
+        var stopping = false
+        var connected = false
+        var everConnected = false
+        var backoff: ReconnectBackoff
+        var connects = 0
+    }
+
+    /// Creates the client; nothing touches the network until `start()`.
+    public init(options: MQTTConnectionOptions, logger: Logger = Logger(label: "mqtt"),
+                onMessage: @escaping MessageHandler, onConnectionChange: @escaping ConnectionHandler = { _ in }) throws(MQTTError) {
+        try options.validate()
+        MQTTLibrary.initialize()
+        self.options = options
+        self.logger = logger
+        self.state = Mutex(ClientState(backoff: ReconnectBackoff(policy: options.reconnect)))
+        self.box = CallbackBox(onMessage: onMessage, onConnectionChange: onConnectionChange)
+        let userdata = Unmanaged.passRetained(box).toOpaque()
+        guard let raw = mosquitto_new(options.clientID.isEmpty ? nil : options.clientID, options.cleanStart, userdata) else {
+            Unmanaged<CallbackBox>.fromOpaque(userdata).release()
+            throw MQTTError.library(call: "mosquitto_new", code: Int32(MOSQ_ERR_NOMEM.rawValue),
+                                    message: "could not create a client (out of memory or invalid id)")
+        }
+        self.handle = MosquittoHandle(raw: raw)
+        box.client.withLock { $0 = WeakClient(client: self) }
+        do {
+            try configure()
+        } catch {
+            mosquitto_destroy(raw)
+            Unmanaged<CallbackBox>.fromOpaque(userdata).release()
+            throw error
+        }
+    }
+
+    deinit {
+        // The network thread holds the client, so this runs only after `stop()` joined it.
+        stop()
+        mosquitto_destroy(handle.raw)
+        // The box outlives the loop: released only after the handle is destroyed.
+        Unmanaged<CallbackBox>.passUnretained(box).release()
+    }
+
+    private func configure() throws(MQTTError) {
+        let m = handle.raw
+        try check(mosquitto_threaded_set(m, true), "mosquitto_threaded_set")
+        let version = options.protocolVersion == .v5 ? MQTT_PROTOCOL_V5 : MQTT_PROTOCOL_V311
+        try check(mosquitto_int_option(m, MOSQ_OPT_PROTOCOL_VERSION, Int32(version)), "set protocol version")
+        try check(mosquitto_int_option(m, MOSQ_OPT_RECEIVE_MAXIMUM, Int32(options.receiveMaximum)), "set receive maximum")
+        if let user = options.username {
+            try check(mosquitto_username_pw_set(m, user, options.password), "mosquitto_username_pw_set")
+        }
+        if let tls = options.tls {
+            try check(mosquitto_tls_set(m, tls.caFile, tls.caPath, tls.certFile, tls.keyFile, nil), "mosquitto_tls_set")
+            if tls.insecureSkipHostnameCheck {
+                try check(mosquitto_tls_insecure_set(m, true), "mosquitto_tls_insecure_set")
+            }
+        }
+        installCallbacks()
+    }
+
+    /// Starts the network thread: connect, then keep connected until `stop()`.
+    public func start() {
+        let shouldStart = state.withLock { s -> Bool in
+            guard !s.running && !s.stopping else { return false }
+            s.running = true
+            return true
+        }
+        guard shouldStart else { return }
+        let thread = Thread { [self] in
+            runNetworkLoop()
+            finished.signal()
+        }
+        thread.name = "mqtt-\(options.clientID)"
+        thread.start()
+    }
+
+    /// Disconnects cleanly and joins the network thread. Idempotent.
+    public func stop() {
+        let wasRunning = state.withLock { s -> Bool in
+            let r = s.running && !s.stopping
+            s.stopping = true
+            return r
+        }
+        guard wasRunning else { return }
+        // Disconnect first: loop_forever returns once the state is "disconnecting".
+        _ = mosquitto_disconnect(handle.raw)
+        wakeup.lock()
+        wakeup.broadcast()
+        wakeup.unlock()
+        finished.wait()
+        state.withLock { $0.running = false; $0.connected = false }
+    }
+
+    public var isConnected: Bool { state.withLock { $0.connected } }
+
+    /// Number of successful connections so far (reconnects included).
+    public var connectionCount: Int { state.withLock { $0.connects } }
+
+    /// Subscribes now if connected, and again after every reconnect.
+    public func subscribe(_ filter: String, qos: Int) throws(MQTTError) {
+        guard (0...2).contains(qos) else { throw .invalidOptions("QoS \(qos) is not 0, 1 or 2") }
+        guard mosquitto_sub_topic_check(filter) == Int32(MOSQ_ERR_SUCCESS.rawValue) else {
+            throw .invalidOptions("\"\(filter)\" is not a valid subscription filter")
+        }
+        let connected = state.withLock { s -> Bool in
+            s.subscriptions[filter] = qos
+            return s.connected
+        }
+        if connected { try sendSubscribe(filter, qos: qos) }
+    }
+
+    public func unsubscribe(_ filter: String) throws(MQTTError) {
+        let connected = state.withLock { s -> Bool in
+            s.subscriptions[filter] = nil
+            return s.connected
+        }
+        if connected { try check(mosquitto_unsubscribe(handle.raw, nil, filter), "mosquitto_unsubscribe \(filter)") }
+    }
+
+    public var subscriptions: [String: Int] { state.withLock { $0.subscriptions } }
+
+    /// Queues a message; libmosquitto sends it from the network thread.
+    public func publish(topic: String, payload: [UInt8], qos: Int = 0, retain: Bool = false) throws(MQTTError) {
+        let rc = payload.withUnsafeBytes { buf in
+            mosquitto_publish(handle.raw, nil, topic, Int32(buf.count), buf.baseAddress, Int32(qos), retain)
+        }
+        try check(rc, "mosquitto_publish \(topic)")
+    }
+
+    func sendSubscribe(_ filter: String, qos: Int) throws(MQTTError) {
+        if options.protocolVersion == .v5 {
+            // Retained messages only for a new subscription: a resubscribe must not replay them.
+            let opts = Int32(MQTT_SUB_OPT_SEND_RETAIN_NEW.rawValue)
+            try check(mosquitto_subscribe_v5(handle.raw, nil, filter, Int32(qos), opts, nil), "mosquitto_subscribe_v5 \(filter)")
+        } else {
+            try check(mosquitto_subscribe(handle.raw, nil, filter, Int32(qos)), "mosquitto_subscribe \(filter)")
+        }
+    }
+}
+
+/// The raw libmosquitto handle.
+///
+/// `@unchecked Sendable`: libmosquitto guards its own state with internal mutexes once
+/// `mosquitto_threaded_set(true)` is called, which `MQTTClient.configure()` does first.
+struct MosquittoHandle: @unchecked Sendable {
+    let raw: OpaquePointer
+}
+
+/// Process-wide libmosquitto initialisation, exactly once.
+public enum MQTTLibrary {
+    private static let initialized: Bool = {
+        mosquitto_lib_init()
+        return true
+    }()
+
+    /// Call early from `main`; clients also call it, and only the first call does anything.
+    public static func initialize() { _ = initialized }
+
+    public static var version: String {
+        var major: Int32 = 0, minor: Int32 = 0, revision: Int32 = 0
+        mosquitto_lib_version(&major, &minor, &revision)
+        return "\(major).\(minor).\(revision)"
+    }
+}

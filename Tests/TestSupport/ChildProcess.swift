@@ -1,0 +1,92 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A child process spawned with a clean signal mask.
+///
+/// Foundation's `Process` inherits the mask of the spawning thread, and test
+/// threads block SIGTERM/SIGHUP, so a child started that way ignores them.
+public final class ChildProcess: @unchecked Sendable {
+    // @unchecked: `exitStatus` is only touched under `lock`.
+    public let pid: pid_t
+    private let lock = NSLock()
+    private var exitStatus: Int32?
+
+    /// Spawns `path` with `arguments`; stdout and stderr go to `outputFile` (appended) or /dev/null.
+    public init(_ path: String, _ arguments: [String], outputFile: String? = nil, environment: [String: String] = [:]) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        let out = outputFile ?? "/dev/null"
+        posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attr, &all)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
+        var env = ProcessInfo.processInfo.environment
+        for (k, v) in environment { env[k] = v }
+        let argv = ([path] + arguments).map { strdup($0) } + [nil]
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, path, &actions, &attr, argv, envp)
+        guard rc == 0 else { throw FixtureError("cannot start \(path): \(String(cString: strerror(rc)))") }
+        pid = child
+    }
+
+    public func signal(_ sig: Int32) { _ = Glibc.kill(pid, sig) }
+
+    /// Waits for exit and returns the status (128+signal when killed by a signal).
+    @discardableResult
+    public func wait() -> Int32 {
+        if let s = lock.withLock({ exitStatus }) { return s }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        lock.withLock { exitStatus = code }
+        return code
+    }
+
+    /// Polls for exit for up to `timeout` seconds; nil if still running.
+    public func wait(timeout: Double) -> Int32? {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let s = lock.withLock({ exitStatus }) { return s }
+            var status: Int32 = 0
+            let r = waitpid(pid, &status, WNOHANG)
+            if r == pid {
+                let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+                lock.withLock { exitStatus = code }
+                return code
+            }
+            usleep(10_000)
+        }
+        return nil
+    }
+
+    public var isRunning: Bool { wait(timeout: 0) == nil }
+
+    /// SIGTERM, then SIGKILL if it has not exited within `grace` seconds.
+    public func terminate(grace: Double = 5) {
+        guard isRunning else { return }
+        signal(SIGTERM)
+        if wait(timeout: grace) == nil {
+            signal(SIGKILL)
+            wait()
+        }
+    }
+}

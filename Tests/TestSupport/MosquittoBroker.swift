@@ -1,0 +1,160 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real mosquitto broker on a free loopback port, for tests. Stopped by `stop()` or deinit.
+public final class MosquittoBroker: @unchecked Sendable {
+    // @unchecked: `process` is only touched under `lock`.
+    public let port: Int
+    public let directory: URL
+    private let lock = NSLock()
+    private var process: ChildProcess?
+    private let extraConfig: String
+
+    public init(port: Int? = nil, extraConfig: String = "") throws {
+        self.port = try port ?? FreePort.find()
+        self.extraConfig = extraConfig
+        directory = try TemporaryDirectory.make(prefix: "mosquitto")
+        try start()
+    }
+
+    public func start() throws {
+        let conf = directory.appendingPathComponent("mosquitto.conf")
+        try """
+        listener \(port) 127.0.0.1
+        allow_anonymous true
+        persistence false
+        max_queued_messages 0
+        max_inflight_messages 0
+        log_dest file \(directory.path)/mosquitto.log
+        \(extraConfig)
+        """.write(to: conf, atomically: true, encoding: .utf8)
+        let p = try ChildProcess(try Executables.locate("mosquitto"), ["-c", conf.path])
+        lock.withLock { process = p }
+        try FreePort.waitUntilAccepting(port: port, timeout: 10)
+    }
+
+    /// SIGTERM and wait: the broker is gone when this returns.
+    public func stop() {
+        let p = lock.withLock { () -> ChildProcess? in
+            defer { process = nil }
+            return process
+        }
+        p?.terminate()
+    }
+
+    /// SIGKILL: a crash, no clean shutdown.
+    public func kill() {
+        let p = lock.withLock { () -> ChildProcess? in
+            defer { process = nil }
+            return process
+        }
+        p?.signal(SIGKILL)
+        p?.wait()
+    }
+
+    deinit { stop() }
+}
+
+public enum FreePort {
+    /// Binds port 0 on loopback and returns what the kernel chose.
+    public static func find() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw FixtureError("socket() failed") }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sp in
+                bind(fd, sp, len) == 0 && getsockname(fd, sp, &len) == 0
+            }
+        }
+        guard ok else { throw FixtureError("bind() failed") }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+
+    public static func waitUntilAccepting(port: Int, timeout: Double) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if canConnect(port: port) { return }
+            usleep(20_000)
+        }
+        throw FixtureError("nothing accepted connections on 127.0.0.1:\(port) within \(timeout)s")
+    }
+
+    public static func canConnect(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = UInt16(port).bigEndian
+        return withUnsafePointer(to: &addr) { p in
+            p.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+}
+
+public struct FixtureError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ d: String) { description = d }
+}
+
+public enum TemporaryDirectory {
+    public static func make(prefix: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("millwright-\(prefix)-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
+
+public enum Executables {
+    /// Finds a program on PATH (and the sbin folders where Debian puts mosquitto).
+    public static func locate(_ name: String) throws -> String {
+        let path = (ProcessInfo.processInfo.environment["PATH"] ?? "") + ":/usr/sbin:/sbin:/usr/local/sbin"
+        for dir in path.split(separator: ":") {
+            let candidate = "\(dir)/\(name)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        throw FixtureError("\(name) is not installed: run ./scripts/test, which installs it")
+    }
+
+    /// Runs a program to completion, feeding `input` on stdin; returns its exit status and stdout.
+    @discardableResult
+    public static func run(_ name: String, _ arguments: [String], input: Data? = nil) throws -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: try locate(name))
+        p.arguments = arguments
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        let inPipe = Pipe()
+        if input != nil { p.standardInput = inPipe }
+        try p.run()
+        if let input {
+            inPipe.fileHandleForWriting.write(input)
+            try inPipe.fileHandleForWriting.close()
+        }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Polls a condition until it holds or the timeout passes.
+public func eventually(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        usleep(20_000)
+    }
+    return condition()
+}
