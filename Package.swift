@@ -36,7 +36,7 @@ let package = Package(
         // YAML configuration for field engineers, with file/line/column errors.
         .target(
             name: "EdgeConfig",
-            dependencies: ["EdgeRules", "MillwrightCore", .product(name: "Yams", package: "Yams")]
+            dependencies: ["EdgeRules", "MillwrightCore", "MQTTClient", .product(name: "Yams", package: "Yams")]
         ),
         // The edge agent: ingest pipeline, rule state store, services, replay, simulator.
         .target(
@@ -46,6 +46,7 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(

@@ -147,6 +147,7 @@ public final class MQTTClient: Sendable {
 
     /// Queues a message; libmosquitto sends it from the network thread.
     public func publish(topic: String, payload: [UInt8], qos: Int = 0, retain: Bool = false) throws(MQTTError) {
+        guard isConnected else { throw .notConnected }
         let rc = payload.withUnsafeBytes { buf in
             mosquitto_publish(handle.raw, nil, topic, Int32(buf.count), buf.baseAddress, Int32(qos), retain)
         }

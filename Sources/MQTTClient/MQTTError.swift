@@ -6,6 +6,8 @@ public enum MQTTError: Error, Sendable, Equatable, CustomStringConvertible {
     case library(call: String, code: Int32, message: String)
     case invalidOptions(String)
     case notRunning
+    /// Publishing needs a live connection; libmosquitto would otherwise race the CONNECT packet.
+    case notConnected
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum MQTTError: Error, Sendable, Equatable, CustomStringConvertible {
             return "invalid MQTT options: \(what)"
         case .notRunning:
             return "the MQTT client is stopped; create a new client to connect again"
+        case .notConnected:
+            return "not connected to the broker yet; retry after the connection is up (see isConnected)"
         }
     }
 

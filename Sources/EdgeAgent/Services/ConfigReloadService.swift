@@ -1,0 +1,83 @@
+import EdgeConfig
+import Foundation
+import Logging
+import MillwrightCore
+import ServiceLifecycle
+import Synchronization
+import UnixSignals
+
+/// Reloads the configuration on SIGHUP and when the file changes.
+///
+/// An invalid new file is rejected with every reason logged, and the running
+/// configuration stays; a valid one is swapped in without dropping messages.
+public final class ConfigReloadService: Service {
+    let path: String
+    let pipeline: IngestPipeline
+    let ingest: IngestService
+    let watchInterval: Millis
+    let logger: Logger
+    let last = Mutex<ReloadStatus?>(nil)
+
+    public init(path: String, pipeline: IngestPipeline, ingest: IngestService, watchInterval: Millis, logger: Logger) {
+        self.path = path
+        self.pipeline = pipeline
+        self.ingest = ingest
+        self.watchInterval = watchInterval
+        self.logger = logger
+    }
+
+    public var lastReload: ReloadStatus? { last.withLock { $0 } }
+
+    public func run() async throws {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+                    self.logger.info("SIGHUP: reloading configuration", metadata: ["file": "\(self.path)"])
+                    self.reload(reason: "SIGHUP")
+                }
+            }
+            if watchInterval.value > 0 {
+                group.addTask { await self.watchFile() }
+            }
+        }
+    }
+
+    /// Polls the file's text; a change (by hash, not mtime) triggers a reload.
+    func watchFile() async {
+        var lastText = try? String(contentsOfFile: path, encoding: .utf8)
+        let interval = Duration.milliseconds(watchInterval.value)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8), text != lastText else { continue }
+            lastText = text
+            logger.info("configuration file changed: reloading", metadata: ["file": "\(path)"])
+            reload(reason: "file changed")
+        }
+    }
+
+    /// Validates and applies the file; returns whether it was accepted.
+    @discardableResult
+    public func reload(reason: String) -> Bool {
+        let status: ReloadStatus
+        do {
+            let config = try EdgeConfiguration.load(file: path)
+            if config.version == pipeline.configuration.version {
+                return true
+            }
+            try pipeline.reconfigure(to: config)
+            try ingest.apply(config)
+            status = ReloadStatus(at: .now(), accepted: true, configVersion: config.version, message: "applied (\(reason))")
+            logger.notice("configuration reloaded", metadata: ["config_version": "\(config.version)", "sensors": "\(config.sensors.count)"])
+        } catch let error as ConfigError {
+            status = ReloadStatus(at: .now(), accepted: false, configVersion: pipeline.configuration.version,
+                                  message: "rejected, running configuration kept:\n\(error)")
+            logger.error("new configuration rejected; the running one stays", metadata: ["file": "\(path)", "errors": "\n\(error)"])
+        } catch {
+            status = ReloadStatus(at: .now(), accepted: false, configVersion: pipeline.configuration.version,
+                                  message: "rejected, running configuration kept: \(error)")
+            logger.error("new configuration rejected; the running one stays", metadata: ["file": "\(path)", "error": "\(error)"])
+        }
+        last.withLock { $0 = status }
+        return status.accepted
+    }
+}

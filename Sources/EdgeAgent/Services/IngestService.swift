@@ -1,0 +1,93 @@
+import EdgeConfig
+import Logging
+import MillwrightCore
+import MQTTClient
+import ServiceLifecycle
+import Synchronization
+
+/// Owns one MQTT client per plant broker and feeds their messages into the pipeline.
+public final class IngestService: Service {
+    let pipeline: IngestPipeline
+    let logger: Logger
+    let clients = Mutex<[String: (BrokerConfig, MQTTClient)]>([:])
+
+    public init(pipeline: IngestPipeline, logger: Logger) {
+        self.pipeline = pipeline
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        try apply(pipeline.configuration)
+        // Cancellation ends the wait too; either way, stop the clients.
+        try? await gracefulShutdown()
+        // Stop receiving first; the writer, shut down after us, commits what is left.
+        let all = clients.withLock { c -> [MQTTClient] in
+            defer { c.removeAll() }
+            return c.values.map(\.1)
+        }
+        for c in all { c.stop() }
+    }
+
+    /// Brings connections and subscriptions in line with a configuration.
+    public func apply(_ config: EdgeConfiguration) throws(MQTTError) {
+        var wanted: [String: [String: Int]] = [:]
+        for s in config.sensors {
+            let filter = s.topic.subscriptionFilter
+            wanted[s.broker, default: [:]][filter] = max(wanted[s.broker]?[filter] ?? 0, s.qos)
+        }
+        var toStop: [MQTTClient] = []
+        var toStart: [MQTTClient] = []
+        try clients.withLock { (current: inout [String: (BrokerConfig, MQTTClient)]) throws(MQTTError) in
+            for (name, (cfg, client)) in current where config.broker(named: name) != cfg {
+                // Removed or changed connection settings: reconnect with the new ones.
+                toStop.append(client)
+                current[name] = nil
+            }
+            for broker in config.brokers {
+                let client: MQTTClient
+                if let existing = current[broker.name]?.1 {
+                    client = existing
+                } else {
+                    client = try makeClient(broker)
+                    current[broker.name] = (broker, client)
+                    toStart.append(client)
+                }
+                let want = wanted[broker.name] ?? [:]
+                for (filter, qos) in want where client.subscriptions[filter] != qos {
+                    try client.subscribe(filter, qos: qos)
+                }
+                for filter in client.subscriptions.keys where want[filter] == nil {
+                    try client.unsubscribe(filter)
+                }
+            }
+        }
+        for c in toStop { c.stop() }
+        for c in toStart { c.start() }
+    }
+
+    func makeClient(_ broker: BrokerConfig) throws(MQTTError) -> MQTTClient {
+        let pipeline = self.pipeline
+        let name = broker.name
+        var log = logger
+        log[metadataKey: "broker"] = "\(name)"
+        return try MQTTClient(options: broker.options, logger: log, onMessage: { message in
+            pipeline.handle(broker: name, topic: message.topic, payload: message.payload, receivedAt: .now())
+        })
+    }
+
+    /// Per broker: connected or not, and how many times it connected.
+    public var connections: [BrokerStatus] {
+        clients.withLock { c in
+            c.map { BrokerStatus(name: $0.key, host: "\($0.value.0.options.host):\($0.value.0.options.port)",
+                                 connected: $0.value.1.isConnected, connects: $0.value.1.connectionCount) }
+                .sorted { $0.name < $1.name }
+        }
+    }
+}
+
+public struct BrokerStatus: Sendable, Codable, Hashable {
+    public var name: String
+    public var host: String
+    public var connected: Bool
+    public var connects: Int
+}

@@ -1,0 +1,183 @@
+import EdgeRules
+import Foundation
+import GRDB
+import MillwrightCore
+
+/// The edge's SQLite store: promoted events (the outbox), rule state, quarantine samples.
+///
+/// One write transaction per batch (group commit): events, the rule state that produced
+/// them, and quarantine samples land together or not at all.
+public final class EdgeStore: Sendable {
+    public enum StoreError: Error, CustomStringConvertible {
+        case cannotOpen(path: String, reason: String)
+        case writeFailed(reason: String)
+
+        public var description: String {
+            switch self {
+            case .cannotOpen(let path, let reason):
+                return "cannot open the edge store at \(path): \(reason). Check that data_dir exists and is writable."
+            case .writeFailed(let reason):
+                return "writing to the edge store failed: \(reason). Events stay in memory and are retried."
+            }
+        }
+    }
+
+    public let path: String
+    let pool: DatabasePool
+    /// Incremented on every open: with seq it makes (edge, boot_epoch, seq) unique.
+    public let bootEpoch: Int64
+
+    public init(path: String, synchronousFull: Bool = true) throws(StoreError) {
+        self.path = path
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            var config = Configuration()
+            config.prepareDatabase { db in
+                try db.execute(sql: "PRAGMA synchronous = \(synchronousFull ? "FULL" : "NORMAL")")
+            }
+            config.busyMode = .timeout(5)
+            pool = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(pool)
+            bootEpoch = try pool.write { db -> Int64 in
+                let current = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'boot_epoch'") ?? 0
+                try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('boot_epoch', ?)", arguments: [current + 1])
+                return current + 1
+            }
+        } catch {
+            throw .cannotOpen(path: path, reason: "\(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1: events, rule state, quarantine") { db in
+            try db.execute(sql: """
+                CREATE TABLE meta (key TEXT PRIMARY KEY, value) WITHOUT ROWID;
+                CREATE TABLE events (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    event_id TEXT NOT NULL UNIQUE,
+                    boot_epoch INTEGER NOT NULL,
+                    priority INTEGER NOT NULL,
+                    type TEXT NOT NULL,
+                    equipment TEXT NOT NULL,
+                    signal TEXT NOT NULL,
+                    occurred_at INTEGER NOT NULL,
+                    body TEXT NOT NULL
+                );
+                CREATE TABLE rule_state (
+                    key TEXT PRIMARY KEY,
+                    sensor TEXT NOT NULL,
+                    equipment TEXT NOT NULL,
+                    signal TEXT NOT NULL,
+                    rules TEXT NOT NULL,
+                    updated_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE quarantine (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at INTEGER NOT NULL,
+                    reason TEXT NOT NULL,
+                    sensor TEXT NOT NULL,
+                    topic TEXT NOT NULL,
+                    detail TEXT NOT NULL,
+                    payload TEXT NOT NULL
+                );
+                """)
+        }
+        return m
+    }
+
+    /// Commits one batch atomically; returns the events with `bootEpoch` and `seq` assigned.
+    @discardableResult
+    public func commit(_ batch: PipelineOutput, keepQuarantine: Int) throws(StoreError) -> [EventEnvelope] {
+        let epoch = bootEpoch
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        do {
+            return try pool.write { db -> [EventEnvelope] in
+                var committed: [EventEnvelope] = []
+                committed.reserveCapacity(batch.events.count)
+                if !batch.events.isEmpty {
+                    let insert = try db.cachedStatement(sql: """
+                        INSERT INTO events (event_id, boot_epoch, priority, type, equipment, signal, occurred_at, body)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, '')
+                        """)
+                    let setBody = try db.cachedStatement(sql: "UPDATE events SET body = ? WHERE seq = ?")
+                    for var e in batch.events {
+                        try insert.execute(arguments: [e.eventID, epoch, e.priority.rank, e.type.rawValue, e.equipment,
+                                                       e.signal, e.occurredAt.milliseconds])
+                        e.bootEpoch = epoch
+                        e.seq = db.lastInsertedRowID
+                        let body = String(decoding: try encoder.encode(e), as: UTF8.self)
+                        try setBody.execute(arguments: [body, e.seq])
+                        committed.append(e)
+                    }
+                }
+                if !batch.states.isEmpty {
+                    let upsert = try db.cachedStatement(sql: """
+                        INSERT INTO rule_state (key, sensor, equipment, signal, rules, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT(key) DO UPDATE SET rules = excluded.rules, updated_at = excluded.updated_at
+                        """)
+                    for s in batch.states {
+                        let rules = String(decoding: try encoder.encode(s.rules), as: UTF8.self)
+                        try upsert.execute(arguments: [s.key, s.sensor, s.equipment, s.signal, rules, s.updatedAt.milliseconds])
+                    }
+                }
+                if !batch.quarantine.isEmpty && keepQuarantine > 0 {
+                    let insert = try db.cachedStatement(sql: """
+                        INSERT INTO quarantine (at, reason, sensor, topic, detail, payload) VALUES (?, ?, ?, ?, ?, ?)
+                        """)
+                    for q in batch.quarantine.suffix(keepQuarantine) {
+                        try insert.execute(arguments: [q.at.milliseconds, q.reason.rawValue, q.sensor, q.topic, q.detail, q.payload])
+                    }
+                    try db.execute(sql: "DELETE FROM quarantine WHERE id <= (SELECT MAX(id) FROM quarantine) - ?",
+                                   arguments: [keepQuarantine])
+                }
+                return committed
+            }
+        } catch {
+            throw .writeFailed(reason: "\(error)")
+        }
+    }
+
+    /// Every saved rule state, to restore the pipeline after a restart.
+    public func loadRuleStates() throws(StoreError) -> [RuleStateRecord] {
+        let decoder = JSONDecoder()
+        do {
+            return try pool.read { db in
+                try Row.fetchAll(db, sql: "SELECT key, sensor, equipment, signal, rules, updated_at FROM rule_state ORDER BY key").compactMap { row in
+                    // A state saved by an incompatible version is dropped: the rule starts fresh.
+                    guard let rules = try? decoder.decode(SensorRules.self, from: Data((row["rules"] as String).utf8)) else { return nil }
+                    return RuleStateRecord(key: row["key"], sensor: row["sensor"], equipment: row["equipment"], signal: row["signal"],
+                                           rules: rules, updatedAt: Timestamp(milliseconds: row["updated_at"]))
+                }
+            }
+        } catch {
+            throw .writeFailed(reason: "reading rule state: \(error)")
+        }
+    }
+
+    /// Stored events in commit order (newest last), optionally only after `afterSeq`.
+    public func events(afterSeq: Int64 = 0, limit: Int = 1000) throws -> [EventEnvelope] {
+        let decoder = JSONDecoder()
+        return try pool.read { db in
+            try String.fetchAll(db, sql: "SELECT body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [afterSeq, limit])
+                .map { try decoder.decode(EventEnvelope.self, from: Data($0.utf8)) }
+        }
+    }
+
+    public func eventCount() throws -> Int {
+        try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0 }
+    }
+
+    /// The newest quarantine samples, newest first.
+    public func quarantineSamples(limit: Int = 20) throws -> [QuarantineEntry] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT at, reason, sensor, topic, detail, payload FROM quarantine ORDER BY id DESC LIMIT ?",
+                             arguments: [limit]).map { row in
+                QuarantineEntry(at: Timestamp(milliseconds: row["at"]), reason: RejectionReason(rawValue: row["reason"]) ?? .malformedPayload,
+                                sensor: row["sensor"], topic: row["topic"], detail: row["detail"], payload: row["payload"])
+            }
+        }
+    }
+}

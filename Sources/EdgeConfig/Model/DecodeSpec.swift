@@ -1,0 +1,75 @@
+/// How one sensor's payload becomes a value (and maybe a timestamp).
+public struct DecodeSpec: Sendable, Hashable {
+    public enum Format: String, Sendable, Hashable, CaseIterable {
+        /// A JSON document; `value` (and optionally `time`) are paths into it.
+        case json
+        /// Plain text number: "23.5".
+        case number
+        /// "true"/"false", "1"/"0", "on"/"off".
+        case boolean
+        /// A state string or code as text: "RUNNING", "E42".
+        case text
+    }
+
+    public enum TimeFormat: String, Sendable, Hashable, CaseIterable {
+        /// Numbers above 10^11 are milliseconds, smaller ones seconds; text is RFC 3339.
+        case auto
+        case unixMs = "unix_ms"
+        case unixS = "unix_s"
+        case rfc3339
+    }
+
+    public var format: Format
+    public var valuePath: JSONPath
+    public var timePath: JSONPath?
+    public var timeFormat: TimeFormat
+
+    public init(format: Format, valuePath: JSONPath = JSONPath(), timePath: JSONPath? = nil, timeFormat: TimeFormat = .auto) {
+        self.format = format
+        self.valuePath = valuePath
+        self.timePath = timePath
+        self.timeFormat = timeFormat
+    }
+}
+
+/// A path into a JSON document: "value", "data.temp", "readings[0].v", optionally prefixed "$.".
+public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
+    public enum Component: Sendable, Hashable {
+        case key(String)
+        case index(Int)
+    }
+
+    public var components: [Component]
+
+    public init(components: [Component] = []) { self.components = components }
+
+    public init?(parsing text: String) {
+        var t = Substring(text)
+        if t.hasPrefix("$.") { t = t.dropFirst(2) } else if t == "$" { self.components = []; return }
+        var out: [Component] = []
+        for part in t.split(separator: ".", omittingEmptySubsequences: false) {
+            var p = part
+            var indices: [Int] = []
+            while p.hasSuffix("]"), let open = p.lastIndex(of: "[") {
+                guard let i = Int(p[p.index(after: open)..<p.index(before: p.endIndex)]), i >= 0 else { return nil }
+                indices.insert(i, at: 0)
+                p = p[..<open]
+            }
+            if !p.isEmpty { out.append(.key(String(p))) } else if indices.isEmpty { return nil }
+            out += indices.map(Component.index)
+        }
+        guard !out.isEmpty else { return nil }
+        self.components = out
+    }
+
+    public var description: String {
+        var s = ""
+        for c in components {
+            switch c {
+            case .key(let k): s += s.isEmpty ? k : ".\(k)"
+            case .index(let i): s += "[\(i)]"
+            }
+        }
+        return s.isEmpty ? "$" : s
+    }
+}

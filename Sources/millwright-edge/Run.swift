@@ -1,0 +1,72 @@
+import ArgumentParser
+import EdgeAgent
+import EdgeConfig
+import Foundation
+import Logging
+import MQTTClient
+import ServiceLifecycle
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the agent until SIGTERM or SIGINT; SIGHUP or a file change reloads the configuration.")
+
+    @Option(name: .shortAndLong, help: "The edge configuration file (YAML).")
+    var config: String
+
+    @Option(help: "Print promoted events as they are committed: none, text or json.")
+    var events: EdgeAgent.EventOutput = .none
+
+    @Flag(help: "Also run the built-in sensor simulator against the first broker.")
+    var simulate = false
+
+    @Option(help: "Simulated machines.")
+    var simulateMachines = 4
+
+    @Option(help: "Simulated readings per machine per second.")
+    var simulateRate = 1.0
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    @Flag(help: "Commit with synchronous=NORMAL instead of FULL (faster, may lose the last commits on power loss).")
+    var synchronousNormal = false
+
+    func run() async throws {
+        MQTTLibrary.initialize()
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+        let logger = Logger(label: "millwright-edge")
+        let cfg: EdgeConfiguration
+        do {
+            cfg = try EdgeConfiguration.load(file: config)
+        } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        var options = EdgeAgent.Options(configPath: config)
+        options.eventOutput = events
+        options.synchronousFull = !synchronousNormal
+        if simulate, let broker = cfg.brokers.first {
+            var sim = SensorSimulator.Options()
+            sim.host = broker.options.host
+            sim.port = broker.options.port
+            sim.machines = simulateMachines
+            sim.rate = simulateRate
+            options.simulator = sim
+        }
+        let agent = try EdgeAgent(config: cfg, options: options, logger: logger)
+        let group = ServiceGroup(configuration: .init(
+            services: agent.services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        logger.info("edge agent stopped", metadata: ["events_committed": "\(agent.writer.stats.eventsCommitted)"])
+    }
+}
+
+extension EdgeAgent.EventOutput: ExpressibleByArgument {}
+extension Logger.Level: @retroactive ExpressibleByArgument {}

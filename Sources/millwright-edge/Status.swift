@@ -1,0 +1,59 @@
+import ArgumentParser
+import EdgeAgent
+import EdgeConfig
+import Foundation
+import MillwrightCore
+
+struct Status: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the running agent's status: brokers, counters, bad input per reason and sensor, quarantine samples.")
+
+    @Option(name: .shortAndLong, help: "The edge configuration file (to find data_dir).")
+    var config: String
+
+    @Flag(help: "Print the raw status JSON.")
+    var json = false
+
+    func run() throws {
+        let cfg: EdgeConfiguration
+        do { cfg = try EdgeConfiguration.load(file: config) } catch {
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let path = EdgeStatus.path(dataDir: cfg.dataDir)
+        guard let data = FileManager.default.contents(atPath: path) else {
+            FileHandle.standardError.write(Data("no status at \(path): is the agent running with this config?\n".utf8))
+            throw ExitCode(1)
+        }
+        if json {
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        let s = try JSONDecoder().decode(EdgeStatus.self, from: data)
+        let age = (Timestamp.now() - s.updatedAt).seconds
+        var out = """
+            edge \(s.site)/\(s.edge)  agent \(s.agentVersion)  config \(s.configVersion)  pid \(s.pid)  boot_epoch \(s.bootEpoch)
+            status updated \(String(format: "%.1f", age))s ago\(age > 30 ? "  (STALE: is the agent running?)" : "")
+
+            """
+        for b in s.brokers { out += "broker \(b.name) \(b.host): \(b.connected ? "connected" : "DISCONNECTED") (connects: \(b.connects))\n" }
+        let p = s.pipeline
+        out += """
+            messages_received \(p.messagesReceived)  messages_processed \(p.messagesProcessed)  messages_rejected \(p.messagesRejected)
+            events_promoted \(p.eventsPromoted)  events_committed \(s.eventsCommitted)  instances \(p.instances)  store_errors \(s.storeErrors)
+
+            """
+        if let r = s.lastReload { out += "last reload \(r.at.rfc3339): \(r.accepted ? "accepted" : "REJECTED") \(r.message)\n" }
+        if !p.quarantined.isEmpty {
+            out += "bad input (reason, sensor, count):\n"
+            for q in p.quarantined { out += "  \(q.reason.rawValue.padding(toLength: 18, withPad: " ", startingAt: 0)) \(q.sensor): \(q.count)\n" }
+        }
+        if !s.recentQuarantine.isEmpty {
+            out += "recent quarantine samples:\n"
+            for q in s.recentQuarantine.suffix(5) {
+                out += "  \(q.at.rfc3339) \(q.reason.rawValue) \(q.topic): \(q.detail)\n    payload: \(q.payload.prefix(120))\n"
+            }
+        }
+        print(out, terminator: "")
+    }
+}
