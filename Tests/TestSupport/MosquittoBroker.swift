@@ -119,6 +119,10 @@ public enum TemporaryDirectory {
 public enum Executables {
     /// Finds a program on PATH (and the sbin folders where Debian puts mosquitto).
     public static func locate(_ name: String) throws -> String {
+        if name.contains("/") {
+            guard FileManager.default.isExecutableFile(atPath: name) else { throw FixtureError("\(name) does not exist: build first (./scripts/test)") }
+            return name
+        }
         let path = (ProcessInfo.processInfo.environment["PATH"] ?? "") + ":/usr/sbin:/sbin:/usr/local/sbin"
         for dir in path.split(separator: ":") {
             let candidate = "\(dir)/\(name)"
