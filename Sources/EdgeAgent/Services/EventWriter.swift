@@ -35,21 +35,28 @@ public final class EventWriter: EventSink, Service {
     }
 
     public func accept(_ output: PipelineOutput) {
-        pending.withLock { p in
+        let wasEmpty = pending.withLock { p -> Bool in
+            let wasEmpty = p.isEmpty
             p.events += output.events
             p.states += output.states
             p.quarantine += output.quarantine
             // Samples only: counts stay exact in the pipeline; keep memory bounded if the store lags.
             if p.quarantine.count > keepQuarantine { p.quarantine.removeFirst(p.quarantine.count - keepQuarantine) }
+            return wasEmpty
         }
-        ring.yield()
+        // One wake-up per batch, not per event: the hot path must not pay a thread switch each time.
+        if wasEmpty { ring.yield() }
     }
 
     public var stats: Counters { counters.withLock { $0 } }
 
+    /// Events arriving within this window share one transaction (one fsync).
+    static let groupCommitWindow = Duration.milliseconds(10)
+
     public func run() async throws {
         await withGracefulShutdownHandler {
             for await _ in doorbell {
+                try? await Task.sleep(for: Self.groupCommitWindow)
                 await flush()
             }
         } onGracefulShutdown: {
