@@ -11,10 +11,15 @@ public final class MosquittoBroker: @unchecked Sendable {
     private let lock = NSLock()
     private var process: ChildProcess?
     private let extraConfig: String
+    private let listenerOptions: String
+    private let allowAnonymous: Bool
 
-    public init(port: Int? = nil, extraConfig: String = "") throws {
+    /// `listenerOptions` go right under the listener line (TLS files, password_file).
+    public init(port: Int? = nil, extraConfig: String = "", listenerOptions: String = "", allowAnonymous: Bool = true) throws {
         self.port = try port ?? FreePort.find()
         self.extraConfig = extraConfig
+        self.listenerOptions = listenerOptions
+        self.allowAnonymous = allowAnonymous
         directory = try TemporaryDirectory.make(prefix: "mosquitto")
         try start()
     }
@@ -22,8 +27,10 @@ public final class MosquittoBroker: @unchecked Sendable {
     public func start() throws {
         let conf = directory.appendingPathComponent("mosquitto.conf")
         try """
+        per_listener_settings true
         listener \(port) 127.0.0.1
-        allow_anonymous true
+        allow_anonymous \(allowAnonymous)
+        \(listenerOptions)
         persistence false
         max_queued_messages 0
         max_inflight_messages 0

@@ -6,6 +6,8 @@ final class IssueLog {
     let file: String
     private(set) var issues: [ConfigIssue] = []
     private var seen = Set<ConfigIssue>()
+    /// Keys renamed so that Yams accepts a repeated key: marker -> the key's real first character.
+    var renamedKeys: [Unicode.Scalar: Unicode.Scalar] = [:]
 
     init(file: String) { self.file = file }
 
@@ -13,6 +15,15 @@ final class IssueLog {
         let issue = ConfigIssue(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, path: path, message: message)
         // A template used by many sensors reports its own mistakes once.
         if seen.insert(issue).inserted { issues.append(issue) }
+    }
+
+    /// A key as written in the file (undoing the renaming that let a repeated key through Yams).
+    func realKey(_ key: String) -> String {
+        guard let first = key.unicodeScalars.first, let original = renamedKeys[first] else { return key }
+        var view = String.UnicodeScalarView()
+        view.append(original)
+        view.append(contentsOf: key.unicodeScalars.dropFirst())
+        return String(view)
     }
 }
 
@@ -43,7 +54,7 @@ struct ConfigNode {
                 log.add(k.mark, path, "keys must be plain text")
                 continue
             }
-            let key = ks.string
+            let key = log.realKey(ks.string)
             if !seen.insert(key).inserted {
                 log.add(k.mark, path, "key \"\(key)\" appears twice; keep one")
                 continue

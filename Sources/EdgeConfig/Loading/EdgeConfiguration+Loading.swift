@@ -22,8 +22,8 @@ extension EdgeConfiguration {
         let log = IssueLog(file: file)
         let root: Node
         do {
-            guard let r = try Yams.compose(yaml: yaml) else {
-                throw ConfigError(issues: [ConfigIssue(file: file, line: 1, column: 1, path: "", message: "the file is empty; see edge/examples/edge.yaml")])
+            guard let r = try compose(yaml, log: log) else {
+                throw ConfigError(issues: [ConfigIssue(file: file, line: 1, column: 1, path: "", message: "the file is empty; see edge/examples/demo.yaml")])
             }
             root = r
         } catch let e as ConfigError {
@@ -42,11 +42,54 @@ extension EdgeConfiguration {
         return config
     }
 
+    /// Yams stops at the first mapping with a repeated key. So that a repeated key is reported with every
+    /// other issue, the earlier occurrence gets its first character swapped for an unused private-use one
+    /// (no column moves) and the text is composed again; `ConfigNode.entries` restores the key and
+    /// reports the later occurrence where it stands.
+    static func compose(_ yaml: String, log: IssueLog) throws -> Node? {
+        var scalars = Array(yaml.unicodeScalars)
+        let used = Set(scalars)
+        var markers = (UInt32(0xE000)...0xF8FF).lazy.compactMap { Unicode.Scalar($0) }.filter { !used.contains($0) }.makeIterator()
+        while true {
+            do {
+                var view = String.UnicodeScalarView()
+                view.append(contentsOf: scalars)
+                return try Yams.compose(yaml: String(view))
+            } catch YamlError.duplicatedKeysInMapping(let keys, let context) {
+                guard var i = scalarIndex(line: context.mark.line, column: context.mark.column, in: scalars) else {
+                    throw YamlError.duplicatedKeysInMapping(duplicates: keys, context: context)
+                }
+                if scalars[i] == "\"" || scalars[i] == "'" { i += 1 }
+                guard i < scalars.count, !"\"'\\&!*|> \t\r\n".unicodeScalars.contains(scalars[i]),
+                      let marker = markers.next() else {
+                    throw YamlError.duplicatedKeysInMapping(duplicates: keys, context: context)
+                }
+                log.renamedKeys[marker] = scalars[i]
+                scalars[i] = marker
+            }
+        }
+    }
+
+    /// The index of the character at a 1-based line and column (libyaml counts columns in scalars).
+    static func scalarIndex(line: Int, column: Int, in scalars: [Unicode.Scalar]) -> Int? {
+        var l = 1, c = 1, i = 0
+        while i < scalars.count {
+            if l == line && c == column { return i }
+            if scalars[i] == "\r" && i + 1 < scalars.count && scalars[i + 1] == "\n" { i += 1 }
+            if "\n\r\u{85}\u{2028}\u{2029}".unicodeScalars.contains(scalars[i]) { l += 1; c = 1 } else { c += 1 }
+            i += 1
+        }
+        return nil
+    }
+
     static func yamlIssue(_ e: YamlError, file: String) -> ConfigIssue {
         switch e {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _), .composer(_, let problem, let mark, _):
             return ConfigIssue(file: file, line: mark.line, column: mark.column, path: "",
                                message: "not valid YAML: \(problem) (check indentation and quoting on this line)")
+        case .duplicatedKeysInMapping(let keys, let context):
+            return ConfigIssue(file: file, line: context.mark.line, column: context.mark.column, path: "",
+                               message: "key \(keys.map { "\"\($0)\"" }.joined(separator: ", ")) appears more than once in this mapping; keep one")
         default:
             return ConfigIssue(file: file, line: 1, column: 1, path: "", message: "not valid YAML: \(e)")
         }
@@ -77,8 +120,7 @@ struct ConfigReader {
             if list.isEmpty { top["sensors"]?.issue("list at least one sensor") }
             var names = Set<String>()
             for node in list {
-                guard let s = readSensor(node, brokers: brokers, templates: templates) else { continue }
-                if !names.insert(s.name).inserted { node.issue("sensor name \"\(s.name)\" is used twice; names must be unique") }
+                guard let s = readSensor(node, brokers: brokers, templates: templates, names: &names) else { continue }
                 sensors.append(s)
             }
         }
@@ -235,9 +277,12 @@ struct ConfigReader {
         }
     }
 
-    func readSensor(_ node: ConfigNode, brokers: [BrokerConfig], templates: [String: (RuleFields, ConfigNode)]) -> SensorConfig? {
+    /// `names` holds the names seen so far; a repeated one is reported even if this sensor has other mistakes.
+    func readSensor(_ node: ConfigNode, brokers: [BrokerConfig], templates: [String: (RuleFields, ConfigNode)],
+                    names: inout Set<String>) -> SensorConfig? {
         guard let f = node.fields(allowed: Self.sensorKeys, required: ["name", "topic", "decode"]) else { return nil }
         let name = f["name"]?.string()
+        if let name, !names.insert(name).inserted { node.issue("sensor name \"\(name)\" is used twice; names must be unique") }
         var pattern: TopicPattern?
         if let t = f["topic"], let text = t.string() {
             do { pattern = try TopicPattern(text) } catch { t.issue("\(error)") }
@@ -305,9 +350,8 @@ struct ConfigReader {
             return p
         }
         if format == .json {
-            guard f["value"] != nil else {
+            if f["value"] == nil {
                 node.issue("JSON decoding needs value: (the path to the reading, like value or data.temp)")
-                return nil
             }
             spec.valuePath = path("value") ?? JSONPath()
             spec.timePath = path("time")
@@ -319,6 +363,7 @@ struct ConfigReader {
         if let tf = f["time_format"]?.oneOf(DecodeSpec.TimeFormat.allCases.map(\.rawValue)) {
             spec.timeFormat = DecodeSpec.TimeFormat(rawValue: tf)!
         }
-        return spec
+        // Without value: the spec is unusable, but time: and time_format: were still checked above.
+        return format == .json && f["value"] == nil ? nil : spec
     }
 }

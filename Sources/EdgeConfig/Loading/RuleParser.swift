@@ -50,9 +50,11 @@ enum RuleParser {
             }
             return .limit(p)
         case .rate:
-            if missing("limit") || missing("window") { return nil }
-            guard let limit = fields["limit"]?.double(min: 0, exclusiveMin: true),
-                  let window = fields["window"]?.duration(positive: true) else { return nil }
+            // Check every key before giving up, so one pass reports all of them.
+            _ = ["limit", "window"].map(missing)
+            let limit = fields["limit"]?.double(min: 0, exclusiveMin: true)
+            let window = fields["window"]?.duration(positive: true)
+            guard let limit, let window else { return nil }
             return .rate(RateParams(limit: limit, window: window))
         case .deadband:
             let p = DeadbandParams(
@@ -65,40 +67,47 @@ enum RuleParser {
             }
             return .deadband(p)
         case .window:
-            if missing("every") { return nil }
-            guard let every = fields["every"]?.duration(positive: true) else { return nil }
+            _ = missing("every")
+            let every = fields["every"]?.duration(positive: true)
             var aggregates = Aggregate.allCases
             if let list = fields["aggregates"]?.items() {
                 aggregates = list.compactMap { n in n.oneOf(Aggregate.allCases.map(\.rawValue)).flatMap(Aggregate.init(rawValue:)) }
                 if aggregates.isEmpty { fields["aggregates"]?.issue("list at least one of min, max, mean, count, last") }
             }
-            return .window(WindowParams(every: every, aggregates: aggregates, grace: fields["grace"]?.duration() ?? .seconds(2)))
+            let grace = fields["grace"]?.duration() ?? .seconds(2)
+            guard let every else { return nil }
+            return .window(WindowParams(every: every, aggregates: aggregates, grace: grace))
         case .stale:
             if missing("after") { return nil }
             guard let after = fields["after"]?.duration(positive: true) else { return nil }
             return .stale(StaleParams(after: after))
         case .counter:
             var p = CounterParams()
+            var bitsValid = true
             if let b = fields["bits"] {
-                guard let bits = b.oneOf(["16", "32", "64"]).flatMap(Int.init) else { return nil }
-                p.bits = bits
+                if let bits = b.oneOf(["16", "32", "64"]).flatMap(Int.init) { p.bits = bits } else { bitsValid = false }
             }
             if let e = fields["every"] { p.every = e.duration(positive: true) ?? p.every }
             p.quantity = fields["quantity"]?.double(min: 0, exclusiveMin: true)
             p.maxDelta = fields["max_delta"]?.double(min: 0, exclusiveMin: true)
-            return .counter(p)
+            return bitsValid ? .counter(p) : nil
         case .state:
-            if missing("map") { return nil }
-            guard let entries = fields["map"]?.entries(), !entries.isEmpty else {
-                fields["map"]?.issue("map at least one state code to running, idle or down")
-                return nil
-            }
-            var map: [String: StateTarget] = [:]
-            for (code, node) in entries {
-                if let t = stateTarget(node) { map[code] = t }
+            _ = missing("map")
+            var map: [String: StateTarget]?
+            if let m = fields["map"] {
+                if let entries = m.entries(), !entries.isEmpty {
+                    var out: [String: StateTarget] = [:]
+                    for (code, node) in entries {
+                        if let t = stateTarget(node) { out[code] = t }
+                    }
+                    map = out
+                } else {
+                    m.issue("map at least one state code to running, idle or down")
+                }
             }
             let unmapped = fields["unmapped"].flatMap(stateTarget)
             let minDowntime = fields["min_downtime"]?.duration() ?? .zero
+            guard let map else { return nil }
             return .state(StateParams(map: map, unmapped: unmapped, minDowntime: minDowntime))
         }
     }

@@ -55,6 +55,8 @@ public struct JSONPath: Sendable, Hashable, CustomStringConvertible {
                 indices.insert(i, at: 0)
                 p = p[..<open]
             }
+            // A bracket left in a key is a malformed index ("a[1.5]", "a[0]b"), not part of a name.
+            if p.contains("[") || p.contains("]") { return nil }
             if !p.isEmpty { out.append(.key(String(p))) } else if indices.isEmpty { return nil }
             out += indices.map(Component.index)
         }

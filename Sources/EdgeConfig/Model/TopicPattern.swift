@@ -103,35 +103,17 @@ public struct CaptureTemplate: Sendable, Hashable {
         return out
     }
 
+    /// Fills each `{name}` in one pass, so a captured value that itself looks like "{other}" stays as it is
+    /// (replacing capture by capture made the result depend on dictionary order).
     public func render(_ captures: [String: String]) -> String {
         guard text.contains("{") else { return text }
-        var s = text
-        for (k, v) in captures { s = s.replacingOccurrences(of: "{\(k)}", with: v) }
-        return s
-    }
-}
-
-extension String {
-    fileprivate func replacingOccurrences(of target: String, with replacement: String) -> String {
-        guard !target.isEmpty else { return self }
-        var result = ""
-        var rest = Substring(self)
-        while let r = rest.range(of: target) {
-            result += rest[..<r.lowerBound]
-            result += replacement
-            rest = rest[r.upperBound...]
+        var out = ""
+        var rest = Substring(text)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            out += rest[..<open]
+            out += captures[String(rest[rest.index(after: open)..<close])] ?? String(rest[open...close])
+            rest = rest[rest.index(after: close)...]
         }
-        return result + rest
-    }
-}
-
-extension Substring {
-    fileprivate func range(of target: String) -> Range<Index>? {
-        var i = startIndex
-        while i < endIndex {
-            if self[i...].hasPrefix(target) { return i..<index(i, offsetBy: target.count) }
-            i = index(after: i)
-        }
-        return nil
+        return out + rest
     }
 }

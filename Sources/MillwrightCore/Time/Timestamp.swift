@@ -79,8 +79,9 @@ public struct Millis: Hashable, Comparable, Sendable, Codable, CustomStringConve
             // "ms" also ends in "s": take the longest unit that leaves a number.
             if Double(head) != nil { number = head; scale = factor; break }
         }
-        guard let n = Double(number), n.isFinite, n >= 0 else { return nil }
-        self.value = Int64((n * scale).rounded())
+        // Int64(exactly:) refuses spans beyond Int64 (like "1e300s") instead of trapping.
+        guard let n = Double(number), n.isFinite, n >= 0, let ms = Int64(exactly: (n * scale).rounded()) else { return nil }
+        self.value = ms
     }
 }
 

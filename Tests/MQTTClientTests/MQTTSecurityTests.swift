@@ -1,0 +1,82 @@
+import Foundation
+import Testing
+@testable import MQTTClient
+import TestSupport
+
+/// TLS with a private CA and client certificates, and username/password, against a real mosquitto.
+@Suite("MQTT security against a real mosquitto", .serialized)
+struct MQTTSecurityTests {
+    /// A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl.
+    static func makePKI(in dir: URL) throws -> (ca: String, serverCert: String, serverKey: String, clientCert: String, clientKey: String) {
+        let d = dir.path
+        func ssl(_ args: [String]) throws {
+            let r = try Executables.run("openssl", args)
+            guard r.status == 0 else { throw FixtureError("openssl \(args.joined(separator: " ")) failed") }
+        }
+        try ssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=millwright-test-ca",
+                 "-keyout", "\(d)/ca.key", "-out", "\(d)/ca.pem"])
+        try "subjectAltName=IP:127.0.0.1\n".write(toFile: "\(d)/san.ext", atomically: true, encoding: .utf8)
+        for name in ["server", "client"] {
+            try ssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(name == "server" ? "127.0.0.1" : "edge-gw")",
+                     "-keyout", "\(d)/\(name).key", "-out", "\(d)/\(name).csr"])
+            try ssl(["x509", "-req", "-in", "\(d)/\(name).csr", "-CA", "\(d)/ca.pem", "-CAkey", "\(d)/ca.key", "-CAcreateserial",
+                     "-days", "2", "-out", "\(d)/\(name).pem"] + (name == "server" ? ["-extfile", "\(d)/san.ext"] : []))
+        }
+        for f in ["server.key", "client.key"] { chmod("\(d)/\(f)", 0o644) }
+        return ("\(d)/ca.pem", "\(d)/server.pem", "\(d)/server.key", "\(d)/client.pem", "\(d)/client.key")
+    }
+
+    func connects(_ options: MQTTConnectionOptions, timeout: Double = 5) throws -> (Bool, [MQTTConnectionEvent]) {
+        let received = Received()
+        let c = try MQTTClient(options: options, onMessage: { _ in },
+                               onConnectionChange: { e in received.events.withLock { $0.append(e) } })
+        c.start()
+        defer { c.stop() }
+        let ok = eventually(timeout: timeout) { c.isConnected }
+        return (ok, received.events.withLock { $0 })
+    }
+
+    @Test func tlsWithCAAndClientCertificate() throws {
+        let dir = try TemporaryDirectory.make(prefix: "pki")
+        let pki = try Self.makePKI(in: dir)
+        let broker = try MosquittoBroker(listenerOptions: """
+            cafile \(pki.ca)
+            certfile \(pki.serverCert)
+            keyfile \(pki.serverKey)
+            require_certificate true
+            """)
+        defer { broker.stop() }
+        var o = MQTTConnectionOptions(port: broker.port, clientID: "tls-ok", reconnect: .init(initial: 0.1, maximum: 0.3))
+        o.tls = .init(caFile: pki.ca, certFile: pki.clientCert, keyFile: pki.clientKey)
+        #expect(try connects(o).0)
+
+        // Without the client certificate the broker refuses the handshake; the client keeps retrying, never connects.
+        var noCert = o
+        noCert.clientID = "tls-no-cert"
+        noCert.tls = .init(caFile: pki.ca)
+        #expect(try connects(noCert, timeout: 1.5).0 == false)
+
+        // Plain MQTT to a TLS listener does not connect either.
+        var plain = o
+        plain.clientID = "plain"
+        plain.tls = nil
+        #expect(try connects(plain, timeout: 1.5).0 == false)
+    }
+
+    @Test func usernameAndPassword() throws {
+        let dir = try TemporaryDirectory.make(prefix: "auth")
+        let pwfile = dir.appendingPathComponent("passwd").path
+        try Executables.run("mosquitto_passwd", ["-b", "-c", pwfile, "edge", "s3cret"])
+        chmod(pwfile, 0o644)
+        let broker = try MosquittoBroker(listenerOptions: "password_file \(pwfile)", allowAnonymous: false)
+        defer { broker.stop() }
+        var o = MQTTConnectionOptions(port: broker.port, clientID: "auth-ok", username: "edge", password: "s3cret",
+                                      reconnect: .init(initial: 0.1, maximum: 0.3))
+        #expect(try connects(o).0)
+        o.clientID = "auth-bad"
+        o.password = "wrong"
+        let (ok, events) = try connects(o, timeout: 1.5)
+        #expect(!ok)
+        #expect(events.contains { if case .refused = $0 { true } else { false } }, "a bad password is reported as refused: \(events)")
+    }
+}
