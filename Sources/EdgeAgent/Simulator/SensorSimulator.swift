@@ -47,7 +47,15 @@ public struct SensorSimulator: Service {
             "broker": "\(options.host):\(options.port)", "machines": "\(options.machines)", "prefix": "\(options.topicPrefix)",
         ])
         var rng = SplitMix64(seed: options.seed)
-        var machines = (1...options.machines).map { Machine(name: "press-\($0 < 10 ? "0" : "")\($0)") }
+        var machines = (1...options.machines).map { i in
+            var m = Machine(name: "press-\(i < 10 ? "0" : "")\(i)")
+            // Staggered so the machines do not change state in lockstep.
+            m.stateLeft = 8 + Int(rng.unit() * 40)
+            m.parts = 65_000 + UInt32(rng.unit() * 400)
+            return m
+        }
+        // One early overheat, so a new user sees a limit alarm within seconds.
+        if machines.count > 1 { machines[1].excursionLeft = 8 }
         var step = 0
         let period = Duration.milliseconds(Int64(1000 / max(options.rate, 0.01)))
         while !Task.isShuttingDownGracefully {

@@ -141,7 +141,9 @@ struct ConfigReader {
     func resolve(_ path: String) -> String {
         guard !path.hasPrefix("/"), file != "<config>" else { return path }
         let dir = (file as NSString).deletingLastPathComponent
-        return dir.isEmpty ? path : ((dir as NSString).appendingPathComponent(path) as NSString).standardizingPath
+        guard !dir.isEmpty else { return path }
+        // Without "..", so logs and status show where the data really is.
+        return URL(fileURLWithPath: (dir as NSString).appendingPathComponent(path)).standardizedFileURL.path
     }
 
     static func fingerprint(_ text: String) -> String {
