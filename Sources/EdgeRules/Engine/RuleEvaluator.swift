@@ -24,13 +24,18 @@ extension RuleEvaluator {
 }
 
 extension Sample {
-    /// The numeric value, or the rejection every numeric rule gives for anything else.
-    func requireNumber() -> Result<Double, RuleRejection> {
+    /// The value as a number for the numeric rules (a boolean counts as 0 or 1); nil for text.
+    var numericValue: Double? {
         switch value {
-        case .number(let d): return .success(d)
-        case .bool(let b): return .success(b ? 1 : 0)
-        case .text(let t): return .failure(RuleRejection(.wrongType, "expected a number, got text \"\(t.prefix(40))\""))
+        case .number(let d): return d
+        case .bool(let b): return b ? 1 : 0
+        case .text: return nil
         }
+    }
+
+    /// The rejection every numeric rule gives for a text value.
+    var notANumber: RuleRejection {
+        RuleRejection(.wrongType, "expected a number, got text \"\(value.description.prefix(40))\"")
     }
 }
 

@@ -42,11 +42,7 @@ public struct CounterRule: RuleEvaluator {
     public init(params: CounterParams) { self.params = params }
 
     public mutating func observe(_ sample: Sample, into events: inout [RuleEvent]) -> RuleRejection? {
-        let raw: Double
-        switch sample.requireNumber() {
-        case .success(let d): raw = d
-        case .failure(let r): return r
-        }
+        guard let raw = sample.numericValue else { return sample.notANumber }
         if raw < 0 { return RuleRejection(.negativeCounter, "a cumulative counter cannot be \(raw)") }
         guard let last = lastRaw, let lastT = lastTime else {
             lastRaw = raw

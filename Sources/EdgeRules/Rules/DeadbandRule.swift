@@ -25,11 +25,7 @@ public struct DeadbandRule: RuleEvaluator {
     public init(params: DeadbandParams) { self.params = params }
 
     public mutating func observe(_ sample: Sample, into events: inout [RuleEvent]) -> RuleRejection? {
-        let v: Double
-        switch sample.requireNumber() {
-        case .success(let d): v = d
-        case .failure(let r): return r
-        }
+        guard let v = sample.numericValue else { return sample.notANumber }
         let reason: String
         if let last = lastReported, let at = lastReportedAt {
             let moved = abs(v - last)

@@ -82,11 +82,7 @@ public struct LimitRule: RuleEvaluator {
     public init(params: LimitParams) { self.params = params }
 
     public mutating func observe(_ sample: Sample, into events: inout [RuleEvent]) -> RuleRejection? {
-        let v: Double
-        switch sample.requireNumber() {
-        case .success(let d): v = d
-        case .failure(let r): return r
-        }
+        guard let v = sample.numericValue else { return sample.notANumber }
         let target = params.level(for: v, current: level)
         // While an alarm is active its peak stays on its own side, even if the value dips to the other.
         trackPeak(v, side: level == .normal ? target : level)

@@ -28,11 +28,7 @@ public struct RateRule: RuleEvaluator {
     public init(params: RateParams) { self.params = params }
 
     public mutating func observe(_ sample: Sample, into events: inout [RuleEvent]) -> RuleRejection? {
-        let v: Double
-        switch sample.requireNumber() {
-        case .success(let d): v = d
-        case .failure(let r): return r
-        }
+        guard let v = sample.numericValue else { return sample.notANumber }
         let t = sample.time.milliseconds
         if let last = times.last, t < last {
             return RuleRejection(.outOfOrder, "sample at \(sample.time.rfc3339) is older than the previous one")

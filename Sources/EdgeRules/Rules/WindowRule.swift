@@ -43,11 +43,7 @@ public struct WindowRule: RuleEvaluator {
     }
 
     public mutating func observe(_ sample: Sample, into events: inout [RuleEvent]) -> RuleRejection? {
-        let v: Double
-        switch sample.requireNumber() {
-        case .success(let d): v = d
-        case .failure(let r): return r
-        }
+        guard let v = sample.numericValue else { return sample.notANumber }
         let t = sample.time.milliseconds
         if let s = start, t >= s + params.every.value {
             close(into: &events)
