@@ -29,7 +29,7 @@ public struct EdgeAgent: Sendable {
     public let reloader: ConfigReloadService
     public let clock: ClockService
     public let simulator: SensorSimulator?
-    public let startedAt = Timestamp.now()
+    let statusSource: StatusSource
 
     public init(config: EdgeConfiguration, options: Options, logger: Logger) throws {
         self.config = config
@@ -46,6 +46,7 @@ public struct EdgeAgent: Sendable {
                                        watchInterval: config.ingest.watchInterval, logger: logger)
         simulator = options.simulator.map { SensorSimulator(options: $0, logger: logger) }
         let statusSource = StatusSource(store: store, pipeline: pipeline, writer: writer, ingest: ingest, reloader: reloader)
+        self.statusSource = statusSource
         let dataDir = config.dataDir
         clock = ClockService(pipeline: pipeline, settings: config.ingest, logger: logger) {
             do { try statusSource.snapshot().write(dataDir: dataDir) } catch {
@@ -66,9 +67,7 @@ public struct EdgeAgent: Sendable {
         return list
     }
 
-    public var status: EdgeStatus {
-        StatusSource(store: store, pipeline: pipeline, writer: writer, ingest: ingest, reloader: reloader).snapshot()
-    }
+    public var status: EdgeStatus { statusSource.snapshot() }
 
     static func print(_ events: [EventEnvelope], as output: EventOutput) {
         switch output {
