@@ -33,16 +33,21 @@ let package = Package(
         .target(name: "MillwrightCore"),
         // Threshold rules: pure, deterministic, no I/O.
         .target(name: "EdgeRules", dependencies: ["MillwrightCore"]),
-        // YAML configuration for field engineers, with file/line/column errors.
+        // Reading YAML with every error located (file, line, column, path); shared by edge and central configs.
+        .target(
+            name: "ConfigSupport",
+            dependencies: ["MillwrightCore", "MQTTClient", .product(name: "Yams", package: "Yams")]
+        ),
+        // The edge configuration for field engineers: brokers, sensors, decoding, rule templates.
         .target(
             name: "EdgeConfig",
-            dependencies: ["EdgeRules", "MillwrightCore", "MQTTClient", .product(name: "Yams", package: "Yams")]
+            dependencies: ["ConfigSupport", "EdgeRules", "MillwrightCore", "MQTTClient", .product(name: "Yams", package: "Yams")]
         ),
         // The edge agent: ingest pipeline, rule state store, services, replay, simulator.
         .target(
             name: "EdgeAgent",
             dependencies: [
-                "EdgeConfig", "EdgeRules", "MillwrightCore", "MQTTClient",
+                "ConfigSupport", "EdgeConfig", "EdgeRules", "MillwrightCore", "MQTTClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -67,7 +72,7 @@ let package = Package(
         ),
         .testTarget(name: "MQTTClientTests", dependencies: ["MQTTClient", "TestSupport"]),
         .testTarget(name: "EdgeRulesTests", dependencies: ["EdgeRules", "MillwrightCore"]),
-        .testTarget(name: "EdgeConfigTests", dependencies: ["EdgeConfig"]),
+        .testTarget(name: "EdgeConfigTests", dependencies: ["EdgeConfig", "ConfigSupport"]),
         .testTarget(name: "EdgeAgentTests", dependencies: ["EdgeAgent", "EdgeConfig", "MQTTClient", "TestSupport"]),
         // Shared fixtures: a real mosquitto broker on a free port, temp dirs.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

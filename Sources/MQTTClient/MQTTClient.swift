@@ -81,6 +81,12 @@ public final class MQTTClient: Sendable {
                 try check(mosquitto_tls_insecure_set(m, true), "mosquitto_tls_insecure_set")
             }
         }
+        if let will = options.will {
+            let rc = will.payload.withUnsafeBytes { buf in
+                mosquitto_will_set(m, will.topic, Int32(buf.count), buf.baseAddress, Int32(will.qos), will.retain)
+            }
+            try check(rc, "mosquitto_will_set \(will.topic)")
+        }
         installCallbacks()
     }
 

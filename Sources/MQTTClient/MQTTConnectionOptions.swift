@@ -23,6 +23,21 @@ public struct MQTTConnectionOptions: Sendable, Hashable {
         }
     }
 
+    /// A message the broker publishes for us if we vanish without disconnecting.
+    public struct Will: Sendable, Hashable {
+        public var topic: String
+        public var payload: [UInt8]
+        public var qos: Int
+        public var retain: Bool
+
+        public init(topic: String, payload: [UInt8], qos: Int = 1, retain: Bool = true) {
+            self.topic = topic
+            self.payload = payload
+            self.qos = qos
+            self.retain = retain
+        }
+    }
+
     public var host: String
     public var port: Int
     /// Stable across restarts when `cleanStart` is false, so the broker keeps the session.
@@ -40,11 +55,12 @@ public struct MQTTConnectionOptions: Sendable, Hashable {
     public var reconnect: ReconnectBackoff.Policy
     /// Incoming QoS 1/2 messages in flight at once.
     public var receiveMaximum: Int
+    public var will: Will?
 
     public init(host: String = "127.0.0.1", port: Int = 1883, clientID: String,
                 protocolVersion: ProtocolVersion = .v311, username: String? = nil, password: String? = nil,
                 tls: TLS? = nil, keepalive: Int = 30, cleanStart: Bool = true, sessionExpiry: UInt32 = 86_400,
-                reconnect: ReconnectBackoff.Policy = .init(), receiveMaximum: Int = 100) {
+                reconnect: ReconnectBackoff.Policy = .init(), receiveMaximum: Int = 100, will: Will? = nil) {
         self.host = host
         self.port = port
         self.clientID = clientID
@@ -57,6 +73,7 @@ public struct MQTTConnectionOptions: Sendable, Hashable {
         self.sessionExpiry = sessionExpiry
         self.reconnect = reconnect
         self.receiveMaximum = receiveMaximum
+        self.will = will
     }
 
     func validate() throws(MQTTError) {

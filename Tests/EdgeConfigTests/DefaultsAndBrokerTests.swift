@@ -1,4 +1,5 @@
 import Foundation
+import ConfigSupport
 import Testing
 @testable import EdgeConfig
 import EdgeRules
@@ -374,9 +375,10 @@ struct DefaultsAndBrokerTests {
         #expect(try EdgeConfiguration.load(file: file).version == a)
     }
 
-    @Test func versionIsFNV1a64() {
-        #expect(ConfigReader.fingerprint("") == "cbf29ce484222325")
-        #expect(ConfigReader.fingerprint("a") == "af63dc4c8601ec8c")
-        #expect(ConfigReader.fingerprint("foobar") == "85944171f73967e8")
+    @Test func versionIsFNV1a64OfTheText() throws {
+        func version(_ text: String) throws -> String { try YAMLDocument(text: text, file: "f", example: "e").fingerprint }
+        #expect(try version("a: 1") == "18bb6a82dcbc69f5")
+        #expect(try version("foobar: x") == "d79ae2d70f35e64e")
     }
 }
+

@@ -1,3 +1,4 @@
+import ConfigSupport
 import EdgeConfig
 import Foundation
 import Logging

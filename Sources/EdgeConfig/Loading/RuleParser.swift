@@ -1,3 +1,4 @@
+import ConfigSupport
 import EdgeRules
 import MillwrightCore
 

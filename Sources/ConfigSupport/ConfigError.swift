@@ -1,5 +1,13 @@
 /// One problem in a configuration file, located precisely enough to fix it without searching.
 public struct ConfigIssue: Sendable, Hashable, CustomStringConvertible, Comparable {
+    public init(file: String, line: Int, column: Int, path: String, message: String) {
+        self.file = file
+        self.line = line
+        self.column = column
+        self.path = path
+        self.message = message
+    }
+
     public var file: String
     public var line: Int
     public var column: Int
@@ -22,6 +30,11 @@ public struct ConfigError: Error, Sendable, CustomStringConvertible {
     public var issues: [ConfigIssue]
 
     public init(issues: [ConfigIssue]) { self.issues = issues }
+
+    /// A single issue at the top of a file.
+    public init(file: String, _ message: String) {
+        issues = [ConfigIssue(file: file, line: 1, column: 1, path: "", message: message)]
+    }
 
     public var description: String {
         let n = issues.count

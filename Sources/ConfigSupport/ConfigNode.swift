@@ -2,23 +2,23 @@ import MillwrightCore
 import Yams
 
 /// Collects issues while a document is read, so one pass reports them all.
-final class IssueLog {
-    let file: String
-    private(set) var issues: [ConfigIssue] = []
+package final class IssueLog {
+    package let file: String
+    package private(set) var issues: [ConfigIssue] = []
     private var seen = Set<ConfigIssue>()
     /// Keys renamed so that Yams accepts a repeated key: marker -> the key's real first character.
-    var renamedKeys: [Unicode.Scalar: Unicode.Scalar] = [:]
+    package var renamedKeys: [Unicode.Scalar: Unicode.Scalar] = [:]
 
-    init(file: String) { self.file = file }
+    package init(file: String) { self.file = file }
 
-    func add(_ mark: Mark?, _ path: String, _ message: String) {
+    package func add(_ mark: Mark?, _ path: String, _ message: String) {
         let issue = ConfigIssue(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, path: path, message: message)
         // A template used by many sensors reports its own mistakes once.
         if seen.insert(issue).inserted { issues.append(issue) }
     }
 
     /// A key as written in the file (undoing the renaming that let a repeated key through Yams).
-    func realKey(_ key: String) -> String {
+    package func realKey(_ key: String) -> String {
         guard let first = key.unicodeScalars.first, let original = renamedKeys[first] else { return key }
         var view = String.UnicodeScalarView()
         view.append(original)
@@ -28,21 +28,27 @@ final class IssueLog {
 }
 
 /// A YAML node with its path in the document, and typed readers that log issues instead of throwing.
-struct ConfigNode {
-    let node: Node
-    let path: String
-    let log: IssueLog
+package struct ConfigNode {
+    package let node: Node
+    package let path: String
+    package let log: IssueLog
 
-    var mark: Mark? { node.mark }
+    package init(node: Node, path: String, log: IssueLog) {
+        self.node = node
+        self.path = path
+        self.log = log
+    }
 
-    func issue(_ message: String) { log.add(mark, path, message) }
+    package var mark: Mark? { node.mark }
 
-    func child(_ key: String, _ node: Node) -> ConfigNode {
+    package func issue(_ message: String) { log.add(mark, path, message) }
+
+    package func child(_ key: String, _ node: Node) -> ConfigNode {
         ConfigNode(node: node, path: path.isEmpty ? key : "\(path).\(key)", log: log)
     }
 
     /// The mapping's entries in document order; logs duplicate keys and keys not in `allowed`.
-    func entries(allowed: [String]? = nil) -> [(key: String, value: ConfigNode)]? {
+    package func entries(allowed: [String]? = nil) -> [(key: String, value: ConfigNode)]? {
         guard case .mapping(let m) = node else {
             issue("expected a mapping (key: value lines), got \(kindName)")
             return nil
@@ -69,7 +75,7 @@ struct ConfigNode {
     }
 
     /// A mapping as a dictionary (after `entries` checks).
-    func fields(allowed: [String], required: [String] = []) -> [String: ConfigNode]? {
+    package func fields(allowed: [String], required: [String] = []) -> [String: ConfigNode]? {
         guard let list = entries(allowed: allowed) else { return nil }
         let dict = Dictionary(list.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
         for r in required where dict[r] == nil {
@@ -78,7 +84,7 @@ struct ConfigNode {
         return dict
     }
 
-    func items() -> [ConfigNode]? {
+    package func items() -> [ConfigNode]? {
         guard case .sequence(let s) = node else {
             issue("expected a list (lines starting with \"- \"), got \(kindName)")
             return nil
@@ -86,17 +92,17 @@ struct ConfigNode {
         return s.enumerated().map { ConfigNode(node: $1, path: "\(path)[\($0)]", log: log) }
     }
 
-    var scalarText: String? {
+    package var scalarText: String? {
         if case .scalar(let s) = node { return s.string }
         return nil
     }
 
-    var isNull: Bool {
+    package var isNull: Bool {
         if case .scalar(let s) = node { return s.style == .plain && ["~", "null", "Null", "NULL", ""].contains(s.string) }
         return false
     }
 
-    var kindName: String {
+    package var kindName: String {
         switch node {
         case .mapping: return "a mapping"
         case .sequence: return "a list"
@@ -105,7 +111,7 @@ struct ConfigNode {
         }
     }
 
-    func string(nonEmpty: Bool = true) -> String? {
+    package func string(nonEmpty: Bool = true) -> String? {
         guard let s = scalarText, !isNull else {
             issue("expected text, got \(isNull ? "nothing" : kindName)")
             return nil
@@ -117,7 +123,7 @@ struct ConfigNode {
         return s
     }
 
-    func double(min: Double? = nil, exclusiveMin: Bool = false) -> Double? {
+    package func double(min: Double? = nil, exclusiveMin: Bool = false) -> Double? {
         guard let s = scalarText, let d = Double(s), d.isFinite else {
             issue("expected a number, got \(kindName)")
             return nil
@@ -129,7 +135,7 @@ struct ConfigNode {
         return d
     }
 
-    func int(in range: ClosedRange<Int>) -> Int? {
+    package func int(in range: ClosedRange<Int>) -> Int? {
         guard let s = scalarText, let i = Int(s) else {
             issue("expected a whole number, got \(kindName)")
             return nil
@@ -141,7 +147,7 @@ struct ConfigNode {
         return i
     }
 
-    func bool() -> Bool? {
+    package func bool() -> Bool? {
         switch scalarText?.lowercased() {
         case "true", "yes", "on": return true
         case "false", "no", "off": return false
@@ -152,7 +158,7 @@ struct ConfigNode {
     }
 
     /// "500ms", "5s", "2m", "1h", "1d", or a bare number of seconds.
-    func duration(positive: Bool = false) -> Millis? {
+    package func duration(positive: Bool = false) -> Millis? {
         guard let s = scalarText, let d = Millis(parsing: s) else {
             issue("expected a duration like 500ms, 5s, 2m, 1h or 1d, got \(kindName)")
             return nil
@@ -164,7 +170,7 @@ struct ConfigNode {
         return d
     }
 
-    func oneOf(_ allowed: [String]) -> String? {
+    package func oneOf(_ allowed: [String]) -> String? {
         guard let s = scalarText else {
             issue("expected one of \(allowed.joined(separator: ", ")), got \(kindName)")
             return nil
@@ -178,14 +184,14 @@ struct ConfigNode {
 }
 
 /// "Did you mean" hints for misspelt keys and values.
-enum Suggest {
-    static func hint(_ word: String, _ candidates: [String]) -> String {
+package enum Suggest {
+    package static func hint(_ word: String, _ candidates: [String]) -> String {
         let best = candidates.map { ($0, distance(word.lowercased(), $0.lowercased())) }.min { $0.1 < $1.1 }
         guard let (c, d) = best, d <= max(2, word.count / 3) else { return "" }
         return " (did you mean \"\(c)\"?)"
     }
 
-    static func distance(_ a: String, _ b: String) -> Int {
+    package static func distance(_ a: String, _ b: String) -> Int {
         let a = Array(a), b = Array(b)
         if a.isEmpty { return b.count }
         if b.isEmpty { return a.count }

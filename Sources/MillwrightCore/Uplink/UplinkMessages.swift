@@ -1,0 +1,79 @@
+/// An inclusive range of outbox sequence numbers.
+public struct SeqRange: Codable, Sendable, Hashable {
+    public var from: Int64
+    public var to: Int64
+
+    public init(_ from: Int64, _ to: Int64) {
+        self.from = from
+        self.to = to
+    }
+
+    public init(from decoder: Decoder) throws {
+        var c = try decoder.unkeyedContainer()
+        from = try c.decode(Int64.self)
+        to = try c.decode(Int64.self)
+        guard from <= to else {
+            throw DecodingError.dataCorruptedError(in: c, debugDescription: "range [\(from), \(to)] runs backwards")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.unkeyedContainer()
+        try c.encode(from)
+        try c.encode(to)
+    }
+
+    public var count: Int64 { to - from + 1 }
+
+    /// Sorted, merged ranges covering exactly `seqs`.
+    public static func covering(_ seqs: [Int64]) -> [SeqRange] {
+        var out: [SeqRange] = []
+        for s in seqs.sorted() {
+            if let last = out.last, s <= last.to + 1 {
+                out[out.count - 1].to = max(last.to, s)
+            } else {
+                out.append(SeqRange(s, s))
+            }
+        }
+        return out
+    }
+
+    public func contains(_ seq: Int64) -> Bool { seq >= from && seq <= to }
+}
+
+/// Central -> edge: what the central has committed (or refused) of one batch.
+public struct UplinkAck: Codable, Sendable, Hashable {
+    public var version: Int
+    public var batch: String
+    /// Sequence ranges now durably stored at the central (new or already there).
+    public var committed: [SeqRange]
+    /// Ranges of a batch the central refused as invalid; it keeps the raw batch for operators.
+    public var rejected: [SeqRange]
+    public var reason: String?
+
+    public init(batch: String, committed: [SeqRange], rejected: [SeqRange] = [], reason: String? = nil) {
+        version = 1
+        self.batch = batch
+        self.committed = committed
+        self.rejected = rejected
+        self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case version = "v", batch, committed, rejected, reason
+    }
+}
+
+/// The central's retained presence message.
+public struct CentralPresence: Codable, Sendable, Hashable {
+    public enum State: String, Codable, Sendable { case online, offline }
+    public var state: State
+    public var central: String
+    public var since: Timestamp?
+
+    public init(state: State, central: String, since: Timestamp?) {
+        self.state = state
+        self.central = central
+        self.since = since
+    }
+}
