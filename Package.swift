@@ -63,16 +63,29 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The central's ingest: config, deduplicating store, batch validation, acknowledgements.
+        .target(
+            name: "CentralIngest",
+            dependencies: [
+                "ConfigSupport", "MillwrightCore", "MQTTClient",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "millwright-central",
             dependencies: [
-                "MillwrightCore",
+                "CentralIngest", "MillwrightCore", "MQTTClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "MQTTClientTests", dependencies: ["MQTTClient", "TestSupport"]),
         .testTarget(name: "EdgeRulesTests", dependencies: ["EdgeRules", "MillwrightCore"]),
         .testTarget(name: "EdgeConfigTests", dependencies: ["EdgeConfig", "ConfigSupport"]),
+        .testTarget(name: "CentralIngestTests", dependencies: ["CentralIngest", "EdgeAgent", "MillwrightCore", "TestSupport"]),
         .testTarget(name: "EdgeAgentTests", dependencies: ["EdgeAgent", "EdgeConfig", "MQTTClient", "TestSupport"]),
         // Shared fixtures: a real mosquitto broker on a free port, temp dirs.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -4,6 +4,7 @@ import Logging
 import MillwrightCore
 import MQTTClient
 import ServiceLifecycle
+import Synchronization
 
 /// Builds the running edge agent from a configuration: store, pipeline, services.
 /// `main` and the integration tests both go through here.
@@ -29,12 +30,15 @@ public struct EdgeAgent: Sendable {
     public let reloader: ConfigReloadService
     public let clock: ClockService
     public let simulator: SensorSimulator?
+    public let uplink: UplinkService?
     let statusSource: StatusSource
 
     public init(config: EdgeConfiguration, options: Options, logger: Logger) throws {
         self.config = config
+        var outbox = config.outbox
+        if !options.synchronousFull { outbox.synchronousFull = false }
         store = try EdgeStore(path: (config.dataDir as NSString).appendingPathComponent("edge.sqlite"),
-                              synchronousFull: options.synchronousFull)
+                              site: config.site, edge: config.edge, limits: outbox)
         let restored = try store.loadRuleStates()
         let output = options.eventOutput
         writer = EventWriter(store: store, keepQuarantine: config.ingest.quarantineKeep, logger: logger) { events in
@@ -45,14 +49,35 @@ public struct EdgeAgent: Sendable {
         reloader = ConfigReloadService(path: options.configPath, pipeline: pipeline, ingest: ingest,
                                        watchInterval: config.ingest.watchInterval, logger: logger)
         simulator = options.simulator.map { SensorSimulator(options: $0, logger: logger) }
-        let statusSource = StatusSource(store: store, pipeline: pipeline, writer: writer, ingest: ingest, reloader: reloader)
+        let uplinkBox = UplinkBox()
+        let statusSource = StatusSource(store: store, pipeline: pipeline, writer: writer, ingest: ingest, reloader: reloader,
+                                        uplink: uplinkBox)
         self.statusSource = statusSource
+        if let u = config.uplink {
+            let service = UplinkService(config: u, site: config.site, edge: config.edge, store: store, logger: logger) {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys]
+                return Array((try? encoder.encode(statusSource.snapshot())) ?? Data())
+            }
+            uplinkBox.service.withLock { $0 = service }
+            uplink = service
+        } else {
+            uplink = nil
+        }
+        let store = self.store
         let dataDir = config.dataDir
-        clock = ClockService(pipeline: pipeline, settings: config.ingest, logger: logger) {
+        clock = ClockService(pipeline: pipeline, settings: config.ingest, logger: logger, writeStatus: {
             do { try statusSource.snapshot().write(dataDir: dataDir) } catch {
                 logger.warning("cannot write the status file", metadata: ["error": "\(error)"])
             }
-        }
+        }, housekeeping: {
+            do {
+                let gaps = try store.expire()
+                if !gaps.isEmpty { logger.warning("outbox TTL dropped events; gap records sent", metadata: ["gaps": "\(gaps.count)"]) }
+            } catch {
+                logger.error("outbox expiry failed", metadata: ["error": "\(error)"])
+            }
+        })
         logger.info("edge agent ready", metadata: [
             "site": "\(config.site)", "edge": "\(config.edge)", "sensors": "\(config.sensors.count)",
             "restored_instances": "\(restored.count)", "boot_epoch": "\(store.bootEpoch)", "store": "\(store.path)",
@@ -62,7 +87,9 @@ public struct EdgeAgent: Sendable {
     /// In start order; `ServiceGroup` stops them in reverse, so the writer stops last
     /// and commits what the others handed over while stopping.
     public var services: [any Service] {
-        var list: [any Service] = [writer, clock, ingest, reloader]
+        var list: [any Service] = [writer, clock]
+        if let uplink { list.append(uplink) }
+        list += [ingest, reloader] as [any Service]
         if let simulator { list.append(simulator) }
         return list
     }
@@ -89,16 +116,47 @@ struct StatusSource: Sendable {
     let writer: EventWriter
     let ingest: IngestService
     let reloader: ConfigReloadService
+    let uplink: UplinkBox
     let startedAt = Timestamp.now()
 
     func snapshot() -> EdgeStatus {
         let config = pipeline.configuration
         let w = writer.stats
+        let totals = store.outboxTotals
+        let up = uplink.service.withLock { $0 }?.stats
+        let now = Timestamp.now()
+        let oldest = (try? store.oldestCommittedAt()).flatMap { $0 }
+        let outbox = OutboxStatus(
+            backlogEvents: totals.events, backlogBytes: totals.bytes,
+            oldestUnacknowledgedAgeSeconds: oldest.map { (now - $0).seconds },
+            drainETASeconds: uplink.drainETA(backlog: totals.events, acknowledged: up?.eventsAcknowledged ?? 0, now: now),
+            drops: (try? store.drops()) ?? [])
         return EdgeStatus(
             agentVersion: MillwrightVersion.current, configVersion: config.version, site: config.site, edge: config.edge,
             pid: getpid(), startedAt: startedAt, updatedAt: .now(), bootEpoch: store.bootEpoch, brokers: ingest.connections,
             pipeline: pipeline.stats, eventsCommitted: w.eventsCommitted, storeErrors: w.storeErrors, lastStoreError: w.lastError,
-            lastReload: reloader.lastReload, recentQuarantine: Array(pipeline.recentQuarantine.suffix(10)))
+            lastReload: reloader.lastReload, recentQuarantine: Array(pipeline.recentQuarantine.suffix(10)),
+            outbox: outbox, uplink: up)
+    }
+}
+
+/// The uplink (if configured) as the status source sees it, plus a drain-rate estimate.
+final class UplinkBox: Sendable {
+    let service = Mutex<UplinkService?>(nil)
+    let rate = Mutex<(at: Timestamp, acknowledged: Int, perSecond: Double)?>(nil)
+
+    /// Backlog over the acknowledgement rate since the previous status; nil while nothing drains.
+    func drainETA(backlog: Int, acknowledged: Int, now: Timestamp) -> Double? {
+        rate.withLock { r in
+            if let prev = r, now - prev.at >= Millis(500) {
+                let perSecond = Double(acknowledged - prev.acknowledged) / (now - prev.at).seconds
+                r = (now, acknowledged, perSecond)
+            } else if r == nil {
+                r = (now, acknowledged, 0)
+            }
+            guard let per = r?.perSecond, per > 0 else { return backlog == 0 ? 0 : nil }
+            return Double(backlog) / per
+        }
     }
 }
 

@@ -18,6 +18,8 @@ public struct EdgeStatus: Sendable, Codable {
     public var lastStoreError: String?
     public var lastReload: ReloadStatus?
     public var recentQuarantine: [QuarantineEntry]
+    public var outbox: OutboxStatus
+    public var uplink: UplinkStats?
 
     enum CodingKeys: String, CodingKey {
         case agentVersion = "agent_version"
@@ -32,6 +34,7 @@ public struct EdgeStatus: Sendable, Codable {
         case lastStoreError = "last_store_error"
         case lastReload = "last_reload"
         case recentQuarantine = "recent_quarantine"
+        case outbox, uplink
     }
 
     public static func path(dataDir: String) -> String { (dataDir as NSString).appendingPathComponent("status.json") }
@@ -45,6 +48,24 @@ public struct EdgeStatus: Sendable, Codable {
         let tmp = path + ".tmp"
         try data.write(to: URL(fileURLWithPath: tmp))
         _ = rename(tmp, path)
+    }
+}
+
+/// The outbox as operators need to see it: what waits, for how long, and what was lost.
+public struct OutboxStatus: Sendable, Codable, Hashable {
+    public var backlogEvents: Int
+    public var backlogBytes: Int
+    public var oldestUnacknowledgedAgeSeconds: Double?
+    /// Backlog divided by the recent acknowledgement rate; nil while nothing drains.
+    public var drainETASeconds: Double?
+    public var drops: [OutboxDrop]
+
+    enum CodingKeys: String, CodingKey {
+        case backlogEvents = "backlog_events"
+        case backlogBytes = "backlog_bytes"
+        case oldestUnacknowledgedAgeSeconds = "oldest_unacknowledged_age_s"
+        case drainETASeconds = "drain_eta_s"
+        case drops
     }
 }
 

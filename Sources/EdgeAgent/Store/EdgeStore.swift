@@ -1,9 +1,11 @@
+import EdgeConfig
 import EdgeRules
 import Foundation
 import GRDB
 import MillwrightCore
+import Synchronization
 
-/// The edge's SQLite store: promoted events (the outbox), rule state, quarantine samples.
+/// The edge's SQLite store: the outbox of promoted events, rule state, quarantine samples.
 ///
 /// One write transaction per batch (group commit): events, the rule state that produced
 /// them, and quarantine samples land together or not at all.
@@ -24,29 +26,47 @@ public final class EdgeStore: Sendable {
 
     public let path: String
     let pool: DatabasePool
-    /// Incremented on every open: with seq it makes (edge, boot_epoch, seq) unique.
+    let limits: OutboxConfig
+    /// Site and edge, for the gap records the store writes itself.
+    let identity: (site: String, edge: String)
+    /// Never repeats for this edge, even if the outbox file is recreated (see `nextEpoch`).
     public let bootEpoch: Int64
+    /// Outbox size, kept in step with every insert and delete (all inside write transactions).
+    let totals: Mutex<OutboxTotals>
 
-    public init(path: String, synchronousFull: Bool = true) throws(StoreError) {
+    public init(path: String, site: String, edge: String, limits: OutboxConfig = OutboxConfig()) throws(StoreError) {
         self.path = path
+        self.limits = limits
+        identity = (site, edge)
         do {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                     withIntermediateDirectories: true)
             var config = Configuration()
+            let full = limits.synchronousFull
             config.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA synchronous = \(synchronousFull ? "FULL" : "NORMAL")")
+                try db.execute(sql: "PRAGMA synchronous = \(full ? "FULL" : "NORMAL")")
             }
             config.busyMode = .timeout(5)
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
-            bootEpoch = try pool.write { db -> Int64 in
-                let current = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'boot_epoch'") ?? 0
-                try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('boot_epoch', ?)", arguments: [current + 1])
-                return current + 1
+            let (epoch, current) = try pool.write { db -> (Int64, OutboxTotals) in
+                let previous = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'boot_epoch'") ?? 0
+                let epoch = Self.nextEpoch(after: previous, now: Timestamp.now())
+                try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('boot_epoch', ?)", arguments: [epoch])
+                let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events")!
+                return (epoch, OutboxTotals(events: row[0], bytes: row[1]))
             }
+            bootEpoch = epoch
+            totals = Mutex(current)
         } catch {
             throw .cannotOpen(path: path, reason: "\(error)")
         }
+    }
+
+    /// The previous epoch plus one, but at least the current Unix time in seconds: a new
+    /// outbox file (reinstall, lost disk) can never reuse an epoch the central has seen.
+    static func nextEpoch(after previous: Int64, now: Timestamp) -> Int64 {
+        max(previous + 1, now.milliseconds / 1000)
     }
 
     static var migrator: DatabaseMigrator {
@@ -84,35 +104,29 @@ public final class EdgeStore: Sendable {
                 );
                 """)
         }
+        m.registerMigration("v2: outbox sizes, commit time, drain order") { db in
+            try db.execute(sql: """
+                ALTER TABLE events ADD COLUMN bytes INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE events ADD COLUMN committed_at INTEGER NOT NULL DEFAULT 0;
+                UPDATE events SET bytes = length(body), committed_at = occurred_at;
+                CREATE INDEX events_by_priority ON events(priority, seq);
+                CREATE TABLE drops (reason TEXT NOT NULL, class TEXT NOT NULL, count INTEGER NOT NULL,
+                                    PRIMARY KEY (reason, class)) WITHOUT ROWID;
+                """)
+        }
         return m
     }
 
-    /// Commits one batch atomically; returns the events with `bootEpoch` and `seq` assigned.
+    /// Commits one batch atomically; returns the events with `bootEpoch` and `seq` assigned
+    /// (and any gap records the capacity limits made necessary).
     @discardableResult
-    public func commit(_ batch: PipelineOutput, keepQuarantine: Int) throws(StoreError) -> [EventEnvelope] {
+    public func commit(_ batch: PipelineOutput, keepQuarantine: Int, now: Timestamp = .now()) throws(StoreError) -> [EventEnvelope] {
         let epoch = bootEpoch
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         do {
             return try pool.write { db -> [EventEnvelope] in
-                var committed: [EventEnvelope] = []
-                committed.reserveCapacity(batch.events.count)
-                if !batch.events.isEmpty {
-                    let insert = try db.cachedStatement(sql: """
-                        INSERT INTO events (event_id, boot_epoch, priority, type, equipment, signal, occurred_at, body)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, '')
-                        """)
-                    let setBody = try db.cachedStatement(sql: "UPDATE events SET body = ? WHERE seq = ?")
-                    for var e in batch.events {
-                        try insert.execute(arguments: [e.eventID, epoch, e.priority.rank, e.type.rawValue, e.equipment,
-                                                       e.signal, e.occurredAt.milliseconds])
-                        e.bootEpoch = epoch
-                        e.seq = db.lastInsertedRowID
-                        let body = String(decoding: try encoder.encode(e), as: UTF8.self)
-                        try setBody.execute(arguments: [body, e.seq])
-                        committed.append(e)
-                    }
-                }
+                var committed = try insert(batch.events, db: db, epoch: epoch, now: now, encoder: encoder)
                 if !batch.states.isEmpty {
                     let upsert = try db.cachedStatement(sql: """
                         INSERT INTO rule_state (key, sensor, equipment, signal, rules, updated_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -133,11 +147,38 @@ public final class EdgeStore: Sendable {
                     try db.execute(sql: "DELETE FROM quarantine WHERE id <= (SELECT MAX(id) FROM quarantine) - ?",
                                    arguments: [keepQuarantine])
                 }
+                committed += try enforceCapacity(db: db, epoch: epoch, now: now, encoder: encoder)
                 return committed
             }
         } catch {
             throw .writeFailed(reason: "\(error)")
         }
+    }
+
+    /// Inserts events with seq assigned up front, so each row is written once with its final body.
+    func insert(_ events: [EventEnvelope], db: Database, epoch: Int64, now: Timestamp, encoder: JSONEncoder) throws -> [EventEnvelope] {
+        guard !events.isEmpty else { return [] }
+        var seq = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO events (seq, event_id, boot_epoch, priority, type, equipment, signal, occurred_at, body, bytes, committed_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        var committed: [EventEnvelope] = []
+        committed.reserveCapacity(events.count)
+        var bytes = 0
+        for var e in events {
+            seq += 1
+            e.bootEpoch = epoch
+            e.seq = seq
+            let body = String(decoding: try encoder.encode(e), as: UTF8.self)
+            try insert.execute(arguments: [seq, e.eventID, epoch, e.priority.rank, e.type.rawValue, e.equipment, e.signal,
+                                           e.occurredAt.milliseconds, body, body.utf8.count, now.milliseconds])
+            bytes += body.utf8.count
+            committed.append(e)
+        }
+        let added = committed.count
+        totals.withLock { $0.events += added; $0.bytes += bytes }
+        return committed
     }
 
     /// Every saved rule state, to restore the pipeline after a restart.
@@ -180,4 +221,10 @@ public final class EdgeStore: Sendable {
             }
         }
     }
+}
+
+/// Events and bytes in the outbox.
+public struct OutboxTotals: Sendable, Hashable {
+    public var events: Int
+    public var bytes: Int
 }

@@ -28,7 +28,9 @@ struct ConfigReader {
     let root: ConfigNode
     let document: YAMLDocument
 
-    static let topKeys = ["site", "edge", "data_dir", "brokers", "ingest", "templates", "sensors"]
+    static let topKeys = ["site", "edge", "data_dir", "brokers", "ingest", "templates", "sensors", "uplink", "outbox"]
+    static let uplinkKeys = ["batch_events", "batch_bytes", "ack_timeout", "max_inflight_batches", "drain_events_per_s",
+                             "drain_bytes_per_s", "historical_after", "status_interval"]
     static let sensorKeys = ["name", "broker", "topic", "qos", "equipment", "signal", "decode", "template", "rules", "overrides"]
 
     func read() -> EdgeConfiguration? {
@@ -48,9 +50,11 @@ struct ConfigReader {
                 sensors.append(s)
             }
         }
+        let uplink = top["uplink"].flatMap { readUplink($0, edge: edge ?? "edge") }
+        let outbox = top["outbox"].map(readOutbox) ?? OutboxConfig()
         guard let site, let edge else { return nil }
         return EdgeConfiguration(site: site, edge: edge, dataDir: resolve(dataDir), brokers: brokers, ingest: ingest,
-                                 sensors: sensors, version: document.fingerprint)
+                                 sensors: sensors, uplink: uplink, outbox: outbox, version: document.fingerprint)
     }
 
     /// Site and edge names go into topics and keys: keep them to safe characters.
@@ -75,6 +79,34 @@ struct ConfigReader {
         guard let f = node.fields(allowed: MQTTOptionsReader.keys) else { return nil }
         let options = MQTTOptionsReader(document: document).read(f, node: node, defaultClientID: "millwright-\(edge)-\(name)")
         return BrokerConfig(name: name, options: options)
+    }
+
+    // MARK: uplink and outbox
+
+    func readUplink(_ node: ConfigNode, edge: String) -> UplinkConfig? {
+        guard let f = node.fields(allowed: MQTTOptionsReader.keys + Self.uplinkKeys) else { return nil }
+        var u = UplinkConfig(options: MQTTOptionsReader(document: document).read(f, node: node, defaultClientID: "millwright-\(edge)-uplink"))
+        if let v = f["batch_events"]?.int(in: 1...100_000) { u.batchEvents = v }
+        if let v = f["batch_bytes"]?.int(in: 1024...(64 << 20)) { u.batchBytes = v }
+        if let v = f["ack_timeout"]?.duration(positive: true) { u.ackTimeout = v }
+        if let v = f["max_inflight_batches"]?.int(in: 1...1000) { u.maxInflightBatches = v }
+        if let v = f["drain_events_per_s"]?.double(min: 0) { u.drainEventsPerSecond = v }
+        if let v = f["drain_bytes_per_s"]?.double(min: 0) { u.drainBytesPerSecond = v }
+        if let v = f["historical_after"]?.duration() { u.historicalAfter = v }
+        if let v = f["status_interval"]?.duration(positive: true) { u.statusInterval = v }
+        return u
+    }
+
+    func readOutbox(_ node: ConfigNode) -> OutboxConfig {
+        var o = OutboxConfig()
+        guard let f = node.fields(allowed: ["max_events", "max_bytes", "ttl", "synchronous"]) else { return o }
+        if let v = f["max_events"]?.int(in: 10...1_000_000_000) { o.maxEvents = v }
+        if let v = f["max_bytes"]?.int(in: 65_536...(1 << 50)) { o.maxBytes = v }
+        if let v = f["synchronous"]?.oneOf(["full", "normal"]) { o.synchronousFull = v == "full" }
+        for (key, value) in f["ttl"]?.entries(allowed: PriorityClass.allCases.map(\.rawValue)) ?? [] {
+            if let cls = PriorityClass(rawValue: key), let d = value.duration(positive: true) { o.ttl[cls] = d }
+        }
+        return o
     }
 
     // MARK: ingest

@@ -11,6 +11,9 @@ public struct EdgeConfiguration: Sendable, Hashable {
     public var brokers: [BrokerConfig]
     public var ingest: IngestSettings
     public var sensors: [SensorConfig]
+    /// The link to the central; without it events stay in the local outbox.
+    public var uplink: UplinkConfig?
+    public var outbox: OutboxConfig
     /// A short hash of the file's text, reported in status so operators can tell which config runs.
     public var version: String
 

@@ -19,11 +19,13 @@ public enum EventType: String, Codable, Sendable, CaseIterable {
     case stateChanged = "state_changed"
     /// A down period ended: duration and reason.
     case downtime
+    /// The edge had to drop events (capacity or TTL): class, count, time range, reason. Loss is never silent.
+    case gap
 
     /// The priority class an event of this type travels in.
     public var defaultPriority: PriorityClass {
         switch self {
-        case .limitRaised, .limitCleared, .rateRaised, .rateCleared, .stale, .recovered: return .alarm
+        case .limitRaised, .limitCleared, .rateRaised, .rateCleared, .stale, .recovered, .gap: return .alarm
         case .count: return .count
         case .stateChanged, .downtime: return .state
         case .valueReported, .summary: return .summary

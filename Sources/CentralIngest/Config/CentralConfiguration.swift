@@ -1,0 +1,63 @@
+import ConfigSupport
+import Foundation
+import MillwrightCore
+import MQTTClient
+
+/// The central's configuration (YAML), validated with located errors like the edge's.
+public struct CentralConfiguration: Sendable, Hashable {
+    public var central: String
+    public var dataDir: String
+    public var broker: MQTTConnectionOptions
+    /// MQTT 5 shared subscription group, so several central replicas split the edges' batches.
+    public var sharedSubscription: String?
+    /// Batches arriving within this window share one transaction.
+    public var commitWindow = Millis(5)
+    /// Larger batches are refused (and kept raw for operators).
+    public var maxBatchBytes = 16 << 20
+    public var version: String
+
+    public static func load(file: String) throws(ConfigError) -> CentralConfiguration {
+        try parse(yaml: try YAMLDocument.readText(file: file), file: file)
+    }
+
+    public static func parse(yaml: String, file: String = "<config>") throws(ConfigError) -> CentralConfiguration {
+        let doc = try YAMLDocument(text: yaml, file: file, example: "central/examples/central.yaml")
+        let log = doc.root.log
+        let result = read(doc)
+        if !log.issues.isEmpty { throw ConfigError(issues: log.issues.sorted()) }
+        guard let result else { throw ConfigError(file: file, "the configuration is incomplete") }
+        return result
+    }
+
+    static func read(_ doc: YAMLDocument) -> CentralConfiguration? {
+        guard let top = doc.root.fields(allowed: ["central", "data_dir", "broker", "ingest"], required: ["central", "broker"]) else { return nil }
+        let name = top["central"]?.string()
+        if let name, !name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
+            top["central"]?.issue("\"\(name)\" may hold only letters, digits, '-', '_' and '.'")
+        }
+        var broker: MQTTConnectionOptions?
+        if let b = top["broker"], let f = b.fields(allowed: MQTTOptionsReader.keys) {
+            var o = MQTTOptionsReader(document: doc).read(f, node: b, defaultClientID: "millwright-central-\(name ?? "central")")
+            if f["protocol"] == nil { o.protocolVersion = .v5 }
+            broker = o
+        }
+        var shared: String?
+        var window = Millis(5)
+        var maxBytes = 16 << 20
+        if let i = top["ingest"], let f = i.fields(allowed: ["shared_subscription", "commit_window", "max_batch_bytes"]) {
+            shared = f["shared_subscription"]?.string()
+            if let s = shared, s.contains("/") || s.contains("+") || s.contains("#") {
+                f["shared_subscription"]?.issue("a share name cannot contain '/', '+' or '#'")
+            }
+            if shared != nil, broker?.protocolVersion != .v5 {
+                f["shared_subscription"]?.issue("shared subscriptions need protocol \"5\" on the broker connection")
+            }
+            window = f["commit_window"]?.duration() ?? window
+            maxBytes = f["max_batch_bytes"]?.int(in: 4096...(256 << 20)) ?? maxBytes
+        }
+        guard let name, let broker else { return nil }
+        return CentralConfiguration(central: name, dataDir: doc.resolve(top["data_dir"]?.string() ?? "./var/\(name)"),
+                                    broker: broker, sharedSubscription: shared, commitWindow: window, maxBatchBytes: maxBytes,
+                                    version: doc.fingerprint)
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import MillwrightCore
+
+/// One event as the central stores it.
+public struct StoredEvent: Sendable, Hashable {
+    public var edge: String
+    public var site: String
+    public var eventID: String
+    public var equipment: String
+    public var signal: String
+    public var type: EventType
+    public var priority: PriorityClass
+    public var bootEpoch: Int64
+    public var seq: Int64
+    public var occurredAt: Timestamp
+    public var edgeReceivedAt: Timestamp
+    public var isHistorical: Bool
+    public var body: String
+    /// For a gap record: how many events the edge says it dropped.
+    public var droppedCount: Int
+}
+
+/// A batch that passed validation, every event of it.
+public struct ValidBatch: Sendable {
+    public var batch: String
+    public var site: String
+    public var edge: String
+    public var events: [StoredEvent]
+}
+
+/// A batch refused as a whole (never half-applied), kept raw for operators.
+public struct RejectedBatch: Error, Sendable {
+    public var topic: String
+    public var reason: String
+    public var payload: [UInt8]
+    /// Set when the batch was readable enough to tell the edge what was refused.
+    public var site: String?
+    public var edge: String?
+    public var batch: String?
+    public var ranges: [SeqRange]
+}
+
+/// Decodes and validates one uplink batch (protocol v1).
+enum BatchDecoder {
+    struct Wire: Decodable {
+        var v: Int
+        var batch: String
+        var site: String
+        var edge: String
+        var events: [EventEnvelope]
+    }
+
+    /// Just enough to tell the edge which ranges were refused.
+    struct Skeleton: Decodable {
+        struct Seq: Decodable { var seq: Int64? }
+        var batch: String?
+        var events: [Seq]?
+    }
+
+    static func decode(topic: String, payload: [UInt8], maxBytes: Int) -> Result<ValidBatch, RejectedBatch> {
+        guard let (site, edge) = UplinkTopics.parse(topic, kind: "events") else {
+            return .failure(RejectedBatch(topic: topic, reason: "not an events topic", payload: payload, ranges: []))
+        }
+        func reject(_ reason: String) -> Result<ValidBatch, RejectedBatch> {
+            let skeleton = try? JSONDecoder().decode(Skeleton.self, from: Data(payload))
+            return .failure(RejectedBatch(topic: topic, reason: reason, payload: payload, site: site, edge: edge,
+                                          batch: skeleton?.batch, ranges: SeqRange.covering(skeleton?.events?.compactMap(\.seq) ?? [])))
+        }
+        guard payload.count <= maxBytes else { return reject("batch of \(payload.count) bytes exceeds max_batch_bytes \(maxBytes)") }
+        let wire: Wire
+        do {
+            wire = try JSONDecoder().decode(Wire.self, from: Data(payload))
+        } catch {
+            return reject("unreadable batch: \(error)")
+        }
+        guard wire.v == 1 else { return reject("protocol version \(wire.v) is not supported (this central speaks 1)") }
+        guard wire.site == site, wire.edge == edge else {
+            return reject("batch says \(wire.site)/\(wire.edge) but arrived on the topic of \(site)/\(edge)")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var events: [StoredEvent] = []
+        events.reserveCapacity(wire.events.count)
+        for (i, e) in wire.events.enumerated() {
+            guard e.schemaVersion == EventEnvelope.currentSchemaVersion else {
+                return reject("event \(i): schema_version \(e.schemaVersion) is not supported")
+            }
+            guard e.site == site, e.edge == edge else { return reject("event \(i) belongs to \(e.site)/\(e.edge)") }
+            guard let epoch = e.bootEpoch, let seq = e.seq, seq > 0 else { return reject("event \(i) has no boot_epoch/seq") }
+            guard !e.eventID.isEmpty else { return reject("event \(i) has no event_id") }
+            guard let body = try? encoder.encode(e) else { return reject("event \(i) cannot be stored") }
+            var dropped = 0
+            if e.type == .gap, case .number(let n)? = e.values["count"] { dropped = Int(n) }
+            events.append(StoredEvent(edge: edge, site: site, eventID: e.eventID, equipment: e.equipment, signal: e.signal,
+                                      type: e.type, priority: e.priority, bootEpoch: epoch, seq: seq, occurredAt: e.occurredAt,
+                                      edgeReceivedAt: e.edgeReceivedAt, isHistorical: e.isHistorical,
+                                      body: String(decoding: body, as: UTF8.self), droppedCount: dropped))
+        }
+        return .success(ValidBatch(batch: wire.batch, site: site, edge: edge, events: events))
+    }
+}

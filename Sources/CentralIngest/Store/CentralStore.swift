@@ -1,0 +1,182 @@
+import Foundation
+import GRDB
+import MillwrightCore
+
+/// The central's SQLite store: events deduplicated on (edge, boot_epoch, seq), per-edge
+/// tracking, and refused batches kept raw for operators.
+public final class CentralStore: Sendable {
+    public struct StoreError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public let path: String
+    let pool: DatabasePool
+
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            var config = Configuration()
+            config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
+            config.busyMode = .timeout(5)
+            pool = try DatabasePool(path: path, configuration: config)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw StoreError(description: "cannot open the central store at \(path): \(error). Check that data_dir is writable.")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1: events, edges, rejected batches") { db in
+            try db.execute(sql: """
+                CREATE TABLE events (
+                    id INTEGER PRIMARY KEY,
+                    edge TEXT NOT NULL,
+                    boot_epoch INTEGER NOT NULL,
+                    seq INTEGER NOT NULL,
+                    event_id TEXT NOT NULL,
+                    site TEXT NOT NULL,
+                    equipment TEXT NOT NULL,
+                    signal TEXT NOT NULL,
+                    type TEXT NOT NULL,
+                    priority INTEGER NOT NULL,
+                    occurred_at INTEGER NOT NULL,
+                    edge_received_at INTEGER NOT NULL,
+                    central_received_at INTEGER NOT NULL,
+                    is_historical INTEGER NOT NULL,
+                    body TEXT NOT NULL
+                );
+                CREATE UNIQUE INDEX events_key ON events(edge, boot_epoch, seq);
+                CREATE TABLE edges (
+                    edge TEXT PRIMARY KEY,
+                    site TEXT NOT NULL,
+                    first_seen INTEGER NOT NULL,
+                    last_seen INTEGER NOT NULL,
+                    last_epoch INTEGER NOT NULL DEFAULT 0,
+                    last_seq INTEGER NOT NULL DEFAULT 0,
+                    events INTEGER NOT NULL DEFAULT 0,
+                    duplicates INTEGER NOT NULL DEFAULT 0,
+                    batches INTEGER NOT NULL DEFAULT 0,
+                    gap_events INTEGER NOT NULL DEFAULT 0,
+                    dropped_reported INTEGER NOT NULL DEFAULT 0,
+                    status TEXT,
+                    status_at INTEGER
+                ) WITHOUT ROWID;
+                CREATE TABLE rejected_batches (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    at INTEGER NOT NULL,
+                    topic TEXT NOT NULL,
+                    reason TEXT NOT NULL,
+                    payload BLOB NOT NULL
+                );
+                """)
+        }
+        return m
+    }
+
+    /// Stores valid batches and refused ones in one transaction; returns per batch how many
+    /// events were new and how many were already there.
+    public func commit(_ batches: [ValidBatch], rejected: [RejectedBatch], now: Timestamp) throws -> [(inserted: Int, duplicates: Int)] {
+        try pool.write { db in
+            let insert = try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO events (edge, boot_epoch, seq, event_id, site, equipment, signal, type, priority,
+                    occurred_at, edge_received_at, central_received_at, is_historical, body)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            let edge = try db.cachedStatement(sql: """
+                INSERT INTO edges (edge, site, first_seen, last_seen, last_epoch, last_seq, events, duplicates, batches, gap_events, dropped_reported)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                ON CONFLICT(edge) DO UPDATE SET
+                    last_seen = excluded.last_seen,
+                    last_epoch = max(last_epoch, excluded.last_epoch),
+                    last_seq = max(last_seq, excluded.last_seq),
+                    events = events + excluded.events,
+                    duplicates = duplicates + excluded.duplicates,
+                    batches = batches + 1,
+                    gap_events = gap_events + excluded.gap_events,
+                    dropped_reported = dropped_reported + excluded.dropped_reported
+                """)
+            var results: [(Int, Int)] = []
+            for b in batches {
+                var inserted = 0, gaps = 0, dropped = 0
+                for e in b.events {
+                    try insert.execute(arguments: [
+                        e.edge, e.bootEpoch, e.seq, e.eventID, e.site, e.equipment, e.signal, e.type.rawValue, e.priority.rank,
+                        e.occurredAt.milliseconds, e.edgeReceivedAt.milliseconds, now.milliseconds, e.isHistorical, e.body,
+                    ])
+                    if db.changesCount > 0 {
+                        inserted += 1
+                        if e.type == .gap {
+                            gaps += 1
+                            dropped += e.droppedCount
+                        }
+                    }
+                }
+                let maxSeq = b.events.map(\.seq).max() ?? 0
+                let maxEpoch = b.events.map(\.bootEpoch).max() ?? 0
+                try edge.execute(arguments: [b.edge, b.site, now.milliseconds, now.milliseconds, maxEpoch, maxSeq,
+                                             inserted, b.events.count - inserted, gaps, dropped])
+                results.append((inserted, b.events.count - inserted))
+            }
+            for r in rejected {
+                try db.execute(sql: "INSERT INTO rejected_batches (at, topic, reason, payload) VALUES (?, ?, ?, ?)",
+                               arguments: [now.milliseconds, r.topic, r.reason, Data(r.payload)])
+            }
+            return results
+        }
+    }
+
+    public func recordStatus(edge: String, site: String, json: String, at: Timestamp) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO edges (edge, site, first_seen, last_seen, status, status_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(edge) DO UPDATE SET status = excluded.status, status_at = excluded.status_at
+                """, arguments: [edge, site, at.milliseconds, at.milliseconds, json, at.milliseconds])
+        }
+    }
+
+    public func edges() throws -> [EdgeRecord] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM edges ORDER BY site, edge").map { row in
+                EdgeRecord(edge: row["edge"], site: row["site"], firstSeen: Timestamp(milliseconds: row["first_seen"]),
+                           lastSeen: Timestamp(milliseconds: row["last_seen"]), lastEpoch: row["last_epoch"], lastSeq: row["last_seq"],
+                           events: row["events"], duplicates: row["duplicates"], batches: row["batches"],
+                           gapEvents: row["gap_events"], droppedReported: row["dropped_reported"], status: row["status"])
+            }
+        }
+    }
+
+    public func eventCount() throws -> Int { try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM events") ?? 0 } }
+    public func rejectedCount() throws -> Int { try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM rejected_batches") ?? 0 } }
+}
+
+/// What the central tracks per edge.
+public struct EdgeRecord: Sendable, Codable, Hashable {
+    public var edge: String
+    public var site: String
+    public var firstSeen: Timestamp
+    public var lastSeen: Timestamp
+    public var lastEpoch: Int64
+    public var lastSeq: Int64
+    public var events: Int
+    public var duplicates: Int
+    public var batches: Int
+    /// Gap records received and the events they say were dropped at the edge.
+    public var gapEvents: Int
+    public var droppedReported: Int
+    /// The edge's latest retained status (JSON).
+    public var status: String?
+
+    enum CodingKeys: String, CodingKey {
+        case edge, site
+        case firstSeen = "first_seen"
+        case lastSeen = "last_seen"
+        case lastEpoch = "last_epoch"
+        case lastSeq = "last_seq"
+        case events, duplicates, batches
+        case gapEvents = "gap_events"
+        case droppedReported = "dropped_reported"
+        case status
+    }
+}

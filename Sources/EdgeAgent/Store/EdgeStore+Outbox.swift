@@ -1,0 +1,173 @@
+import EdgeConfig
+import Foundation
+import GRDB
+import MillwrightCore
+
+/// One outbox row as the uplink sends it: the committed envelope's JSON, not re-encoded.
+public struct OutboxRow: Sendable, Hashable {
+    public var seq: Int64
+    public var priority: PriorityClass
+    public var committedAt: Timestamp
+    public var body: String
+}
+
+/// What has been dropped from the outbox, by reason and class.
+public struct OutboxDrop: Sendable, Codable, Hashable {
+    public var reason: String
+    public var priorityClass: PriorityClass
+    public var count: Int
+
+    enum CodingKeys: String, CodingKey {
+        case reason
+        case priorityClass = "class"
+        case count
+    }
+}
+
+extension EdgeStore {
+    /// Drain order: alarms, then counts, then states, then summaries; oldest first in each.
+    static let drainOrder = PriorityClass.allCases.sorted()
+
+    /// The next events to send: per class, those after the class's cursor (the highest seq
+    /// already in flight), alarms first, within the event and byte limits.
+    public func nextBatch(after cursors: [PriorityClass: Int64], maxEvents: Int, maxBytes: Int) throws -> [OutboxRow] {
+        try pool.read { db in
+            var rows: [OutboxRow] = []
+            var bytes = 0
+            let select = try db.cachedStatement(sql: """
+                SELECT seq, committed_at, body, bytes FROM events WHERE priority = ? AND seq > ? ORDER BY seq LIMIT ?
+                """)
+            for cls in Self.drainOrder {
+                let cursor = try Row.fetchCursor(select, arguments: [cls.rank, cursors[cls] ?? 0, maxEvents - rows.count])
+                while let row = try cursor.next() {
+                    let size: Int = row["bytes"]
+                    if !rows.isEmpty && bytes + size > maxBytes { return rows }
+                    rows.append(OutboxRow(seq: row["seq"], priority: cls, committedAt: Timestamp(milliseconds: row["committed_at"]),
+                                          body: row["body"]))
+                    bytes += size
+                }
+                if rows.count >= maxEvents { break }
+            }
+            return rows
+        }
+    }
+
+    /// Deletes what the central acknowledged; returns how many events went.
+    @discardableResult
+    public func deleteAcknowledged(_ ranges: [SeqRange]) throws -> Int {
+        guard !ranges.isEmpty else { return 0 }
+        return try pool.write { db in
+            var events = 0, bytes = 0
+            let delete = try db.cachedStatement(sql: "DELETE FROM events WHERE seq BETWEEN ? AND ? RETURNING bytes")
+            for r in ranges {
+                let sizes = try Int.fetchAll(delete, arguments: [r.from, r.to])
+                events += sizes.count
+                bytes += sizes.reduce(0, +)
+            }
+            totals.withLock { $0.events -= events; $0.bytes -= bytes }
+            return events
+        }
+    }
+
+    public var outboxTotals: OutboxTotals { totals.withLock { $0 } }
+
+    /// Commit time of the oldest event still in the outbox.
+    public func oldestCommittedAt() throws -> Timestamp? {
+        try pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT committed_at FROM events ORDER BY seq LIMIT 1").map(Timestamp.init(milliseconds:))
+        }
+    }
+
+    public func drops() throws -> [OutboxDrop] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT reason, class, count FROM drops ORDER BY reason, class").map {
+                OutboxDrop(reason: $0["reason"], priorityClass: PriorityClass(rawValue: $0["class"]) ?? .summary, count: $0["count"])
+            }
+        }
+    }
+
+    /// Over a limit: the lowest-priority oldest events go first (never gap records), and each
+    /// class's drop becomes one gap record, committed in the same transaction.
+    func enforceCapacity(db: Database, epoch: Int64, now: Timestamp, encoder: JSONEncoder) throws -> [EventEnvelope] {
+        var t = totals.withLock { $0 }
+        guard t.events > limits.maxEvents || t.bytes > limits.maxBytes else { return [] }
+        var gaps: [EventEnvelope] = []
+        for cls in Self.drainOrder.reversed() {
+            var dropped = 0, droppedBytes = 0
+            var first: Int64?, last: Int64?
+            var lastSeq: Int64 = 0
+            let select = try db.cachedStatement(sql: """
+                SELECT seq, bytes, occurred_at FROM events WHERE priority = ? AND type != 'gap' AND seq > ? ORDER BY seq LIMIT 1000
+                """)
+            scan: while t.events > limits.maxEvents || t.bytes > limits.maxBytes {
+                let rows = try Row.fetchAll(select, arguments: [cls.rank, lastSeq])
+                if rows.isEmpty { break }
+                for row in rows {
+                    guard t.events > limits.maxEvents || t.bytes > limits.maxBytes else { break scan }
+                    let size: Int = row["bytes"], at: Int64 = row["occurred_at"]
+                    lastSeq = row["seq"]
+                    t.events -= 1
+                    t.bytes -= size
+                    dropped += 1
+                    droppedBytes += size
+                    first = min(first ?? at, at)
+                    last = max(last ?? at, at)
+                }
+            }
+            guard dropped > 0, let first, let last else { continue }
+            try db.execute(sql: "DELETE FROM events WHERE priority = ? AND type != 'gap' AND seq <= ?", arguments: [cls.rank, lastSeq])
+            totals.withLock { $0.events -= dropped; $0.bytes -= droppedBytes }
+            gaps.append(gapRecord(cls, count: dropped, from: Timestamp(milliseconds: first), to: Timestamp(milliseconds: last), reason: "capacity", epoch: epoch, now: now))
+        }
+        for g in gaps { try recordDrop(db: db, reason: "capacity", cls: g) }
+        return try insert(gaps, db: db, epoch: epoch, now: now, encoder: encoder)
+    }
+
+    /// Drops events older than their class's TTL, with gap records; returns the gap records committed.
+    @discardableResult
+    public func expire(now: Timestamp = .now()) throws -> [EventEnvelope] {
+        guard !limits.ttl.isEmpty else { return [] }
+        let epoch = bootEpoch
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try pool.write { db in
+            var gaps: [EventEnvelope] = []
+            for (cls, ttl) in limits.ttl.sorted(by: { $0.key < $1.key }) {
+                let cutoff = (now - ttl).milliseconds
+                let row = try Row.fetchOne(db, sql: """
+                    SELECT COUNT(*), COALESCE(SUM(bytes), 0), MIN(occurred_at), MAX(occurred_at) FROM events
+                    WHERE priority = ? AND type != 'gap' AND committed_at < ?
+                    """, arguments: [cls.rank, cutoff])!
+                let count: Int = row[0]
+                guard count > 0 else { continue }
+                try db.execute(sql: "DELETE FROM events WHERE priority = ? AND type != 'gap' AND committed_at < ?", arguments: [cls.rank, cutoff])
+                let bytes: Int = row[1]
+                totals.withLock { $0.events -= count; $0.bytes -= bytes }
+                let first: Int64 = row[2], last: Int64 = row[3]
+                let g = gapRecord(cls, count: count, from: Timestamp(milliseconds: first), to: Timestamp(milliseconds: last),
+                                  reason: "ttl", epoch: epoch, now: now)
+                try recordDrop(db: db, reason: "ttl", cls: g)
+                gaps.append(g)
+            }
+            return try insert(gaps, db: db, epoch: epoch, now: now, encoder: encoder)
+        }
+    }
+
+    private func gapRecord(_ cls: PriorityClass, count: Int, from: Timestamp, to: Timestamp, reason: String,
+                           epoch: Int64, now: Timestamp) -> EventEnvelope {
+        EventEnvelope(
+            eventID: UUID().uuidString.lowercased(), site: identity.site, edge: identity.edge, equipment: "-", signal: "-",
+            type: .gap, priority: EventType.gap.defaultPriority, occurredAt: now, timeSource: .receive, edgeReceivedAt: now,
+            values: ["class": .text(cls.rawValue), "count": .number(Double(count)), "from": .text(from.rfc3339),
+                     "to": .text(to.rfc3339), "reason": .text(reason)],
+            rule: "outbox.\(reason)")
+    }
+
+    private func recordDrop(db: Database, reason: String, cls gap: EventEnvelope) throws {
+        guard case .text(let cls)? = gap.values["class"], case .number(let n)? = gap.values["count"] else { return }
+        try db.execute(sql: """
+            INSERT INTO drops (reason, class, count) VALUES (?, ?, ?)
+            ON CONFLICT(reason, class) DO UPDATE SET count = count + excluded.count
+            """, arguments: [reason, cls, Int(n)])
+    }
+}

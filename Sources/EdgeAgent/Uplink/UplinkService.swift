@@ -1,0 +1,267 @@
+import EdgeConfig
+import Foundation
+import Logging
+import MillwrightCore
+import MQTTClient
+import ServiceLifecycle
+import Synchronization
+
+/// Forwards the outbox to the central (protocol v1, docs/PROTOCOL.md).
+///
+/// Batches go out QoS 1, alarms first; the central acknowledges committed sequence
+/// ranges and only then are events deleted here. Anything unacknowledged after
+/// `ack_timeout`, or in flight when the link dropped, is sent again: the central
+/// deduplicates on (edge, boot_epoch, seq), so a resend can never double an event.
+public final class UplinkService: Service {
+    let config: UplinkConfig
+    let site: String
+    let edge: String
+    let store: EdgeStore
+    let logger: Logger
+    let statusPayload: @Sendable () -> [UInt8]
+    let state = Mutex(State())
+    let clientBox = Mutex<MQTTClient?>(nil)
+
+    struct Inflight {
+        var ranges: [SeqRange]
+        var events: Int
+        var sentAt: ContinuousClock.Instant
+    }
+
+    struct State {
+        var inflight: [String: Inflight] = [:]
+        var cursors: [PriorityClass: Int64] = [:]
+        var pendingAcks: [UplinkAck] = []
+        var centralOnline = false
+        var connects = 0
+        var seenConnects = 0
+        var nextBatch = 0
+        var stats = UplinkStats()
+    }
+
+    public init(config: UplinkConfig, site: String, edge: String, store: EdgeStore, logger: Logger,
+                statusPayload: @escaping @Sendable () -> [UInt8]) {
+        self.config = config
+        self.site = site
+        self.edge = edge
+        self.store = store
+        self.logger = logger
+        self.statusPayload = statusPayload
+    }
+
+    public var stats: UplinkStats {
+        state.withLock { s in
+            var st = s.stats
+            st.centralOnline = s.centralOnline
+            st.inflightBatches = s.inflight.count
+            st.connected = clientBox.withLock { $0?.isConnected ?? false }
+            return st
+        }
+    }
+
+    public func run() async throws {
+        var options = config.options
+        options.will = .init(topic: UplinkTopics.status(site: site, edge: edge),
+                             payload: Array(#"{"state":"offline","edge":"\#(edge)","site":"\#(site)"}"#.utf8))
+        let ackTopic = UplinkTopics.ack(site: site, edge: edge)
+        let client = try MQTTClient(options: options, logger: logger, onMessage: { [weak self] m in
+            self?.received(m, ackTopic: ackTopic)
+        }, onConnectionChange: { [weak self] e in
+            if case .connected = e { self?.state.withLock { $0.connects += 1 } }
+        })
+        try client.subscribe(ackTopic, qos: 1)
+        try client.subscribe(UplinkTopics.centralPresence, qos: 1)
+        clientBox.withLock { $0 = client }
+        client.start()
+        defer {
+            client.stop()
+            clientBox.withLock { $0 = nil }
+        }
+        var bucket = DrainBucket(eventsPerSecond: config.drainEventsPerSecond, bytesPerSecond: config.drainBytesPerSecond)
+        var lastStatus = ContinuousClock.now - .seconds(3600)
+        while !Task.isShuttingDownGracefully {
+            var progressed = false
+            do {
+                progressed = try step(client, &bucket)
+            } catch {
+                logger.error("uplink step failed; retrying", metadata: ["error": "\(error)"])
+            }
+            if ContinuousClock.now - lastStatus >= .milliseconds(config.statusInterval.value), client.isConnected {
+                try? client.publish(topic: UplinkTopics.status(site: site, edge: edge), payload: statusPayload(), qos: 1, retain: true)
+                lastStatus = .now
+            }
+            if !progressed {
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(20)) }
+            }
+        }
+    }
+
+    /// On the MQTT thread: acks and presence are queued for the uplink loop.
+    func received(_ m: MQTTMessage, ackTopic: String) {
+        let decoder = JSONDecoder()
+        if m.topic == ackTopic {
+            guard let ack = try? decoder.decode(UplinkAck.self, from: Data(m.payload)) else {
+                logger.warning("unreadable ack from the central", metadata: ["payload": "\(String(decoding: m.payload.prefix(200), as: UTF8.self))"])
+                return
+            }
+            state.withLock { $0.pendingAcks.append(ack) }
+        } else if m.topic == UplinkTopics.centralPresence {
+            let online = (try? decoder.decode(CentralPresence.self, from: Data(m.payload)))?.state == .online
+            let changed = state.withLock { s -> Bool in
+                defer { s.centralOnline = online }
+                return s.centralOnline != online
+            }
+            if changed {
+                logger.notice(online ? "central online: draining the outbox" : "central offline: holding the backlog")
+            }
+        }
+    }
+
+    /// One round: apply acks, handle timeouts and reconnects, send while the window allows.
+    /// Returns whether anything happened (otherwise the loop naps briefly).
+    func step(_ client: MQTTClient, _ bucket: inout DrainBucket) throws -> Bool {
+        var progressed = false
+        let acks = state.withLock { s -> [UplinkAck] in
+            defer { s.pendingAcks.removeAll() }
+            return s.pendingAcks
+        }
+        for ack in acks {
+            let deleted = try store.deleteAcknowledged(ack.committed + ack.rejected)
+            state.withLock { s in
+                s.inflight[ack.batch] = nil
+                s.stats.eventsAcknowledged += deleted
+                s.stats.lastAckAt = .now()
+                if !ack.rejected.isEmpty { s.stats.eventsRejectedByCentral += ack.rejected.reduce(0) { $0 + Int($1.count) } }
+            }
+            if !ack.rejected.isEmpty {
+                logger.error("the central refused a batch; it keeps the raw batch for operators", metadata: [
+                    "batch": "\(ack.batch)", "reason": "\(ack.reason ?? "-")"])
+            }
+            progressed = true
+        }
+        let now = ContinuousClock.now
+        let timeout = Duration.milliseconds(config.ackTimeout.value)
+        state.withLock { s in
+            let reconnected = s.connects != s.seenConnects
+            let expired = s.inflight.values.contains { now - $0.sentAt > timeout }
+            if reconnected || expired {
+                // Everything unacknowledged becomes eligible again; the central deduplicates.
+                if expired { s.stats.resends += s.inflight.count }
+                s.inflight.removeAll()
+                s.cursors.removeAll()
+                s.seenConnects = s.connects
+            }
+        }
+        guard client.isConnected, state.withLock({ $0.centralOnline }) else { return progressed }
+        while state.withLock({ $0.inflight.count }) < config.maxInflightBatches {
+            let allowance = bucket.allowance(maxEvents: config.batchEvents, maxBytes: config.batchBytes)
+            guard allowance.events > 0 else { break }
+            let cursors = state.withLock { $0.cursors }
+            let rows = try store.nextBatch(after: cursors, maxEvents: allowance.events, maxBytes: allowance.bytes)
+            guard !rows.isEmpty else { break }
+            let (id, payload, historical) = encode(rows)
+            do {
+                try client.publish(topic: UplinkTopics.events(site: site, edge: edge), payload: payload, qos: 1)
+            } catch {
+                break  // Not connected any more: the reconnect resets the window.
+            }
+            bucket.spend(events: rows.count, bytes: payload.count)
+            state.withLock { s in
+                s.inflight[id] = Inflight(ranges: SeqRange.covering(rows.map(\.seq)), events: rows.count, sentAt: .now)
+                for r in rows { s.cursors[r.priority] = max(s.cursors[r.priority] ?? 0, r.seq) }
+                s.stats.batchesSent += 1
+                s.stats.eventsSent += rows.count
+                s.stats.historicalSent += historical
+                s.stats.bytesSent += payload.count
+            }
+            progressed = true
+        }
+        return progressed
+    }
+
+    /// The batch JSON, with the committed envelopes spliced in as they are stored.
+    func encode(_ rows: [OutboxRow]) -> (id: String, payload: [UInt8], historical: Int) {
+        let id = state.withLock { s -> String in
+            s.nextBatch += 1
+            return "\(store.bootEpoch)-\(s.nextBatch)"
+        }
+        let now = Timestamp.now()
+        var historical = 0
+        var out = #"{"v":1,"batch":"\#(id)","site":"\#(site)","edge":"\#(edge)","sent_at":"\#(now.rfc3339)","events":["#
+        out.reserveCapacity(rows.reduce(200) { $0 + $1.body.utf8.count + 1 })
+        for (i, r) in rows.enumerated() {
+            if i > 0 { out += "," }
+            if now - r.committedAt > config.historicalAfter {
+                historical += 1
+                // Keys are sorted and unique, and any quote inside a value is escaped: this text occurs once.
+                out += r.body.replacingOccurrences(of: #""is_historical":false"#, with: #""is_historical":true"#)
+            } else {
+                out += r.body
+            }
+        }
+        out += "]}"
+        return (id, Array(out.utf8), historical)
+    }
+}
+
+/// Counters of the uplink, as reported in status output.
+public struct UplinkStats: Sendable, Codable, Hashable {
+    public var connected = false
+    public var centralOnline = false
+    public var inflightBatches = 0
+    public var batchesSent = 0
+    public var eventsSent = 0
+    public var bytesSent = 0
+    public var historicalSent = 0
+    public var eventsAcknowledged = 0
+    public var eventsRejectedByCentral = 0
+    public var resends = 0
+    public var lastAckAt: Timestamp?
+
+    enum CodingKeys: String, CodingKey {
+        case connected
+        case centralOnline = "central_online"
+        case inflightBatches = "inflight_batches"
+        case batchesSent = "batches_sent"
+        case eventsSent = "events_sent"
+        case bytesSent = "bytes_sent"
+        case historicalSent = "historical_sent"
+        case eventsAcknowledged = "events_acknowledged"
+        case eventsRejectedByCentral = "events_rejected_by_central"
+        case resends
+        case lastAckAt = "last_ack_at"
+    }
+}
+
+/// Token buckets for the drain limits (events/s and bytes/s), with one second of burst.
+struct DrainBucket {
+    let eventsPerSecond: Double
+    let bytesPerSecond: Double
+    var events: Double
+    var bytes: Double
+    var last = ContinuousClock.now
+
+    init(eventsPerSecond: Double, bytesPerSecond: Double) {
+        self.eventsPerSecond = eventsPerSecond
+        self.bytesPerSecond = bytesPerSecond
+        events = eventsPerSecond
+        bytes = bytesPerSecond
+    }
+
+    /// How much the next batch may carry now (0 events: wait).
+    mutating func allowance(maxEvents: Int, maxBytes: Int) -> (events: Int, bytes: Int) {
+        let now = ContinuousClock.now
+        let dt = Double((now - last).components.attoseconds) / 1e18 + Double((now - last).components.seconds)
+        last = now
+        if eventsPerSecond > 0 { events = min(eventsPerSecond, events + dt * eventsPerSecond) }
+        if bytesPerSecond > 0 { bytes = min(bytesPerSecond, bytes + dt * bytesPerSecond) }
+        let e = eventsPerSecond > 0 ? min(maxEvents, Int(events)) : maxEvents
+        let b = bytesPerSecond > 0 ? min(maxBytes, Int(bytes)) : maxBytes
+        return (b < 512 ? 0 : e, b)
+    }
+
+    mutating func spend(events e: Int, bytes b: Int) {
+        if eventsPerSecond > 0 { events -= Double(e) }
+        if bytesPerSecond > 0 { bytes -= Double(b) }
+    }
+}
