@@ -133,3 +133,12 @@ import Testing
         #expect(p.configuration.edge == "gw-test")
     }
 }
+
+@Suite struct BootEpochTests {
+    @Test func epochsNeverRepeatEvenForANewOutboxFile() {
+        let now = Timestamp(milliseconds: 1_764_000_000_000)
+        #expect(EdgeStore.nextEpoch(after: 0, now: now) == 1_764_000_000)                  // a new file starts at the clock
+        #expect(EdgeStore.nextEpoch(after: 1_764_000_000, now: now) == 1_764_000_001)      // a quick restart still moves on
+        #expect(EdgeStore.nextEpoch(after: 1_764_000_500, now: now) == 1_764_000_501)      // a clock set back cannot go below
+    }
+}

@@ -245,7 +245,7 @@ struct ConfigValidationTests {
         #expect(found.map(\.location) == [Location(1, 1, ""), Location(5, 1, "")])
         #expect(found.map(\.message) == [
             "missing required key \"sensors\"",
-            "unknown key \"sensor\" (did you mean \"sensors\"?); allowed here: site, edge, data_dir, brokers, ingest, templates, sensors",
+            "unknown key \"sensor\" (did you mean \"sensors\"?); allowed here: site, edge, data_dir, brokers, ingest, templates, sensors, uplink, outbox",
         ])
     }
 
