@@ -88,7 +88,7 @@ let package = Package(
         .testTarget(name: "CentralIngestTests", dependencies: ["CentralIngest", "EdgeAgent", "MillwrightCore", "TestSupport"]),
         .testTarget(name: "EdgeAgentTests", dependencies: ["EdgeAgent", "EdgeConfig", "MQTTClient", "TestSupport"]),
         // Shared fixtures: a real mosquitto broker on a free port, temp dirs.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["EdgeAgent", "MillwrightCore"], path: "Tests/TestSupport"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -72,8 +72,7 @@ public struct EdgeAgent: Sendable {
             }
         }, housekeeping: {
             do {
-                let gaps = try store.expire()
-                if !gaps.isEmpty { logger.warning("outbox TTL dropped events; gap records sent", metadata: ["gaps": "\(gaps.count)"]) }
+                try store.expire()
             } catch {
                 logger.error("outbox expiry failed", metadata: ["error": "\(error)"])
             }

@@ -72,7 +72,7 @@ extension MQTTClient {
             return
         }
         let sessionPresent = flags & 1 != 0
-        let subs = state.withLock { s -> [String: Int] in
+        let subs = state.withLock { s -> [String: Subscription] in
             s.connected = true
             s.everConnected = true
             s.connects += 1
@@ -82,12 +82,12 @@ extension MQTTClient {
         logger.info("MQTT connected", metadata: [
             "broker": "\(options.host):\(options.port)", "session_present": "\(sessionPresent)",
         ])
-        // A 3.1.1 session that survived keeps its subscriptions; resending them would replay retained messages.
-        if !(sessionPresent && options.protocolVersion == .v311) {
-            for (filter, qos) in subs.sorted(by: { $0.key < $1.key }) {
-                do { try sendSubscribe(filter, qos: qos) } catch {
-                    logger.error("MQTT subscribe failed", metadata: ["filter": "\(filter)", "error": "\(error)"])
-                }
+        // A 3.1.1 session that survived keeps its subscriptions, and resending them would replay
+        // retained messages: only those that want retained state every time are sent again.
+        let skipSurviving = sessionPresent && options.protocolVersion == .v311
+        for (filter, sub) in subs.sorted(by: { $0.key < $1.key }) where !(skipSurviving && sub.retain == .onlyNew) {
+            do { try sendSubscribe(filter, sub) } catch {
+                logger.error("MQTT subscribe failed", metadata: ["filter": "\(filter)", "error": "\(error)"])
             }
         }
         box.onConnectionChange(.connected(sessionPresent: sessionPresent))

@@ -22,8 +22,21 @@ public final class MQTTClient: Sendable {
     let wakeup = NSCondition()
     let finished = DispatchSemaphore(value: 0)
 
+    /// What the broker sends of retained messages when we (re)subscribe.
+    public enum RetainHandling: Sendable, Hashable {
+        /// Only for a subscription the session did not have: a reconnect never replays them.
+        case onlyNew
+        /// On every (re)subscribe, even into a surviving session: for state such as presence.
+        case always
+    }
+
+    struct Subscription: Sendable, Hashable {
+        var qos: Int
+        var retain: RetainHandling
+    }
+
     struct ClientState: Sendable {
-        var subscriptions: [String: Int] = [:]
+        var subscriptions: [String: Subscription] = [:]
         var running = false
         var stopping = false
         var connected = false
@@ -129,16 +142,17 @@ public final class MQTTClient: Sendable {
     public var connectionCount: Int { state.withLock { $0.connects } }
 
     /// Subscribes now if connected, and again after every reconnect.
-    public func subscribe(_ filter: String, qos: Int) throws(MQTTError) {
+    public func subscribe(_ filter: String, qos: Int, retainHandling: RetainHandling = .onlyNew) throws(MQTTError) {
         guard (0...2).contains(qos) else { throw .invalidOptions("QoS \(qos) is not 0, 1 or 2") }
         guard mosquitto_sub_topic_check(filter) == Int32(MOSQ_ERR_SUCCESS.rawValue) else {
             throw .invalidOptions("\"\(filter)\" is not a valid subscription filter")
         }
+        let sub = Subscription(qos: qos, retain: retainHandling)
         let connected = state.withLock { s -> Bool in
-            s.subscriptions[filter] = qos
+            s.subscriptions[filter] = sub
             return s.connected
         }
-        if connected { try sendSubscribe(filter, qos: qos) }
+        if connected { try sendSubscribe(filter, sub) }
     }
 
     public func unsubscribe(_ filter: String) throws(MQTTError) {
@@ -149,7 +163,8 @@ public final class MQTTClient: Sendable {
         if connected { try check(mosquitto_unsubscribe(handle.raw, nil, filter), "mosquitto_unsubscribe \(filter)") }
     }
 
-    public var subscriptions: [String: Int] { state.withLock { $0.subscriptions } }
+    /// Filter -> QoS of every subscription.
+    public var subscriptions: [String: Int] { state.withLock { $0.subscriptions.mapValues(\.qos) } }
 
     /// Queues a message; libmosquitto sends it from the network thread.
     public func publish(topic: String, payload: [UInt8], qos: Int = 0, retain: Bool = false) throws(MQTTError) {
@@ -160,13 +175,12 @@ public final class MQTTClient: Sendable {
         try check(rc, "mosquitto_publish \(topic)")
     }
 
-    func sendSubscribe(_ filter: String, qos: Int) throws(MQTTError) {
+    func sendSubscribe(_ filter: String, _ sub: Subscription) throws(MQTTError) {
         if options.protocolVersion == .v5 {
-            // Retained messages only for a new subscription: a resubscribe must not replay them.
-            let opts = Int32(MQTT_SUB_OPT_SEND_RETAIN_NEW.rawValue)
-            try check(mosquitto_subscribe_v5(handle.raw, nil, filter, Int32(qos), opts, nil), "mosquitto_subscribe_v5 \(filter)")
+            let opts = sub.retain == .onlyNew ? Int32(MQTT_SUB_OPT_SEND_RETAIN_NEW.rawValue) : Int32(MQTT_SUB_OPT_SEND_RETAIN_ALWAYS.rawValue)
+            try check(mosquitto_subscribe_v5(handle.raw, nil, filter, Int32(sub.qos), opts, nil), "mosquitto_subscribe_v5 \(filter)")
         } else {
-            try check(mosquitto_subscribe(handle.raw, nil, filter, Int32(qos)), "mosquitto_subscribe \(filter)")
+            try check(mosquitto_subscribe(handle.raw, nil, filter, Int32(sub.qos)), "mosquitto_subscribe \(filter)")
         }
     }
 }

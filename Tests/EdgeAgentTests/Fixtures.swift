@@ -54,5 +54,3 @@ extension IngestPipeline {
     }
 }
 
-/// Where the package lives, to find the built binaries and examples.
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -90,3 +90,6 @@ public final class ChildProcess: @unchecked Sendable {
         }
     }
 }
+
+/// Where the package lives, to find the built binaries and examples.
+public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()

@@ -86,12 +86,12 @@ extension EdgeStore {
         }
     }
 
-    /// Over a limit: the lowest-priority oldest events go first (never gap records), and each
-    /// class's drop becomes one gap record, committed in the same transaction.
-    func enforceCapacity(db: Database, epoch: Int64, now: Timestamp, encoder: JSONEncoder) throws -> [EventEnvelope] {
+    /// Over a limit: the lowest-priority oldest events go first (never gap records). Drops
+    /// accumulate in `pending_gaps` (one row per reason and class), so a long outage adds no
+    /// outbox rows of its own; the uplink turns them into gap records when it sends.
+    func enforceCapacity(db: Database) throws {
         var t = totals.withLock { $0 }
-        guard t.events > limits.maxEvents || t.bytes > limits.maxBytes else { return [] }
-        var gaps: [EventEnvelope] = []
+        guard t.events > limits.maxEvents || t.bytes > limits.maxBytes else { return }
         for cls in Self.drainOrder.reversed() {
             var dropped = 0, droppedBytes = 0
             var first: Int64?, last: Int64?
@@ -117,21 +117,14 @@ extension EdgeStore {
             guard dropped > 0, let first, let last else { continue }
             try db.execute(sql: "DELETE FROM events WHERE priority = ? AND type != 'gap' AND seq <= ?", arguments: [cls.rank, lastSeq])
             totals.withLock { $0.events -= dropped; $0.bytes -= droppedBytes }
-            gaps.append(gapRecord(cls, count: dropped, from: Timestamp(milliseconds: first), to: Timestamp(milliseconds: last), reason: "capacity", epoch: epoch, now: now))
+            try recordDrop(db: db, reason: "capacity", cls: cls, count: dropped, first: first, last: last)
         }
-        for g in gaps { try recordDrop(db: db, reason: "capacity", cls: g) }
-        return try insert(gaps, db: db, epoch: epoch, now: now, encoder: encoder)
     }
 
-    /// Drops events older than their class's TTL, with gap records; returns the gap records committed.
-    @discardableResult
-    public func expire(now: Timestamp = .now()) throws -> [EventEnvelope] {
-        guard !limits.ttl.isEmpty else { return [] }
-        let epoch = bootEpoch
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return try pool.write { db in
-            var gaps: [EventEnvelope] = []
+    /// Drops events older than their class's TTL; the drops become gap records like capacity drops.
+    public func expire(now: Timestamp = .now()) throws {
+        guard !limits.ttl.isEmpty else { return }
+        try pool.write { db in
             for (cls, ttl) in limits.ttl.sorted(by: { $0.key < $1.key }) {
                 let cutoff = (now - ttl).milliseconds
                 let row = try Row.fetchOne(db, sql: """
@@ -143,18 +136,33 @@ extension EdgeStore {
                 try db.execute(sql: "DELETE FROM events WHERE priority = ? AND type != 'gap' AND committed_at < ?", arguments: [cls.rank, cutoff])
                 let bytes: Int = row[1]
                 totals.withLock { $0.events -= count; $0.bytes -= bytes }
-                let first: Int64 = row[2], last: Int64 = row[3]
-                let g = gapRecord(cls, count: count, from: Timestamp(milliseconds: first), to: Timestamp(milliseconds: last),
-                                  reason: "ttl", epoch: epoch, now: now)
-                try recordDrop(db: db, reason: "ttl", cls: g)
-                gaps.append(g)
+                try recordDrop(db: db, reason: "ttl", cls: cls, count: count, first: row[2], last: row[3])
             }
+        }
+    }
+
+    /// Turns accumulated drops into gap records in the outbox (alarm class: they go first).
+    /// Called by the uplink before it reads a batch; returns the records committed.
+    @discardableResult
+    public func materializePendingGaps(now: Timestamp = .now()) throws -> [EventEnvelope] {
+        guard gapsPending.withLock({ $0 }) else { return [] }
+        let epoch = bootEpoch
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return try pool.write { db in
+            let gaps = try Row.fetchAll(db, sql: "SELECT reason, class, count, first_at, last_at FROM pending_gaps ORDER BY reason, class").map { row in
+                gapRecord(PriorityClass(rawValue: row["class"]) ?? .summary, count: row["count"],
+                          from: Timestamp(milliseconds: row["first_at"]), to: Timestamp(milliseconds: row["last_at"]),
+                          reason: row["reason"], now: now)
+            }
+            try db.execute(sql: "DELETE FROM pending_gaps")
+            gapsPending.withLock { $0 = false }
             return try insert(gaps, db: db, epoch: epoch, now: now, encoder: encoder)
         }
     }
 
     private func gapRecord(_ cls: PriorityClass, count: Int, from: Timestamp, to: Timestamp, reason: String,
-                           epoch: Int64, now: Timestamp) -> EventEnvelope {
+                           now: Timestamp) -> EventEnvelope {
         EventEnvelope(
             eventID: UUID().uuidString.lowercased(), site: identity.site, edge: identity.edge, equipment: "-", signal: "-",
             type: .gap, priority: EventType.gap.defaultPriority, occurredAt: now, timeSource: .receive, edgeReceivedAt: now,
@@ -163,11 +171,16 @@ extension EdgeStore {
             rule: "outbox.\(reason)")
     }
 
-    private func recordDrop(db: Database, reason: String, cls gap: EventEnvelope) throws {
-        guard case .text(let cls)? = gap.values["class"], case .number(let n)? = gap.values["count"] else { return }
+    private func recordDrop(db: Database, reason: String, cls: PriorityClass, count: Int, first: Int64, last: Int64) throws {
         try db.execute(sql: """
             INSERT INTO drops (reason, class, count) VALUES (?, ?, ?)
             ON CONFLICT(reason, class) DO UPDATE SET count = count + excluded.count
-            """, arguments: [reason, cls, Int(n)])
+            """, arguments: [reason, cls.rawValue, count])
+        try db.execute(sql: """
+            INSERT INTO pending_gaps (reason, class, count, first_at, last_at) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT(reason, class) DO UPDATE SET count = count + excluded.count,
+                first_at = min(first_at, excluded.first_at), last_at = max(last_at, excluded.last_at)
+            """, arguments: [reason, cls.rawValue, count, first, last])
+        gapsPending.withLock { $0 = true }
     }
 }

@@ -33,6 +33,8 @@ public final class EdgeStore: Sendable {
     public let bootEpoch: Int64
     /// Outbox size, kept in step with every insert and delete (all inside write transactions).
     let totals: Mutex<OutboxTotals>
+    /// Whether `pending_gaps` has rows, so the uplink checks the table only when it must.
+    let gapsPending: Mutex<Bool>
 
     public init(path: String, site: String, edge: String, limits: OutboxConfig = OutboxConfig()) throws(StoreError) {
         self.path = path
@@ -49,15 +51,17 @@ public final class EdgeStore: Sendable {
             config.busyMode = .timeout(5)
             pool = try DatabasePool(path: path, configuration: config)
             try Self.migrator.migrate(pool)
-            let (epoch, current) = try pool.write { db -> (Int64, OutboxTotals) in
+            let (epoch, current, pending) = try pool.write { db -> (Int64, OutboxTotals, Bool) in
                 let previous = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'boot_epoch'") ?? 0
                 let epoch = Self.nextEpoch(after: previous, now: Timestamp.now())
                 try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('boot_epoch', ?)", arguments: [epoch])
                 let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events")!
-                return (epoch, OutboxTotals(events: row[0], bytes: row[1]))
+                let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pending_gaps") ?? 0
+                return (epoch, OutboxTotals(events: row[0], bytes: row[1]), pending > 0)
             }
             bootEpoch = epoch
             totals = Mutex(current)
+            gapsPending = Mutex(pending)
         } catch {
             throw .cannotOpen(path: path, reason: "\(error)")
         }
@@ -114,11 +118,17 @@ public final class EdgeStore: Sendable {
                                     PRIMARY KEY (reason, class)) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("v3: drops accumulate until the uplink sends them as gap records") { db in
+            try db.execute(sql: """
+                CREATE TABLE pending_gaps (reason TEXT NOT NULL, class TEXT NOT NULL, count INTEGER NOT NULL,
+                                           first_at INTEGER NOT NULL, last_at INTEGER NOT NULL,
+                                           PRIMARY KEY (reason, class)) WITHOUT ROWID;
+                """)
+        }
         return m
     }
 
-    /// Commits one batch atomically; returns the events with `bootEpoch` and `seq` assigned
-    /// (and any gap records the capacity limits made necessary).
+    /// Commits one batch atomically; returns the events with `bootEpoch` and `seq` assigned.
     @discardableResult
     public func commit(_ batch: PipelineOutput, keepQuarantine: Int, now: Timestamp = .now()) throws(StoreError) -> [EventEnvelope] {
         let epoch = bootEpoch
@@ -126,7 +136,7 @@ public final class EdgeStore: Sendable {
         encoder.outputFormatting = [.sortedKeys]
         do {
             return try pool.write { db -> [EventEnvelope] in
-                var committed = try insert(batch.events, db: db, epoch: epoch, now: now, encoder: encoder)
+                let committed = try insert(batch.events, db: db, epoch: epoch, now: now, encoder: encoder)
                 if !batch.states.isEmpty {
                     let upsert = try db.cachedStatement(sql: """
                         INSERT INTO rule_state (key, sensor, equipment, signal, rules, updated_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -147,7 +157,7 @@ public final class EdgeStore: Sendable {
                     try db.execute(sql: "DELETE FROM quarantine WHERE id <= (SELECT MAX(id) FROM quarantine) - ?",
                                    arguments: [keepQuarantine])
                 }
-                committed += try enforceCapacity(db: db, epoch: epoch, now: now, encoder: encoder)
+                try enforceCapacity(db: db)
                 return committed
             }
         } catch {

@@ -70,7 +70,8 @@ public final class UplinkService: Service {
             if case .connected = e { self?.state.withLock { $0.connects += 1 } }
         })
         try client.subscribe(ackTopic, qos: 1)
-        try client.subscribe(UplinkTopics.centralPresence, qos: 1)
+        // Presence is state: a restarted edge with a surviving session must still be told it.
+        try client.subscribe(UplinkTopics.centralPresence, qos: 1, retainHandling: .always)
         clientBox.withLock { $0 = client }
         client.start()
         defer {
@@ -156,6 +157,8 @@ public final class UplinkService: Service {
         while state.withLock({ $0.inflight.count }) < config.maxInflightBatches {
             let allowance = bucket.allowance(maxEvents: config.batchEvents, maxBytes: config.batchBytes)
             guard allowance.events > 0 else { break }
+            // Drops since the last batch go out first, as gap records: loss is never silent.
+            try store.materializePendingGaps()
             let cursors = state.withLock { $0.cursors }
             let rows = try store.nextBatch(after: cursors, maxEvents: allowance.events, maxBytes: allowance.bytes)
             guard !rows.isEmpty else { break }

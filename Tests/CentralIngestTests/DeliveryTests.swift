@@ -1,0 +1,214 @@
+import Foundation
+import MillwrightCore
+import Testing
+import TestSupport
+
+/// Plant broker -> edge -> central broker -> central, all real processes; each test asserts
+/// exact counts in the central store: zero lost, zero duplicated.
+@Suite("Delivery edge -> central under faults", .serialized)
+struct DeliveryTests {
+    let plant: MosquittoBroker
+    let centralBroker: MosquittoBroker
+
+    init() throws {
+        plant = try MosquittoBroker()
+        centralBroker = try MosquittoBroker()
+    }
+
+    /// One state sensor: every RUN/IDLE toggle is exactly one promoted event.
+    func edgeYAML(centralPort: Int, extra: String = "") -> (Int, String) -> String {
+        { port, dir in
+            """
+            site: plant-a
+            edge: gw-1
+            data_dir: \(dir)
+            brokers:
+              plant: { port: \(port), client_id: gw-1-plant, reconnect: { initial: 100ms, maximum: 1s } }
+            uplink: { port: \(centralPort), client_id: gw-1-uplink, ack_timeout: 1s, batch_events: 50,
+                      status_interval: 500ms, reconnect: { initial: 100ms, maximum: 1s } }
+            ingest: { status_interval: 200ms, watch_interval: 0s }
+            \(extra)
+            sensors:
+              - name: state
+                topic: "line/{equipment}/state"
+                decode: { format: text }
+                rules:
+                  state: { map: { RUN: running, IDLE: idle } }
+            """
+        }
+    }
+
+    /// Publishes `n` alternating states (QoS 1) in chunks, from a background thread.
+    func load(_ n: Int, chunk: Int = 100, pause: useconds_t = 30_000) -> Thread {
+        let port = plant.port
+        let t = Thread {
+            var i = 0
+            while i < n {
+                let lines = (i..<min(n, i + chunk)).map { $0 % 2 == 0 ? "RUN" : "IDLE" }
+                _ = try? Executables.run("mosquitto_pub", ["-p", "\(port)", "-t", "line/m1/state", "-q", "1", "-l"],
+                                         input: Data((lines.joined(separator: "\n") + "\n").utf8))
+                i += chunk
+                usleep(pause)
+            }
+        }
+        t.start()
+        return t
+    }
+
+    func expectExactlyOnce(_ central: CentralProcess, _ n: Int, timeout: Double = 40, sourceLocation: SourceLocation = #_sourceLocation) {
+        let arrived = eventually(timeout: timeout) { central.eventCount >= n }
+        #expect(arrived, "central has \(central.eventCount) of \(n)", sourceLocation: sourceLocation)
+        usleep(500_000)
+        #expect(central.eventCount == n, sourceLocation: sourceLocation)
+        #expect(central.query("SELECT COUNT(DISTINCT event_id) FROM events") == "\(n)", sourceLocation: sourceLocation)
+        #expect(central.query("SELECT COUNT(*) FROM (SELECT boot_epoch, seq FROM events GROUP BY boot_epoch, seq)") == "\(n)",
+                sourceLocation: sourceLocation)
+    }
+
+    @Test func holdsWhileTheCentralIsAwayThenDeliversExactlyOnce() throws {
+        let edge = try EdgeProcess(broker: plant, yaml: edgeYAML(centralPort: centralBroker.port))
+        try edge.start()
+        defer { edge.stop() }
+        try edge.publishLines("line/m1/state", (0..<300).map { $0 % 2 == 0 ? "RUN" : "IDLE" })
+        #expect(eventually { edge.status?.outbox.backlogEvents == 300 })
+        #expect(edge.status?.uplink?.centralOnline == false)
+        let central = try CentralProcess(brokerPort: centralBroker.port)
+        try central.start()
+        defer { central.stop() }
+        expectExactlyOnce(central, 300)
+        #expect(eventually { edge.status?.outbox.backlogEvents == 0 })
+        #expect(central.query("SELECT events || ' ' || duplicates FROM edges WHERE edge = 'gw-1'") == "300 0")
+        // The edge's retained status reached the central.
+        #expect(eventually { central.query("SELECT status IS NOT NULL FROM edges WHERE edge = 'gw-1'") == "1" })
+    }
+
+    @Test func centralBrokerStoppedDuringLoadThenRestarted() throws {
+        let central = try CentralProcess(brokerPort: centralBroker.port)
+        try central.start()
+        defer { central.stop() }
+        let edge = try EdgeProcess(broker: plant, yaml: edgeYAML(centralPort: centralBroker.port))
+        try edge.start()
+        defer { edge.stop() }
+        let n = 3000
+        let loader = load(n)
+        usleep(700_000)
+        centralBroker.stop()
+        usleep(2_000_000)
+        try centralBroker.start()
+        while loader.isExecuting || !loader.isFinished { usleep(50_000) }
+        expectExactlyOnce(central, n)
+        #expect(edge.status?.uplink?.resends ?? 0 >= 0)
+    }
+
+    @Test func centralKilledRepeatedlyDuringLoad() throws {
+        let central = try CentralProcess(brokerPort: centralBroker.port)
+        try central.start()
+        let edge = try EdgeProcess(broker: plant, yaml: edgeYAML(centralPort: centralBroker.port))
+        try edge.start()
+        defer { edge.stop() }
+        let n = 3000
+        let loader = load(n)
+        for _ in 0..<3 {
+            usleep(600_000)
+            central.kill()
+            usleep(300_000)
+            try central.start()
+        }
+        while !loader.isFinished { usleep(50_000) }
+        defer { central.stop() }
+        expectExactlyOnce(central, n)
+    }
+
+    @Test func edgeKilledRepeatedlyDuringLoadDeliversEveryCommittedEventOnce() throws {
+        let central = try CentralProcess(brokerPort: centralBroker.port)
+        try central.start()
+        defer { central.stop() }
+        // --events json prints each event after its commit: what is printed was committed.
+        let edge = try EdgeProcess(broker: plant, arguments: ["--events", "json"], yaml: edgeYAML(centralPort: centralBroker.port))
+        try edge.start()
+        let n = 3000
+        let loader = load(n)
+        for _ in 0..<3 {
+            usleep(700_000)
+            edge.kill()
+            try edge.start()
+        }
+        while !loader.isFinished { usleep(50_000) }
+        #expect(eventually(timeout: 30) { edge.status?.outbox.backlogEvents == 0 && edge.status?.pipeline.messagesReceived ?? 0 > 0 })
+        usleep(1_000_000)
+        edge.stop()
+        let committed = Set(edge.log.split(separator: "\n").compactMap { line -> String? in
+            guard line.hasPrefix("{"), let e = try? JSONDecoder().decode(EventEnvelope.self, from: Data(line.utf8)),
+                  let epoch = e.bootEpoch, let seq = e.seq else { return nil }
+            return "\(epoch)|\(seq)"
+        })
+        let stored = central.query("SELECT boot_epoch || '|' || seq FROM events").split(separator: "\n").map(String.init)
+        #expect(committed.count > n / 2, "most of the load was committed: \(committed.count)")
+        #expect(Set(stored).count == stored.count, "no duplicates at the central")
+        let missing = committed.subtracting(stored)
+        #expect(missing.count == 0, "\(missing.count) committed but never delivered, e.g. \(Array(missing.prefix(5)))")
+        #expect(central.query("SELECT COUNT(DISTINCT boot_epoch) FROM events") == "4", "four boots, four epochs")
+    }
+
+    @Test func capacityOverflowIsAccountedForByGapRecordsAndAlarmsGoLast() throws {
+        let edge = try EdgeProcess(broker: plant, yaml: { port, dir in
+            """
+            site: plant-a
+            edge: gw-1
+            data_dir: \(dir)
+            brokers:
+              plant: { port: \(port), client_id: gw-1-plant }
+            uplink: { port: \(centralBroker.port), client_id: gw-1-uplink, ack_timeout: 1s }
+            outbox: { max_events: 60 }
+            ingest: { status_interval: 200ms, watch_interval: 0s }
+            sensors:
+              - name: temp
+                topic: "line/{equipment}/temp"
+                decode: { format: number }
+                rules:
+                  limit: { high: 50 }
+              - name: flow
+                topic: "line/{equipment}/flow"
+                decode: { format: number }
+                rules:
+                  deadband: { absolute: 0.5 }
+            """
+        })
+        try edge.start()
+        defer { edge.stop() }
+        // 40 alarm events (20 raises, 20 clears) interleaved with 100 summaries, the central away.
+        for round in 0..<20 {
+            try edge.publishLines("line/m1/flow", (0..<5).map { "\(round * 5 + $0)" })
+            try edge.publishLines("line/m1/temp", ["90", "10"])
+        }
+        #expect(eventually { edge.status?.pipeline.eventsPromoted == 140 })
+        #expect(eventually { edge.status?.outbox.backlogEvents ?? 99 <= 62 })
+        let drops = edge.status?.outbox.drops ?? []
+        #expect(!drops.isEmpty && drops.allSatisfy { $0.priorityClass == .summary && $0.reason == "capacity" }, "\(drops)")
+
+        let central = try CentralProcess(brokerPort: centralBroker.port)
+        try central.start()
+        defer { central.stop() }
+        #expect(eventually { edge.status?.outbox.backlogEvents == 0 })
+        usleep(300_000)
+        let alarms = Int(central.query("SELECT COUNT(*) FROM events WHERE type IN ('limit_raised', 'limit_cleared')")) ?? 0
+        let summaries = Int(central.query("SELECT COUNT(*) FROM events WHERE type = 'value_reported'")) ?? 0
+        let droppedByGaps = Int(central.query("SELECT COALESCE(SUM(json_extract(body, '$.values.count')), 0) FROM events WHERE type = 'gap'")) ?? -1
+        #expect(alarms == 40, "no alarm was dropped while a summary remained")
+        #expect(summaries + droppedByGaps == 100, "every dropped summary is accounted for: \(summaries) + \(droppedByGaps)")
+        #expect(droppedByGaps > 0)
+        #expect(central.query("SELECT dropped_reported FROM edges WHERE edge = 'gw-1'") == "\(droppedByGaps)")
+    }
+
+    @Test func aBadBatchIsRefusedWholeAndKept() throws {
+        let central = try CentralProcess(brokerPort: centralBroker.port)
+        try central.start()
+        defer { central.stop() }
+        let bad = #"{"v":1,"batch":"x-1","site":"plant-a","edge":"gw-9","events":[{"schema_version":1,"seq":5}]}"#
+        try Executables.run("mosquitto_pub", ["-p", "\(centralBroker.port)", "-t", "millwright/v1/plant-a/gw-9/events", "-q", "1", "-m", bad])
+        try Executables.run("mosquitto_pub", ["-p", "\(centralBroker.port)", "-t", "millwright/v1/plant-a/gw-9/events", "-q", "1", "-m", "not json"])
+        #expect(eventually { central.query("SELECT COUNT(*) FROM rejected_batches") == "2" })
+        #expect(central.eventCount == 0)
+        #expect(central.query("SELECT payload FROM rejected_batches ORDER BY id LIMIT 1").contains("gw-9"))
+    }
+}
