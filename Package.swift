@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .executable(name: "millwright-edge", targets: ["millwright-edge"]),
         .executable(name: "millwright-central", targets: ["millwright-central"]),
+        .executable(name: "millwright-bench", targets: ["millwright-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -80,6 +81,14 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Benchmark drivers for bench/ scripts: not shipped.
+        .executableTarget(
+            name: "millwright-bench",
+            dependencies: [
+                "CentralIngest", "EdgeAgent", "EdgeConfig", "MillwrightCore", "MQTTClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
         .testTarget(name: "MQTTClientTests", dependencies: ["MQTTClient", "TestSupport"]),
