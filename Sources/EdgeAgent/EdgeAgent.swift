@@ -109,7 +109,7 @@ public struct EdgeAgent: Sendable {
     }
 }
 
-struct StatusSource: Sendable {
+final class StatusSource: Sendable {
     let store: EdgeStore
     let pipeline: IngestPipeline
     let writer: EventWriter
@@ -117,10 +117,22 @@ struct StatusSource: Sendable {
     let reloader: ConfigReloadService
     let uplink: UplinkBox
     let startedAt = Timestamp.now()
+    let lastCounts = Mutex<(at: Timestamp, received: Int, promoted: Int, rates: EdgeStatus.Rates)?>(nil)
+
+    init(store: EdgeStore, pipeline: IngestPipeline, writer: EventWriter, ingest: IngestService, reloader: ConfigReloadService,
+         uplink: UplinkBox) {
+        self.store = store
+        self.pipeline = pipeline
+        self.writer = writer
+        self.ingest = ingest
+        self.reloader = reloader
+        self.uplink = uplink
+    }
 
     func snapshot() -> EdgeStatus {
         let config = pipeline.configuration
         let w = writer.stats
+        let p = pipeline.stats
         let totals = store.outboxTotals
         let up = uplink.service.withLock { $0 }?.stats
         let now = Timestamp.now()
@@ -130,12 +142,23 @@ struct StatusSource: Sendable {
             oldestUnacknowledgedAgeSeconds: oldest.map { (now - $0).seconds },
             drainETASeconds: uplink.drainETA(backlog: totals.events, acknowledged: up?.eventsAcknowledged ?? 0, now: now),
             drops: (try? store.drops()) ?? [])
+        let rates = lastCounts.withLock { last -> EdgeStatus.Rates in
+            guard let prev = last, now - prev.at >= Millis(500) else {
+                if last == nil { last = (now, p.messagesReceived, p.eventsPromoted, .init(ingestPerSecond: 0, promotePerSecond: 0)) }
+                return last!.rates
+            }
+            let dt = (now - prev.at).seconds
+            let r = EdgeStatus.Rates(ingestPerSecond: Double(p.messagesReceived - prev.received) / dt,
+                                     promotePerSecond: Double(p.eventsPromoted - prev.promoted) / dt)
+            last = (now, p.messagesReceived, p.eventsPromoted, r)
+            return r
+        }
         return EdgeStatus(
             agentVersion: MillwrightVersion.current, configVersion: config.version, site: config.site, edge: config.edge,
             pid: getpid(), startedAt: startedAt, updatedAt: .now(), bootEpoch: store.bootEpoch, brokers: ingest.connections,
-            pipeline: pipeline.stats, eventsCommitted: w.eventsCommitted, storeErrors: w.storeErrors, lastStoreError: w.lastError,
+            pipeline: p, eventsCommitted: w.eventsCommitted, storeErrors: w.storeErrors, lastStoreError: w.lastError,
             lastReload: reloader.lastReload, recentQuarantine: Array(pipeline.recentQuarantine.suffix(10)),
-            outbox: outbox, uplink: up)
+            outbox: outbox, uplink: up, rates: rates)
     }
 }
 

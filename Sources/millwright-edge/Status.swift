@@ -43,6 +43,20 @@ struct Status: ParsableCommand {
             events_promoted \(p.eventsPromoted)  events_committed \(s.eventsCommitted)  instances \(p.instances)  store_errors \(s.storeErrors)
 
             """
+        let o = s.outbox
+        out += "ingest \(String(format: "%.0f", s.rates.ingestPerSecond)) msg/s  promote \(String(format: "%.1f", s.rates.promotePerSecond)) events/s\n"
+        out += "outbox backlog_events \(o.backlogEvents)  backlog_bytes \(o.backlogBytes)"
+        if let age = o.oldestUnacknowledgedAgeSeconds { out += "  oldest_unacknowledged_age \(String(format: "%.1f", age))s" }
+        if let eta = o.drainETASeconds { out += "  drain_eta \(String(format: "%.0f", eta))s" }
+        out += "\n"
+        for d in o.drops { out += "  dropped (\(d.reason)) \(d.priorityClass.rawValue): \(d.count)\n" }
+        if let u = s.uplink {
+            out += "uplink \(u.connected ? "connected" : "DISCONNECTED"), central \(u.centralOnline ? "online" : "OFFLINE (holding backlog)"): "
+                + "sent \(u.eventsSent) in \(u.batchesSent) batches, acknowledged \(u.eventsAcknowledged), in flight \(u.inflightBatches) batches, "
+                + "historical \(u.historicalSent), resends \(u.resends)\n"
+        } else {
+            out += "uplink: not configured (events stay in the local outbox)\n"
+        }
         if let r = s.lastReload { out += "last reload \(r.at.rfc3339): \(r.accepted ? "accepted" : "REJECTED") \(r.message)\n" }
         if !p.quarantined.isEmpty {
             out += "bad input (reason, sensor, count):\n"

@@ -26,6 +26,12 @@ public final class EdgeProcess: Sendable {
     public var logPath: String { dir.appendingPathComponent("agent.log").path }
     public var dbPath: String { dir.appendingPathComponent("data/edge.sqlite").path }
 
+    /// Starts the agent without waiting for its status (for a data_dir outside `dir`).
+    public func startWithoutWaiting() throws {
+        let p = try ChildProcess(Self.binary, ["run", "--config", configPath, "--log-level", "debug"] + extraArguments, outputFile: logPath)
+        child.withLock { $0 = p }
+    }
+
     public func start() throws {
         let p = try ChildProcess(Self.binary, ["run", "--config", configPath, "--log-level", "debug"] + extraArguments, outputFile: logPath)
         child.withLock { $0 = p }

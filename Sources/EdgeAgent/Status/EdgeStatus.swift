@@ -20,6 +20,18 @@ public struct EdgeStatus: Sendable, Codable {
     public var recentQuarantine: [QuarantineEntry]
     public var outbox: OutboxStatus
     public var uplink: UplinkStats?
+    public var rates: Rates
+
+    /// Per-second rates since the previous status.
+    public struct Rates: Sendable, Codable, Hashable {
+        public var ingestPerSecond: Double
+        public var promotePerSecond: Double
+
+        enum CodingKeys: String, CodingKey {
+            case ingestPerSecond = "ingest_per_s"
+            case promotePerSecond = "promote_per_s"
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case agentVersion = "agent_version"
@@ -34,7 +46,7 @@ public struct EdgeStatus: Sendable, Codable {
         case lastStoreError = "last_store_error"
         case lastReload = "last_reload"
         case recentQuarantine = "recent_quarantine"
-        case outbox, uplink
+        case outbox, uplink, rates
     }
 
     public static func path(dataDir: String) -> String { (dataDir as NSString).appendingPathComponent("status.json") }

@@ -1,2 +1,0 @@
-// Benchmark drivers used by the scripts in bench/ (see docs/BENCHMARKS.md).
-print("millwright-bench: see bench/")
