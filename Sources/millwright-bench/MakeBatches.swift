@@ -87,7 +87,7 @@ struct MakeBatches: ParsableCommand {
         // Time-based boot epochs, as EdgeStore.nextEpoch gives a new outbox.
         let epoch = now.milliseconds / 1000
         for k in 1...edges {
-            let id = edges < 100 ? String(format: "%@-%02d", edge, k) : "\(edge)-\(k)"
+            let id = edges < 100 && k < 10 ? "\(edge)-0\(k)" : "\(edge)-\(k)"
             var factory = EventFactory(site: site, edge: id, seed: UInt64(k), start: now - Millis.seconds(600))
             var seq: Int64 = 0
             var pending: [(String, Timestamp)] = []

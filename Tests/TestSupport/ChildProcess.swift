@@ -22,6 +22,9 @@ public final class ChildProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 1, out, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        // Tests spawn in parallel: without this a child inherits other tests' pipe ends, and a
+        // reader waiting for EOF on its own child's output waits for this child instead.
+        _ = ChildProcess.addCloseFrom?(&actions, 3)
 
         var attr = posix_spawnattr_t()
         posix_spawnattr_init(&attr)
@@ -47,6 +50,12 @@ public final class ChildProcess: @unchecked Sendable {
         guard rc == 0 else { throw FixtureError("cannot start \(path): \(String(cString: strerror(rc)))") }
         pid = child
     }
+
+    /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+), which Swift's Glibc module does not export.
+    static let addCloseFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+        guard let sym = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+        return unsafeBitCast(sym, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
 
     public func signal(_ sig: Int32) { _ = Glibc.kill(pid, sig) }
 
