@@ -27,6 +27,13 @@ struct OutboxCommit: ParsableCommand {
     @Option(help: "Where the temporary outboxes go (default: the system temporary directory). Use the gateway's data disk.")
     var dir: String?
 
+    enum Mode: String, ExpressibleByArgument, CaseIterable {
+        case both, full, normal
+    }
+
+    @Option(help: "Measure both (alternating), or only one setting (for an fsync count under strace).")
+    var mode: Mode = .both
+
     func validate() throws {
         guard events > 0, batch > 0, rounds > 0 else { throw ValidationError("--events, --batch and --rounds must be positive") }
     }
@@ -35,6 +42,13 @@ struct OutboxCommit: ParsableCommand {
         var factory = EventFactory(site: "bench", edge: "bench-gw", seed: 42, start: .now() - Millis.seconds(600))
         let all = factory.make(events)
         let groups = stride(from: 0, to: all.count, by: batch).map { PipelineOutputs.events(Array(all[$0..<min($0 + batch, all.count)])) }
+        if mode != .both {
+            for round in 1...rounds {
+                let r = try measure(groups, full: mode == .full)
+                print("round \(round): \(mode.rawValue) " + String(format: "%.0f ev/s", r))
+            }
+            return
+        }
         print("outbox-commit: \(events) events in \(groups.count) commits of \(batch), \(rounds) rounds, FULL and NORMAL alternating")
         print(columns([("round", 5), ("FULL ev/s", 14), ("NORMAL ev/s", 14), ("ratio", 6), ("FULL us/commit", 15), ("NORMAL us/commit", 17)]))
         var full: [Double] = [], normal: [Double] = []
