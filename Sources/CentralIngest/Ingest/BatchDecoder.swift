@@ -77,8 +77,10 @@ enum BatchDecoder {
         guard wire.site == site, wire.edge == edge else {
             return reject("batch says \(wire.site)/\(wire.edge) but arrived on the topic of \(site)/\(edge)")
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
+        // Each event is stored exactly as the edge committed it: its bytes in the batch.
+        guard let spans = RawJSONSpans.arrayElements(of: "events", in: payload), spans.count == wire.events.count else {
+            return reject("cannot locate the events in the batch")
+        }
         var events: [StoredEvent] = []
         events.reserveCapacity(wire.events.count)
         for (i, e) in wire.events.enumerated() {
@@ -88,13 +90,13 @@ enum BatchDecoder {
             guard e.site == site, e.edge == edge else { return reject("event \(i) belongs to \(e.site)/\(e.edge)") }
             guard let epoch = e.bootEpoch, let seq = e.seq, seq > 0 else { return reject("event \(i) has no boot_epoch/seq") }
             guard !e.eventID.isEmpty else { return reject("event \(i) has no event_id") }
-            guard let body = try? encoder.encode(e) else { return reject("event \(i) cannot be stored") }
+            let body = String(decoding: payload[spans[i]], as: UTF8.self)
             var dropped = 0
             if e.type == .gap, case .number(let n)? = e.values["count"] { dropped = Int(n) }
             events.append(StoredEvent(edge: edge, site: site, eventID: e.eventID, equipment: e.equipment, signal: e.signal,
                                       type: e.type, priority: e.priority, bootEpoch: epoch, seq: seq, occurredAt: e.occurredAt,
                                       edgeReceivedAt: e.edgeReceivedAt, isHistorical: e.isHistorical,
-                                      body: String(decoding: body, as: UTF8.self), droppedCount: dropped))
+                                      body: body, droppedCount: dropped))
         }
         return .success(ValidBatch(batch: wire.batch, site: site, edge: edge, events: events))
     }
