@@ -16,7 +16,8 @@ struct MillwrightCentral: AsyncParsableCommand {
         defaultSubcommand: Run.self)
 }
 
-func loadConfig(_ path: String) throws -> CentralConfiguration {
+func loadConfig(_ path: String?) throws -> CentralConfiguration {
+    guard let path else { return CentralConfiguration.embeddedDefault }
     do { return try CentralConfiguration.load(file: path) } catch {
         FileHandle.standardError.write(Data("\(error)\n".utf8))
         throw ExitCode(2)
@@ -26,8 +27,8 @@ func loadConfig(_ path: String) throws -> CentralConfiguration {
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the central until SIGTERM or SIGINT.")
 
-    @Option(name: .shortAndLong, help: "The central configuration file (YAML).")
-    var config: String
+    @Option(name: .shortAndLong, help: "The central configuration file (YAML); without it: SQLite in ./var/central, broker 127.0.0.1:1884.")
+    var config: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
@@ -57,8 +58,8 @@ struct Run: AsyncParsableCommand {
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Per edge: last seen, last seq, events, duplicates, gaps, status.")
 
-    @Option(name: .shortAndLong, help: "The central configuration file (YAML).")
-    var config: String
+    @Option(name: .shortAndLong, help: "The central configuration file (YAML); without it, the embedded default.")
+    var config: String?
 
     func run() throws {
         let cfg = try loadConfig(config)

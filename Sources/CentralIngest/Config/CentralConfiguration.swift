@@ -16,6 +16,12 @@ public struct CentralConfiguration: Sendable, Hashable {
     public var maxBatchBytes = 16 << 20
     public var version: String
 
+    /// The embedded default: SQLite under ./var/central, the local central broker on port 1884.
+    public static var embeddedDefault: CentralConfiguration {
+        // Parsing the same text a user would write keeps one path for defaults and files.
+        try! parse(yaml: "central: central-1\ndata_dir: ./var/central\nbroker: { host: 127.0.0.1, port: 1884 }\n", file: "<embedded default>")
+    }
+
     public static func load(file: String) throws(ConfigError) -> CentralConfiguration {
         try parse(yaml: try YAMLDocument.readText(file: file), file: file)
     }
