@@ -1,0 +1,213 @@
+#!/usr/bin/env python3
+"""Backlog drain benchmark: millwright-edge forwards a 1,000,000-event outbox to a running central.
+
+Two private mosquitto brokers (plant and central). `millwright-bench fill-outbox` pre-fills
+an edge outbox with N realistic events committed an hour ago (an outage). Then, in one run:
+
+  reference 1  the central ingesting the same N events published directly: the batches the
+               edge would send (EdgeStore.nextBatch, UplinkService.encode's JSON, made by
+               `millwright-bench make-batches --from-outbox`) on one raw QoS 1 connection, so
+               the publisher is never the bottleneck: the ceiling for the edge's drain;
+  reference 2  the RSS of the same edge with an empty outbox, connected and idle;
+  the drain    millwright-edge started on the full outbox with a fresh central running: time
+               until the central's SQLite holds all N events, the edge's RSS every 0.5 s.
+
+Run it with bench/drain-backlog (which builds first).
+"""
+import argparse, os, shutil, signal, subprocess, sys, tempfile, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (Central, cpu_seconds, revision, perf_record, perf_stop, proc_status_kib, publish_qos1, qos1_packets, read_batches, read_json, run_driver,
+                      sqlite_value, start_broker, stop)
+
+SITE, EDGE = "bench", "bench-gw"
+
+def edge_yaml(edge, data_dir, plant_port, central_port, batch_events, batch_bytes, inflight):
+    return f"""
+site: {SITE}
+edge: {edge}
+data_dir: {data_dir}
+brokers:
+  plant: {{ port: {plant_port}, client_id: {edge}-plant }}
+uplink: {{ port: {central_port}, client_id: {edge}-uplink, batch_events: {batch_events}, batch_bytes: {batch_bytes},
+          max_inflight_batches: {inflight}, status_interval: 1s }}
+ingest: {{ status_interval: 250ms, watch_interval: 0s }}
+sensors:
+  - name: state
+    topic: "line/{{equipment}}/state"
+    decode: {{ format: text }}
+    rules:
+      state: {{ map: {{ RUN: running, IDLE: idle }} }}
+"""
+
+def start_edge(binary, workdir, name, yaml):
+    cfg = os.path.join(workdir, f"{name}.yaml")
+    with open(cfg, "w") as f: f.write(yaml)
+    log = os.path.join(workdir, f"{name}.log")
+    return subprocess.Popen([binary, "run", "--config", cfg, "--log-level", "info"], stdout=open(log, "w"), stderr=subprocess.STDOUT), log
+
+def central_direct(a, workdir, port, batch_file, n):
+    """Reference 1: the same batches published straight to the central broker."""
+    batches = read_batches(batch_file)
+    packets = qos1_packets(batches)
+    central = Central(a.central, workdir, "direct", port)
+    try:
+        cpu0 = cpu_seconds(central.proc.pid)
+        start, acked = publish_qos1(port, [("bench-direct-pub", packets, len(batches))])
+        deadline = time.time() + a.timeout
+        while central.stored(EDGE) < n and time.time() < deadline:
+            time.sleep(0.1)
+        done = time.time()
+        got = central.stored(EDGE)
+        return dict(rate=got / (done - start), seconds=done - start, stored=got, batches=len(batches),
+                    cpu_us=(cpu_seconds(central.proc.pid) - cpu0) / max(1, got) * 1e6,
+                    rss_peak=proc_status_kib(central.proc.pid, "VmHWM"), publish_s=acked - start)
+    finally:
+        central.stop()
+
+def empty_edge_rss(a, workdir, plant_port, central_port, seconds=3.0):
+    """Reference 2: the same edge configuration with an empty outbox, connected and idle."""
+    data = os.path.join(workdir, "edge-empty")
+    edge, log = start_edge(a.edge, workdir, "edge-empty", edge_yaml(EDGE + "-empty", data, plant_port, central_port,
+                                                                   a.batch_events, a.batch_bytes, a.inflight))
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            st = read_json(os.path.join(data, "status.json"))
+            if st and st.get("uplink") and st["uplink"]["connected"] and st["uplink"]["central_online"]: break
+            time.sleep(0.05)
+        else:
+            raise RuntimeError(f"the empty edge did not reach the central; see {log}")
+        samples = []
+        end = time.time() + seconds
+        while time.time() < end:
+            samples.append(proc_status_kib(edge.pid, "VmRSS")); time.sleep(0.5)
+        return dict(rss=max(samples), rss_peak=proc_status_kib(edge.pid, "VmHWM"))
+    finally:
+        stop(edge)
+
+def drain(a, workdir, plant_port, central_port, data_dir, n, central):
+    """The measured run: the edge drains its outbox into a fresh central (running, empty)."""
+    status_path = os.path.join(data_dir, "status.json")
+    try:
+        edge, log = start_edge(a.edge, workdir, "edge-drain", edge_yaml(EDGE, data_dir, plant_port, central_port,
+                                                                        a.batch_events, a.batch_bytes, a.inflight))
+        start = time.time()
+        ccpu0 = cpu_seconds(central.proc.pid)
+        perfs = [perf_record(edge.pid, os.path.join(a.perf, "edge.perf.data")),
+                 perf_record(central.proc.pid, os.path.join(a.perf, "central.perf.data"))] if a.perf else []
+        samples = []        # (t, rss KiB, edge backlog, central stored)
+        first_stored = None
+        try:
+            deadline = start + a.timeout
+            next_sample = start
+            stored = 0
+            while time.time() < deadline:
+                stored = central.stored(EDGE)
+                now = time.time()
+                if stored and first_stored is None: first_stored = now
+                if stored >= n: break
+                if now >= next_sample:
+                    st = read_json(status_path)
+                    backlog = st["outbox"]["backlog_events"] if st else None
+                    samples.append((now - start, proc_status_kib(edge.pid, "VmRSS"), backlog, stored))
+                    next_sample += 0.5
+                if edge.poll() is not None: raise RuntimeError(f"the edge exited; see {log}")
+                time.sleep(0.05)
+            done = time.time()
+            for p in perfs: perf_stop(p)
+            time.sleep(1.0)  # let the last acks land, so the edge's backlog reads 0
+            st = read_json(status_path) or {}
+            samples.append((time.time() - start, proc_status_kib(edge.pid, "VmRSS"),
+                            st.get("outbox", {}).get("backlog_events"), central.stored(EDGE)))
+            edge_cpu = cpu_seconds(edge.pid)
+            r = dict(seconds=done - start, rate=stored / (done - start), stored=stored,
+                     rate_from_first=stored / (done - first_stored) if first_stored else 0,
+                     rss_peak=proc_status_kib(edge.pid, "VmHWM"), samples=samples, uplink=st.get("uplink") or {},
+                     backlog_end=st.get("outbox", {}).get("backlog_events"), edge_cpu_us=edge_cpu / max(1, stored) * 1e6,
+                     central_cpu_us=(cpu_seconds(central.proc.pid) - ccpu0) / max(1, stored) * 1e6,
+                     central_rss_peak=proc_status_kib(central.proc.pid, "VmHWM"))
+        finally:
+            stop(edge)
+        r["duplicates"] = sqlite_value(central.db, f"SELECT duplicates FROM edges WHERE edge = '{EDGE}'")
+        r["rows"] = sqlite_value(central.db, "SELECT COUNT(*) FROM events")
+        r["distinct"] = sqlite_value(central.db, "SELECT COUNT(*) FROM (SELECT DISTINCT boot_epoch, seq FROM events)")
+        return r
+    finally:
+        central.stop()
+
+def at_fraction(samples, n, fraction):
+    """The RSS sample taken when the central first held at least `fraction` of the backlog."""
+    for t, rss, backlog, stored in samples:
+        if stored >= fraction * n and rss and backlog is not None: return t, rss, backlog, stored
+    return samples[-1]
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin-dir", default=".build/release")
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--batch-events", type=int, default=1000, help="uplink batch_events")
+    ap.add_argument("--batch-bytes", type=int, default=512 * 1024, help="uplink batch_bytes")
+    ap.add_argument("--inflight", type=int, default=16, help="uplink max_inflight_batches")
+    ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--backlog-age", type=int, default=3600,
+                    help="seconds since the backlog was committed (> 60 s: sent flagged is_historical, as after an outage)")
+    ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, databases)")
+    ap.add_argument("--perf", metavar="DIR", help="record perf profiles of the edge and the central during the drain into DIR")
+    a = ap.parse_args()
+    if a.perf: os.makedirs(a.perf, exist_ok=True)
+    a.edge, a.central, a.bench = (os.path.join(a.bin_dir, x) for x in ("millwright-edge", "millwright-central", "millwright-bench"))
+    n = a.events
+    workdir = tempfile.mkdtemp(prefix="millwright-drain-")
+    plant, plant_port = start_broker(workdir, "plant")
+    cbroker, central_port = start_broker(workdir, "central")
+    try:
+        data_dir = os.path.join(workdir, "edge-data")
+        outbox = os.path.join(data_dir, "edge.sqlite")
+        print(f"revision: {revision()}")
+        print(f"backlog: {n:,} events; uplink batch_events {a.batch_events}, batch_bytes {a.batch_bytes}, "
+              f"max_inflight_batches {a.inflight}; work dir {workdir}")
+        fill = run_driver([a.bench, "fill-outbox", "--path", outbox, "--events", str(n), "--site", SITE, "--edge", EDGE,
+                           "--age", str(a.backlog_age)])
+        batch_file = os.path.join(workdir, "direct-batches.txt")
+        run_driver([a.bench, "make-batches", "--from-outbox", outbox, "--out", batch_file, "--site", SITE, "--edge", EDGE,
+                    "--batch-events", str(a.batch_events), "--batch-bytes", str(a.batch_bytes)])
+        print("reference 1: the central ingesting the same batches published directly ...")
+        direct = central_direct(a, workdir, central_port, batch_file, n)
+        os.unlink(batch_file)
+        central = Central(a.central, workdir, "drain", central_port)
+        print("reference 2: the edge with an empty outbox ...")
+        empty = empty_edge_rss(a, workdir, plant_port, central_port)
+        print("the drain: millwright-edge on the full outbox ...")
+        d = drain(a, workdir, plant_port, central_port, data_dir, n, central)
+        s = d["samples"]
+        start, mid, end = at_fraction(s, n, 0), at_fraction(s, n, 0.5), s[-1]
+        MiB = lambda kib: kib / 1024
+        print(f"\n{'':34} {'events/s':>9} {'seconds':>8} {'stored':>9} {'CPU us/event':>13} {'peak RSS':>9}")
+        print(f"{'ref 1: central, published direct':34} {direct['rate']:>9,.0f} {direct['seconds']:>8.1f} {direct['stored']:>9,} "
+              f"{direct['cpu_us']:>13.1f} {MiB(direct['rss_peak']):>7.1f}Mi  (central)")
+        print(f"{'drain: edge -> central, end to end':34} {d['rate']:>9,.0f} {d['seconds']:>8.1f} {d['stored']:>9,} "
+              f"{d['edge_cpu_us']:>6.1f} edge {MiB(d['rss_peak']):>7.1f}Mi  (edge)")
+        print(f"{'':34} {'':>9} {'':>8} {'':>9} {d['central_cpu_us']:>6.1f} cent {MiB(d['central_rss_peak']):>7.1f}Mi  (central)")
+        print(f"drain rate from the first event stored: {d['rate_from_first']:,.0f} events/s; "
+              f"drain / direct: {d['rate'] / direct['rate']:.2f}")
+        print(f"\nedge RSS: empty outbox {MiB(empty['rss']):.1f} MiB (peak {MiB(empty['rss_peak']):.1f}); with the backlog: "
+              f"start {MiB(start[1]):.1f} MiB (t={start[0]:.1f}s, backlog {start[2]}), "
+              f"middle {MiB(mid[1]):.1f} MiB (t={mid[0]:.1f}s, central {mid[3]:,}), end {MiB(end[1]):.1f} MiB (backlog {end[2]}), "
+              f"peak (VmHWM) {MiB(d['rss_peak']):.1f} MiB")
+        print("edge RSS by progress:  " + "  ".join(
+            f"{int(f * 100)}%:{MiB(at_fraction(s, n, f)[1]):.1f}" for f in (0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1.0)) + "  (MiB)")
+        up = d["uplink"]
+        print(f"central: {d['rows']:,} rows, {d['distinct']:,} distinct (boot_epoch, seq), duplicates {d['duplicates']}; "
+              f"edge: batches sent {up.get('batches_sent')}, events sent {up.get('events_sent'):,}, "
+              f"resends {up.get('resends')}, historical {up.get('historical_sent'):,}, backlog at the end {d['backlog_end']}")
+        ok_rate = d["rate"] >= 50_000
+        ok_rss = d["rss_peak"] < 64 * 1024
+        print(f"targets: >= 50,000 events/s end to end: {'met' if ok_rate else 'MISSED'} ({d['rate']:,.0f}); "
+              f"edge RSS < 64 MiB throughout: {'met' if ok_rss else 'MISSED'} (peak {MiB(d['rss_peak']):.1f} MiB)")
+    finally:
+        stop(plant); stop(cbroker)
+        if a.keep: print(f"kept {workdir}")
+        else: shutil.rmtree(workdir, ignore_errors=True)
+
+if __name__ == "__main__":
+    main()
