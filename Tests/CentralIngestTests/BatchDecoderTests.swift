@@ -56,6 +56,12 @@ import Testing
         }
     }
 
+    @Test func centralCommitsAreFullySynchronous() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("central-sync-\(UUID().uuidString.prefix(8))")
+        let store = try CentralStore(path: dir.appendingPathComponent("central.sqlite").path)
+        #expect(try store.synchronousMode() == 2, "an ack promises the central's commit is durable")
+    }
+
     @Test func seqRangesMerge() {
         #expect(SeqRange.covering([5, 1, 2, 3, 9, 10, 7]) == [SeqRange(1, 3), SeqRange(5, 5), SeqRange(7, 7), SeqRange(9, 10)])
         #expect(SeqRange.covering([]) == [])

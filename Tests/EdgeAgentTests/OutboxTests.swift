@@ -17,6 +17,13 @@ import TestSupport
                       edgeReceivedAt: Timestamp(milliseconds: ms), values: ["v": 1], rule: "x.\(type.rawValue)")
     }
 
+    @Test func commitsAreFullySynchronousUnlessConfiguredOtherwise() throws {
+        #expect(try store().synchronousMode() == 2, "FULL: an event survives power loss once committed")
+        var normal = OutboxConfig()
+        normal.synchronousFull = false
+        #expect(try store(normal).synchronousMode() == 1)
+    }
+
     @Test func drainsAlarmsFirstThenByClassAndSeqAndRespectsCursors() throws {
         let s = try store()
         try s.commit(PipelineOutput(events: [event(.summary), event(.count), event(.limitRaised), event(.stateChanged), event(.summary), event(.limitCleared)]),

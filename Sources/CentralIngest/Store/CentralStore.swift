@@ -17,9 +17,10 @@ public final class CentralStore: Sendable {
         do {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
             var config = Configuration()
-            config.prepareDatabase { db in try db.execute(sql: "PRAGMA synchronous = FULL") }
             config.busyMode = .timeout(5)
             pool = try DatabasePool(path: path, configuration: config)
+            // After opening: GRDB's WAL set-up sets NORMAL on the writer. An ack promises durability.
+            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
             try Self.migrator.migrate(pool)
         } catch {
             throw StoreError(description: "cannot open the central store at \(path): \(error). Check that data_dir is writable.")
@@ -145,6 +146,11 @@ public final class CentralStore: Sendable {
                            gapEvents: row["gap_events"], droppedReported: row["dropped_reported"], status: row["status"])
             }
         }
+    }
+
+    /// The writer's `PRAGMA synchronous`: 2 is FULL.
+    public func synchronousMode() throws -> Int {
+        try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     public func eventCount() throws -> Int { try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM events") ?? 0 } }

@@ -44,12 +44,12 @@ public final class EdgeStore: Sendable {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                     withIntermediateDirectories: true)
             var config = Configuration()
-            let full = limits.synchronousFull
-            config.prepareDatabase { db in
-                try db.execute(sql: "PRAGMA synchronous = \(full ? "FULL" : "NORMAL")")
-            }
             config.busyMode = .timeout(5)
             pool = try DatabasePool(path: path, configuration: config)
+            // After opening: GRDB's WAL set-up sets NORMAL on the writer, over any prepare hook.
+            try pool.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA synchronous = \(limits.synchronousFull ? "FULL" : "NORMAL")")
+            }
             try Self.migrator.migrate(pool)
             let (epoch, current, pending) = try pool.write { db -> (Int64, OutboxTotals, Bool) in
                 let previous = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'boot_epoch'") ?? 0
@@ -65,6 +65,11 @@ public final class EdgeStore: Sendable {
         } catch {
             throw .cannotOpen(path: path, reason: "\(error)")
         }
+    }
+
+    /// The writer's `PRAGMA synchronous`: 2 is FULL, 1 NORMAL.
+    public func synchronousMode() throws -> Int {
+        try pool.writeWithoutTransaction { try Int.fetchOne($0, sql: "PRAGMA synchronous") ?? -1 }
     }
 
     /// The previous epoch plus one, but at least the current Unix time in seconds: a new
