@@ -12,6 +12,11 @@ public final class CentralIngestService: Service {
     let store: CentralStore
     let logger: Logger
     let queue = Mutex<[MQTTMessage]>([])
+    /// Signalled when the committer takes the queue, for an MQTT thread waiting for room.
+    let room = NSCondition()
+    /// Batches waiting for a commit, at most: beyond this the MQTT thread waits, so a flood
+    /// backs up into the socket and the broker instead of into our memory.
+    static let maxQueued = 256
     let doorbell: AsyncStream<Void>
     let ring: AsyncStream<Void>.Continuation
     let counters = Mutex(CentralIngestStats())
@@ -65,6 +70,11 @@ public final class CentralIngestService: Service {
 
     /// On the MQTT thread: queue and wake the committer.
     func enqueue(_ m: MQTTMessage) {
+        while queue.withLock({ $0.count }) >= Self.maxQueued {
+            room.lock()
+            _ = room.wait(until: Date(timeIntervalSinceNow: 0.05))
+            room.unlock()
+        }
         let wasEmpty = queue.withLock { q -> Bool in
             defer { q.append(m) }
             return q.isEmpty
@@ -79,6 +89,7 @@ public final class CentralIngestService: Service {
                 defer { q.removeAll(keepingCapacity: true) }
                 return q
             }
+            room.withLock { room.broadcast() }
             if messages.isEmpty { return }
             var valid: [ValidBatch] = []
             var rejected: [RejectedBatch] = []

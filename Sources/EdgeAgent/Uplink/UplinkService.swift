@@ -92,7 +92,10 @@ public final class UplinkService: Service {
                 lastStatus = .now
             }
             if !progressed {
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(20)) }
+                // Waiting for acks: look again soon; idle: a longer nap (new events wait at most 20 ms).
+                let waitingForAcks = state.withLock { !$0.inflight.isEmpty }
+                let nap = Duration.milliseconds(waitingForAcks ? 1 : 20)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: nap) }
             }
         }
     }
@@ -126,19 +129,22 @@ public final class UplinkService: Service {
             defer { s.pendingAcks.removeAll() }
             return s.pendingAcks
         }
-        for ack in acks {
-            let deleted = try store.deleteAcknowledged(ack.committed + ack.rejected)
+        if !acks.isEmpty {
+            // Every ack that piled up, deleted in one transaction.
+            let deleted = try store.deleteAcknowledged(acks.flatMap { $0.committed + $0.rejected })
             state.withLock { s in
-                s.inflight[ack.batch] = nil
+                for ack in acks { s.inflight[ack.batch] = nil }
                 s.stats.eventsAcknowledged += deleted
                 s.stats.lastAckAt = .now()
-                if !ack.rejected.isEmpty { s.stats.eventsRejectedByCentral += ack.rejected.reduce(0) { $0 + Int($1.count) } }
+                s.stats.eventsRejectedByCentral += acks.reduce(0) { $0 + $1.rejected.reduce(0) { $0 + Int($1.count) } }
             }
+            progressed = true
+        }
+        for ack in acks {
             if !ack.rejected.isEmpty {
                 logger.error("the central refused a batch; it keeps the raw batch for operators", metadata: [
                     "batch": "\(ack.batch)", "reason": "\(ack.reason ?? "-")"])
             }
-            progressed = true
         }
         let now = ContinuousClock.now
         let timeout = Duration.milliseconds(config.ackTimeout.value)
@@ -190,20 +196,44 @@ public final class UplinkService: Service {
         }
         let now = Timestamp.now()
         var historical = 0
-        var out = #"{"v":1,"batch":"\#(id)","site":"\#(site)","edge":"\#(edge)","sent_at":"\#(now.rfc3339)","events":["#
+        var out: [UInt8] = []
         out.reserveCapacity(rows.reduce(200) { $0 + $1.body.utf8.count + 1 })
+        out += #"{"v":1,"batch":"\#(id)","site":"\#(site)","edge":"\#(edge)","sent_at":"\#(now.rfc3339)","events":["#.utf8
         for (i, r) in rows.enumerated() {
-            if i > 0 { out += "," }
+            if i > 0 { out.append(UInt8(ascii: ",")) }
             if now - r.committedAt > config.historicalAfter {
                 historical += 1
-                // Keys are sorted and unique, and any quote inside a value is escaped: this text occurs once.
-                out += r.body.replacingOccurrences(of: #""is_historical":false"#, with: #""is_historical":true"#)
+                Self.appendMarkingHistorical(r.body, to: &out)
             } else {
-                out += r.body
+                out += r.body.utf8
             }
         }
-        out += "]}"
-        return (id, Array(out.utf8), historical)
+        out += "]}".utf8
+        return (id, out, historical)
+    }
+
+    static let notHistorical = Array(#""is_historical":false"#.utf8)
+    static let historicalTrue = Array(#""is_historical":true"#.utf8)
+
+    /// Appends the body with `"is_historical":false` flipped to true. Keys are sorted and unique,
+    /// and a quote inside any value is escaped, so that text occurs exactly once.
+    static func appendMarkingHistorical(_ body: String, to out: inout [UInt8]) {
+        var body = body
+        body.withUTF8 { b in
+            let needle = notHistorical
+            var i = 0
+            let last = b.count - needle.count
+            while i <= last {
+                if b[i] == needle[0] && b[i + 1] == needle[1] && UnsafeBufferPointer(rebasing: b[i..<(i + needle.count)]).elementsEqual(needle) {
+                    out += UnsafeBufferPointer(rebasing: b[0..<i])
+                    out += historicalTrue
+                    out += UnsafeBufferPointer(rebasing: b[(i + needle.count)...])
+                    return
+                }
+                i += 1
+            }
+            out += b
+        }
     }
 }
 
