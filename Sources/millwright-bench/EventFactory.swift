@@ -4,21 +4,6 @@ import Foundation
 import MillwrightCore
 import Synchronization
 
-/// SplitMix64: a tiny deterministic generator, so the same seed builds the same event mix.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Promoted events shaped like the ones the edge's rules produce (the same types, rule
 /// names, value keys and time fields), for a plant of 24 presses:
 /// 10% limit_raised, 10% limit_cleared, 25% value_reported, 15% summary (window),

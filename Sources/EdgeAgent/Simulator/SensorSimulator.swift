@@ -108,16 +108,18 @@ public struct SensorSimulator: Service {
     }
 }
 
-/// A tiny deterministic generator, so a simulator seed gives the same plant every run.
-struct SplitMix64 {
+/// SplitMix64: a tiny deterministic generator, so a seed gives the same plant (or the same
+/// benchmark event mix) every run.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
     }
-    mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    /// A uniform number in [0, 1).
+    public mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
 }
