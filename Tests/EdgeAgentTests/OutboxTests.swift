@@ -24,6 +24,16 @@ import TestSupport
         #expect(try store(normal).synchronousMode() == 1)
     }
 
+    @Test func sequenceNumbersNeverGoBackAcrossTheV4RebuildEvenWhenEmpty() throws {
+        let s = try store()
+        try s.commit(PipelineOutput(events: (0..<5).map { _ in event(.count) }), keepQuarantine: 0)
+        try s.deleteAcknowledged([SeqRange(1, 5)])
+        // Reopen (migrations already applied) and commit: seq continues after 5 even though the table was empty.
+        let reopened = try EdgeStore(path: s.path, site: "s", edge: "e")
+        let next = try reopened.commit(PipelineOutput(events: [event(.count)]), keepQuarantine: 0)
+        #expect(next.first?.seq == 6)
+    }
+
     @Test func drainsAlarmsFirstThenByClassAndSeqAndRespectsCursors() throws {
         let s = try store()
         try s.commit(PipelineOutput(events: [event(.summary), event(.count), event(.limitRaised), event(.stateChanged), event(.summary), event(.limitCleared)]),

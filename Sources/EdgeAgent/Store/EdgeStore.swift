@@ -130,6 +130,35 @@ public final class EdgeStore: Sendable {
                                            PRIMARY KEY (reason, class)) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("v4: no unique index on event_id") { db in
+            // A unique index on random UUIDs dirtied one random page per event on insert and on
+            // acknowledged delete: most of the outbox's write traffic. Uniqueness that matters is
+            // (edge, boot_epoch, seq); the rebuild keeps AUTOINCREMENT's high-water mark.
+            try db.execute(sql: """
+                CREATE TABLE events_v4 (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    event_id TEXT NOT NULL,
+                    boot_epoch INTEGER NOT NULL,
+                    priority INTEGER NOT NULL,
+                    type TEXT NOT NULL,
+                    equipment TEXT NOT NULL,
+                    signal TEXT NOT NULL,
+                    occurred_at INTEGER NOT NULL,
+                    body TEXT NOT NULL,
+                    bytes INTEGER NOT NULL DEFAULT 0,
+                    committed_at INTEGER NOT NULL DEFAULT 0
+                );
+                INSERT INTO events_v4 SELECT seq, event_id, boot_epoch, priority, type, equipment, signal,
+                    occurred_at, body, bytes, committed_at FROM events;
+                DELETE FROM sqlite_sequence WHERE name = 'events_v4';
+                INSERT INTO sqlite_sequence (name, seq) VALUES ('events_v4', max(
+                    COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0),
+                    COALESCE((SELECT MAX(seq) FROM events_v4), 0)));
+                DROP TABLE events;
+                ALTER TABLE events_v4 RENAME TO events;
+                CREATE INDEX events_by_priority ON events(priority, seq);
+                """)
+        }
         return m
     }
 
