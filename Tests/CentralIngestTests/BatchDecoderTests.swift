@@ -44,7 +44,7 @@ import Testing
         }
         #expect(reason(batch([envelope(seq: 1)], v: 2))?.contains("protocol version 2") == true)
         #expect(reason(batch([envelope(seq: 1)], edge: "gw-2"))?.contains("arrived on the topic") == true)
-        #expect(reason(batch([envelope(seq: 1), envelope(seq: 2, edge: "gw-9")]))?.contains("event 1 belongs to") == true)
+        #expect(reason(batch([envelope(seq: 1), envelope(seq: 2, edge: "gw-9")]))?.contains("event 1: belongs to") == true)
         #expect(reason(Array("not json".utf8))?.contains("unreadable") == true)
         #expect(reason(batch((1...40).map { envelope(seq: $0) }))?.contains("max_batch_bytes") == true)
         #expect(reason(batch([envelope(seq: 1)]), topic: "millwright/v1/plant-a/gw-1/status") == "not an events topic")
@@ -60,6 +60,23 @@ import Testing
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("central-sync-\(UUID().uuidString.prefix(8))")
         let store = try CentralStore(path: dir.appendingPathComponent("central.sqlite").path)
         #expect(try store.synchronousMode() == 2, "an ack promises the central's commit is durable")
+    }
+
+    @Test func refusesEventsWithMissingOrMistypedFields() {
+        func reason(_ mutate: (String) -> String) -> String? {
+            let payload = batch([envelope(seq: 1), mutate(envelope(seq: 2))])
+            if case .failure(let r) = BatchDecoder.decode(topic: topic, payload: payload, maxBytes: 1 << 20) { return r.reason }
+            return nil
+        }
+        #expect(reason { $0.replacingOccurrences(of: #""is_historical":true"#, with: #""is_historical":"no""#) }?
+            .contains("event 1: is_historical must be true or false") == true)
+        #expect(reason { $0.replacingOccurrences(of: #""type":"state_changed""#, with: #""type":"explosion""#) }?
+            .contains("unknown type explosion") == true)
+        #expect(reason { $0.replacingOccurrences(of: #""event_id":"id-2""#, with: #""event_id":"""#) }?.contains("no event_id") == true)
+        #expect(reason { $0.replacingOccurrences(of: #""seq":2"#, with: #""seq":2.5"#) }?.contains("boot_epoch/seq") == true)
+        #expect(reason { $0.replacingOccurrences(of: #""schema_version":1"#, with: #""schema_version":2"#) }?.contains("schema_version") == true)
+        #expect(reason { $0 + "," } != nil, "a trailing comma is malformed JSON")
+        #expect(reason { $0 } == nil)
     }
 
     @Test func seqRangesMerge() {

@@ -1,7 +1,9 @@
+import MillwrightCore
 import EdgeConfig
 import EdgeRules
 import Testing
 @testable import EdgeAgent
+@testable import MillwrightCore
 
 @Suite struct JSONPathScannerTests {
     func scan(_ text: String, _ paths: [String]) throws -> [JSONScalar?] {

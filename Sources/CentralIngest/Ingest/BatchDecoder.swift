@@ -42,64 +42,12 @@ public struct RejectedBatch: Error, Sendable {
 
 /// Decodes and validates one uplink batch (protocol v1).
 enum BatchDecoder {
-    struct Wire: Decodable {
-        var v: Int
-        var batch: String
-        var site: String
-        var edge: String
-        var events: [Incoming]
-    }
-
-    /// The fields the central validates and indexes. `values` is kept verbatim in the stored
-    /// body, so only a gap record's count is read from it (decoding every value cost a third
-    /// of the central's CPU).
-    struct Incoming: Decodable {
-        struct GapValues: Decodable { var count: Double? }
-        var schemaVersion: Int
-        var eventID: String
-        var site: String
-        var edge: String
-        var bootEpoch: Int64?
-        var seq: Int64?
-        var equipment: String
-        var signal: String
-        var type: EventType
-        var priority: PriorityClass
-        var occurredAt: Timestamp
-        var edgeReceivedAt: Timestamp
-        var isHistorical: Bool
-        var values: GapValues?
-
-        enum CodingKeys: String, CodingKey {
-            case schemaVersion = "schema_version"
-            case eventID = "event_id"
-            case site, edge
-            case bootEpoch = "boot_epoch"
-            case seq, equipment, signal, type, priority
-            case occurredAt = "occurred_at"
-            case edgeReceivedAt = "edge_received_at"
-            case isHistorical = "is_historical"
-            case values
-        }
-
-        init(from decoder: Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            schemaVersion = try c.decode(Int.self, forKey: .schemaVersion)
-            eventID = try c.decode(String.self, forKey: .eventID)
-            site = try c.decode(String.self, forKey: .site)
-            edge = try c.decode(String.self, forKey: .edge)
-            bootEpoch = try c.decodeIfPresent(Int64.self, forKey: .bootEpoch)
-            seq = try c.decodeIfPresent(Int64.self, forKey: .seq)
-            equipment = try c.decode(String.self, forKey: .equipment)
-            signal = try c.decode(String.self, forKey: .signal)
-            type = try c.decode(EventType.self, forKey: .type)
-            priority = try c.decode(PriorityClass.self, forKey: .priority)
-            occurredAt = try c.decode(Timestamp.self, forKey: .occurredAt)
-            edgeReceivedAt = try c.decode(Timestamp.self, forKey: .edgeReceivedAt)
-            isHistorical = try c.decode(Bool.self, forKey: .isHistorical)
-            values = type == .gap ? try c.decodeIfPresent(GapValues.self, forKey: .values) : nil
-        }
-    }
+    static let headerPaths = ["v", "batch", "site", "edge"].map { JSONPath(parsing: $0)! }
+    /// The fields the central validates and indexes; `values` stays verbatim in the stored body,
+    /// only a gap record's count is read from it.
+    static let eventPaths = ["schema_version", "event_id", "site", "edge", "boot_epoch", "seq", "equipment", "signal",
+                             "type", "priority", "occurred_at", "edge_received_at", "is_historical", "values.count"]
+        .map { JSONPath(parsing: $0)! }
 
     /// Just enough to tell the edge which ranges were refused.
     struct Skeleton: Decodable {
@@ -118,36 +66,75 @@ enum BatchDecoder {
                                           batch: skeleton?.batch, ranges: SeqRange.covering(skeleton?.events?.compactMap(\.seq) ?? [])))
         }
         guard payload.count <= maxBytes else { return reject("batch of \(payload.count) bytes exceeds max_batch_bytes \(maxBytes)") }
-        let wire: Wire
+        // One validating pass over the whole batch (JSONDecoder cost most of the central's CPU).
+        let header: [JSONScalar?]
         do {
-            wire = try JSONDecoder().decode(Wire.self, from: Data(payload))
+            header = try payload.withUnsafeBytes { try JSONPathScanner.scan($0, paths: headerPaths) }
         } catch {
-            return reject("unreadable batch: \(error)")
+            return reject("unreadable batch: not valid JSON (\(error))")
         }
-        guard wire.v == 1 else { return reject("protocol version \(wire.v) is not supported (this central speaks 1)") }
-        guard wire.site == site, wire.edge == edge else {
-            return reject("batch says \(wire.site)/\(wire.edge) but arrived on the topic of \(site)/\(edge)")
+        guard case .number(let v)? = header[0] else { return reject("unreadable batch: no protocol version \"v\"") }
+        guard v == 1 else { return reject("protocol version \(Value.number(v)) is not supported (this central speaks 1)") }
+        guard case .string(let batchID)? = header[1], case .string(let bSite)? = header[2], case .string(let bEdge)? = header[3] else {
+            return reject("unreadable batch: batch, site and edge must be text")
+        }
+        guard bSite == site, bEdge == edge else {
+            return reject("batch says \(bSite)/\(bEdge) but arrived on the topic of \(site)/\(edge)")
         }
         // Each event is stored exactly as the edge committed it: its bytes in the batch.
-        guard let spans = RawJSONSpans.arrayElements(of: "events", in: payload), spans.count == wire.events.count else {
-            return reject("cannot locate the events in the batch")
+        guard let spans = RawJSONSpans.arrayElements(of: "events", in: payload) else {
+            return reject("unreadable batch: no \"events\" list")
         }
         var events: [StoredEvent] = []
-        events.reserveCapacity(wire.events.count)
-        for (i, e) in wire.events.enumerated() {
-            guard e.schemaVersion == EventEnvelope.currentSchemaVersion else {
-                return reject("event \(i): schema_version \(e.schemaVersion) is not supported")
+        events.reserveCapacity(spans.count)
+        for (i, span) in spans.enumerated() {
+            let f: [JSONScalar?]
+            do {
+                f = try payload.withUnsafeBytes { try JSONPathScanner.scan(UnsafeRawBufferPointer(rebasing: $0[span]), paths: eventPaths) }
+            } catch {
+                return reject("event \(i) is not valid JSON")
             }
-            guard e.site == site, e.edge == edge else { return reject("event \(i) belongs to \(e.site)/\(e.edge)") }
-            guard let epoch = e.bootEpoch, let seq = e.seq, seq > 0 else { return reject("event \(i) has no boot_epoch/seq") }
-            guard !e.eventID.isEmpty else { return reject("event \(i) has no event_id") }
-            let body = String(decoding: payload[spans[i]], as: UTF8.self)
-            let dropped = Int(e.values?.count ?? 0)
-            events.append(StoredEvent(edge: edge, site: site, eventID: e.eventID, equipment: e.equipment, signal: e.signal,
-                                      type: e.type, priority: e.priority, bootEpoch: epoch, seq: seq, occurredAt: e.occurredAt,
-                                      edgeReceivedAt: e.edgeReceivedAt, isHistorical: e.isHistorical,
-                                      body: body, droppedCount: dropped))
+            switch parse(f, site: site, edge: edge, body: String(decoding: payload[span], as: UTF8.self)) {
+            case .success(let e): events.append(e)
+            case .failure(let why): return reject("event \(i): \(why.description)")
+            }
         }
-        return .success(ValidBatch(batch: wire.batch, site: site, edge: edge, events: events))
+        return .success(ValidBatch(batch: batchID, site: site, edge: edge, events: events))
+    }
+
+    struct Invalid: Error, CustomStringConvertible {
+        let description: String
+        init(_ d: String) { description = d }
+    }
+
+    /// One event's fields, checked; `f` follows `eventPaths`.
+    static func parse(_ f: [JSONScalar?], site: String, edge: String, body: String) -> Result<StoredEvent, Invalid> {
+        func text(_ i: Int) -> String? { if case .string(let s)? = f[i] { return s } else { return nil } }
+        func integer(_ i: Int) -> Int64? {
+            if case .number(let d)? = f[i], d.rounded() == d, abs(d) < 9e15 { return Int64(d) } else { return nil }
+        }
+        func time(_ i: Int) -> Timestamp? {
+            switch f[i] {
+            case .string(let s)?: return Timestamp(rfc3339: s)
+            case .number(let d)? where d.rounded() == d: return Timestamp(milliseconds: Int64(d))
+            default: return nil
+            }
+        }
+        guard integer(0) == Int64(EventEnvelope.currentSchemaVersion) else {
+            return .failure(Invalid("schema_version \(f[0].map { "\($0)" } ?? "missing") is not supported"))
+        }
+        guard let eventID = text(1), !eventID.isEmpty else { return .failure(Invalid("no event_id")) }
+        guard text(2) == site, text(3) == edge else { return .failure(Invalid("belongs to \(text(2) ?? "?")/\(text(3) ?? "?")")) }
+        guard let epoch = integer(4), let seq = integer(5), seq > 0 else { return .failure(Invalid("has no boot_epoch/seq")) }
+        guard let equipment = text(6), let signal = text(7) else { return .failure(Invalid("equipment and signal must be text")) }
+        guard let type = text(8).flatMap(EventType.init(rawValue:)) else { return .failure(Invalid("unknown type \(text(8) ?? "missing")")) }
+        guard let priority = text(9).flatMap(PriorityClass.init(rawValue:)) else { return .failure(Invalid("unknown priority")) }
+        guard let occurredAt = time(10), let receivedAt = time(11) else { return .failure(Invalid("occurred_at and edge_received_at must be times")) }
+        guard case .bool(let historical)? = f[12] else { return .failure(Invalid("is_historical must be true or false")) }
+        var dropped = 0
+        if type == .gap, case .number(let n)? = f[13] { dropped = Int(n) }
+        return .success(StoredEvent(edge: edge, site: site, eventID: eventID, equipment: equipment, signal: signal, type: type,
+                                    priority: priority, bootEpoch: epoch, seq: seq, occurredAt: occurredAt, edgeReceivedAt: receivedAt,
+                                    isHistorical: historical, body: body, droppedCount: dropped))
     }
 }

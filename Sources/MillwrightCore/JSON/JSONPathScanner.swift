@@ -1,10 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import EdgeConfig
 
 /// A scalar found at a JSON path.
-enum JSONScalar: Equatable {
+public enum JSONScalar: Equatable, Sendable {
     case number(Double)
     case string(String)
     case bool(Bool)
@@ -13,16 +12,17 @@ enum JSONScalar: Equatable {
     case container
 }
 
-enum JSONScanError: Error, Equatable {
+public enum JSONScanError: Error, Equatable, Sendable {
     case malformed(String)
     case tooDeep
 }
 
 /// Validates a whole JSON document in one pass and materialises only the scalars at the
-/// requested paths. Written by hand because the hot path has about a microsecond for it:
-/// a full `JSONDecoder`/`JSONSerialization` parse allocates every key and value.
-struct JSONPathScanner {
-    static let maxDepth = 64
+/// requested paths. Written by hand because the edge's hot path has about a microsecond for it
+/// and the central decodes every event of every batch: a full `JSONDecoder`/`JSONSerialization`
+/// parse allocates every key and value.
+public struct JSONPathScanner {
+    public static let maxDepth = 64
 
     private let b: UnsafeRawBufferPointer
     private var i = 0
@@ -36,7 +36,7 @@ struct JSONPathScanner {
     }
 
     /// Returns, per path, the scalar there or nil if the path is absent.
-    static func scan(_ bytes: UnsafeRawBufferPointer, paths: [JSONPath]) throws(JSONScanError) -> [JSONScalar?] {
+    public static func scan(_ bytes: UnsafeRawBufferPointer, paths: [JSONPath]) throws(JSONScanError) -> [JSONScalar?] {
         var s = JSONPathScanner(bytes, paths: paths)
         s.skipSpace()
         // Bit i set: path i still matches the current position.
