@@ -6,29 +6,8 @@ packets (so the publisher is never the bottleneck) for N messages spread over S 
 topics. Each consumer is timed the same way: from the publisher's first byte to the
 consumer's last message. Run it with bench/ingest-burst (which builds first).
 """
+from benchlib import cpu_seconds, free_port, proc_status_kib, mqtt_string, remaining_length, wait_port
 import argparse, calendar, json, os, random, shutil, signal, socket, struct, subprocess, sys, tempfile, time
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-def wait_port(port, timeout=10):
-    end = time.time() + timeout
-    while time.time() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close(); return
-        except OSError:
-            time.sleep(0.02)
-    raise RuntimeError(f"nothing listens on {port}")
-
-def remaining_length(n):
-    out = bytearray()
-    while True:
-        b = n % 128; n //= 128
-        out.append(b | (0x80 if n else 0))
-        if not n: return bytes(out)
-
-def mqtt_string(s):
-    b = s.encode(); return struct.pack("!H", len(b)) + b
 
 def build_burst(n, sensors, seed):
     """QoS 0 PUBLISH packets: small JSON readings, a random walk per sensor with excursions."""
@@ -61,16 +40,8 @@ def publish(port, burst):
     s.close()
     return start
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
 def rss_peak_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"): return int(line.split()[1])
-    return 0
+    return proc_status_kib(pid, "VmHWM")
 
 def run_mosquitto_sub(port, burst, n):
     sub = subprocess.Popen(["mosquitto_sub", "-p", str(port), "-t", "bench/#", "-q", "0", "-C", str(n)],
