@@ -11,7 +11,13 @@ public final class CentralIngestService: Service {
     let config: CentralConfiguration
     let store: CentralStore
     let logger: Logger
-    let queue = Mutex<[MQTTMessage]>([])
+    /// A message from the broker, already decoded on the MQTT thread.
+    enum Incoming: Sendable {
+        case status(site: String, edge: String, json: String)
+        case batch(Result<ValidBatch, RejectedBatch>, topic: String)
+    }
+
+    let queue = Mutex<[Incoming]>([])
     /// Signalled when the committer takes the queue, for an MQTT thread waiting for room.
     let room = NSCondition()
     /// Batches waiting for a commit, at most: beyond this the MQTT thread waits, so a flood
@@ -68,15 +74,22 @@ public final class CentralIngestService: Service {
         clientBox.withLock { $0 = nil }
     }
 
-    /// On the MQTT thread: queue and wake the committer.
+    /// On the MQTT thread: decode here (so decoding and committing use both cores), then queue
+    /// and wake the committer.
     func enqueue(_ m: MQTTMessage) {
+        let item: Incoming
+        if let (site, edge) = UplinkTopics.parse(m.topic, kind: "status") {
+            item = .status(site: site, edge: edge, json: String(decoding: m.payload, as: UTF8.self))
+        } else {
+            item = .batch(BatchDecoder.decode(topic: m.topic, payload: m.payload, maxBytes: config.maxBatchBytes), topic: m.topic)
+        }
         while queue.withLock({ $0.count }) >= Self.maxQueued {
             room.lock()
             _ = room.wait(until: Date(timeIntervalSinceNow: 0.05))
             room.unlock()
         }
         let wasEmpty = queue.withLock { q -> Bool in
-            defer { q.append(m) }
+            defer { q.append(item) }
             return q.isEmpty
         }
         if wasEmpty { ring.yield() }
@@ -85,7 +98,7 @@ public final class CentralIngestService: Service {
     /// Validates everything queued, commits it in one transaction, then acknowledges.
     func drain(_ client: MQTTClient) async {
         while true {
-            let messages = queue.withLock { q -> [MQTTMessage] in
+            let messages = queue.withLock { q -> [Incoming] in
                 defer { q.removeAll(keepingCapacity: true) }
                 return q
             }
@@ -95,15 +108,14 @@ public final class CentralIngestService: Service {
             var rejected: [RejectedBatch] = []
             let now = Timestamp.now()
             for m in messages {
-                if let (site, edge) = UplinkTopics.parse(m.topic, kind: "status") {
-                    try? store.recordStatus(edge: edge, site: site, json: String(decoding: m.payload, as: UTF8.self), at: now)
-                    continue
-                }
-                switch BatchDecoder.decode(topic: m.topic, payload: m.payload, maxBytes: config.maxBatchBytes) {
-                case .success(let b): valid.append(b)
-                case .failure(let r):
+                switch m {
+                case .status(let site, let edge, let json):
+                    try? store.recordStatus(edge: edge, site: site, json: json, at: now)
+                case .batch(.success(let b), _):
+                    valid.append(b)
+                case .batch(.failure(let r), let topic):
                     rejected.append(r)
-                    logger.error("batch refused; kept raw in rejected_batches", metadata: ["topic": "\(m.topic)", "reason": "\(r.reason)"])
+                    logger.error("batch refused; kept raw in rejected_batches", metadata: ["topic": "\(topic)", "reason": "\(r.reason)"])
                 }
             }
             do {
