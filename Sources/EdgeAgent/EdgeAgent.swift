@@ -39,6 +39,7 @@ public struct EdgeAgent: Sendable {
         if !options.synchronousFull { outbox.synchronousFull = false }
         store = try EdgeStore(path: (config.dataDir as NSString).appendingPathComponent("edge.sqlite"),
                               site: config.site, edge: config.edge, limits: outbox)
+        if let warning = store.startupWarning { logger.warning("edge store opened degraded", metadata: ["reason": "\(warning)"]) }
         let restored = try store.loadRuleStates()
         let output = options.eventOutput
         writer = EventWriter(store: store, keepQuarantine: config.ingest.quarantineKeep, logger: logger) { events in

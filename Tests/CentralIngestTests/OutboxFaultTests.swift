@@ -91,6 +91,20 @@ struct OutboxFaultTests {
         try edge.publishLines("line/m1/state", ["IDLE"])   // the last of 2100 toggles was IDLE: no change
         try edge.publishLines("line/m1/state", ["RUN"])
         #expect(eventually { self.count(data) == 2101 })
+
+        // Start-up on an existing outbox succeeds even with the disk full, and loses nothing once space returns.
+        _ = try? Executables.run("dd", ["if=/dev/zero", "of=\(filler)", "bs=64k"])
+        edge.kill()
+        let readyBefore = edge.log.components(separatedBy: "edge agent ready").count
+        try edge.startWithoutWaiting()
+        #expect(eventually { edge.log.components(separatedBy: "edge agent ready").count > readyBefore }, "log:\n\(edge.log.suffix(2000))")
+        #expect(eventually { edge.log.contains("MQTT connected") })
+        usleep(500_000)
+        try edge.publishLines("line/m1/state", ["IDLE", "RUN", "IDLE", "RUN", "IDLE"])
+        #expect(eventually(timeout: 15) { edge.log.components(separatedBy: "edge store write failed").count > 2 })
+        #expect(edge.process?.isRunning == true)
+        try FileManager.default.removeItem(atPath: filler)
+        #expect(eventually(timeout: 20) { self.count(data) == 2106 }, "have \(self.count(data)) of 2106")
         edge.stop()
     }
 

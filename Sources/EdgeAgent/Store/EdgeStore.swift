@@ -35,6 +35,10 @@ public final class EdgeStore: Sendable {
     let totals: Mutex<OutboxTotals>
     /// Whether `pending_gaps` has rows, so the uplink checks the table only when it must.
     let gapsPending: Mutex<Bool>
+    /// False while this boot's epoch is not yet in `meta` (the disk was full at start-up).
+    let epochSaved: Mutex<Bool>
+    /// Set when the store opened in a degraded way (the agent logs it).
+    public let startupWarning: String?
 
     public init(path: String, site: String, edge: String, limits: OutboxConfig = OutboxConfig()) throws(StoreError) {
         self.path = path
@@ -51,20 +55,36 @@ public final class EdgeStore: Sendable {
                 try db.execute(sql: "PRAGMA synchronous = \(limits.synchronousFull ? "FULL" : "NORMAL")")
             }
             try Self.migrator.migrate(pool)
-            let (epoch, current, pending) = try pool.write { db -> (Int64, OutboxTotals, Bool) in
+            let (previous, current, pending) = try pool.read { db -> (Int64, OutboxTotals, Bool) in
                 let previous = try Int64.fetchOne(db, sql: "SELECT value FROM meta WHERE key = 'boot_epoch'") ?? 0
-                let epoch = Self.nextEpoch(after: previous, now: Timestamp.now())
-                try db.execute(sql: "INSERT OR REPLACE INTO meta(key, value) VALUES ('boot_epoch', ?)", arguments: [epoch])
                 let row = try Row.fetchOne(db, sql: "SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM events")!
                 let pending = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM pending_gaps") ?? 0
-                return (epoch, OutboxTotals(events: row[0], bytes: row[1]), pending > 0)
+                return (previous, OutboxTotals(events: row[0], bytes: row[1]), pending > 0)
             }
+            let epoch = Self.nextEpoch(after: previous, now: Timestamp.now())
             bootEpoch = epoch
             totals = Mutex(current)
             gapsPending = Mutex(pending)
+            // Start-up must succeed on an existing outbox even with the disk full: if the epoch
+            // cannot be saved now, the first commit that succeeds saves it with its events.
+            do {
+                try pool.write { try Self.saveEpoch(epoch, $0) }
+                epochSaved = Mutex(true)
+                startupWarning = nil
+            } catch {
+                epochSaved = Mutex(false)
+                startupWarning = "could not save boot epoch \(epoch) (\(error)); it is saved with the first commit that succeeds"
+            }
         } catch {
             throw .cannotOpen(path: path, reason: "\(error)")
         }
+    }
+
+    static func saveEpoch(_ epoch: Int64, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO meta(key, value) VALUES ('boot_epoch', ?)
+            ON CONFLICT(key) DO UPDATE SET value = max(value, excluded.value)
+            """, arguments: [epoch])
     }
 
     /// The writer's `PRAGMA synchronous`: 2 is FULL, 1 NORMAL.
@@ -169,7 +189,9 @@ public final class EdgeStore: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         do {
-            return try pool.write { db -> [EventEnvelope] in
+            let saveEpoch = !epochSaved.withLock { $0 }
+            let result = try pool.write { db -> [EventEnvelope] in
+                if saveEpoch { try Self.saveEpoch(epoch, db) }
                 let committed = try insert(batch.events, db: db, epoch: epoch, now: now, encoder: encoder)
                 if !batch.states.isEmpty {
                     let upsert = try db.cachedStatement(sql: """
@@ -194,6 +216,8 @@ public final class EdgeStore: Sendable {
                 try enforceCapacity(db: db)
                 return committed
             }
+            if saveEpoch { epochSaved.withLock { $0 = true } }
+            return result
         } catch {
             throw .writeFailed(reason: "\(error)")
         }
