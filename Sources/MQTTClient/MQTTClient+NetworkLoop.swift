@@ -74,7 +74,6 @@ extension MQTTClient {
         let sessionPresent = flags & 1 != 0
         let subs = state.withLock { s -> [String: Subscription] in
             s.connected = true
-            s.everConnected = true
             s.connects += 1
             s.backoff.reset()
             return s.subscriptions

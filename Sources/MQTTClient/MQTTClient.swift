@@ -40,7 +40,6 @@ public final class MQTTClient: Sendable {
         var running = false
         var stopping = false
         var connected = false
-        var everConnected = false
         var backoff: ReconnectBackoff
         var connects = 0
     }

@@ -254,11 +254,4 @@ public final class IngestPipeline: Sendable {
     }
 
     public var recentQuarantine: [QuarantineEntry] { state.withLock { $0.recentQuarantine } }
-
-    /// The current state of one instance, for status and tests.
-    public func rules(sensor: String, equipment: String, signal: String) -> SensorRules? {
-        state.withLock { s in
-            s.instanceIndex[Self.instanceKey(sensor: sensor, equipment: equipment, signal: signal)].map { s.instances[$0].rules }
-        }
-    }
 }

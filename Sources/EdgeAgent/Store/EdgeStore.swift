@@ -266,28 +266,8 @@ public final class EdgeStore: Sendable {
         }
     }
 
-    /// Stored events in commit order (newest last), optionally only after `afterSeq`.
-    public func events(afterSeq: Int64 = 0, limit: Int = 1000) throws -> [EventEnvelope] {
-        let decoder = JSONDecoder()
-        return try pool.read { db in
-            try String.fetchAll(db, sql: "SELECT body FROM events WHERE seq > ? ORDER BY seq LIMIT ?", arguments: [afterSeq, limit])
-                .map { try decoder.decode(EventEnvelope.self, from: Data($0.utf8)) }
-        }
-    }
-
     public func eventCount() throws -> Int {
         try pool.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM events") ?? 0 }
-    }
-
-    /// The newest quarantine samples, newest first.
-    public func quarantineSamples(limit: Int = 20) throws -> [QuarantineEntry] {
-        try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT at, reason, sensor, topic, detail, payload FROM quarantine ORDER BY id DESC LIMIT ?",
-                             arguments: [limit]).map { row in
-                QuarantineEntry(at: Timestamp(milliseconds: row["at"]), reason: RejectionReason(rawValue: row["reason"]) ?? .malformedPayload,
-                                sensor: row["sensor"], topic: row["topic"], detail: row["detail"], payload: row["payload"])
-            }
-        }
     }
 }
 

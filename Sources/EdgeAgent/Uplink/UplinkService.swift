@@ -22,14 +22,9 @@ public final class UplinkService: Service {
     let state = Mutex(State())
     let clientBox = Mutex<MQTTClient?>(nil)
 
-    struct Inflight {
-        var ranges: [SeqRange]
-        var events: Int
-        var sentAt: ContinuousClock.Instant
-    }
-
     struct State {
-        var inflight: [String: Inflight] = [:]
+        /// Batch id -> when it was sent; acks remove it, timeouts resend it.
+        var inflight: [String: ContinuousClock.Instant] = [:]
         var cursors: [PriorityClass: Int64] = [:]
         var pendingAcks: [UplinkAck] = []
         var centralOnline = false
@@ -150,7 +145,7 @@ public final class UplinkService: Service {
         let timeout = Duration.milliseconds(config.ackTimeout.value)
         state.withLock { s in
             let reconnected = s.connects != s.seenConnects
-            let expired = s.inflight.values.contains { now - $0.sentAt > timeout }
+            let expired = s.inflight.values.contains { now - $0 > timeout }
             if reconnected || expired {
                 // Everything unacknowledged becomes eligible again; the central deduplicates.
                 if expired { s.stats.resends += s.inflight.count }
@@ -176,7 +171,7 @@ public final class UplinkService: Service {
             }
             bucket.spend(events: rows.count, bytes: payload.count)
             state.withLock { s in
-                s.inflight[id] = Inflight(ranges: SeqRange.covering(rows.map(\.seq)), events: rows.count, sentAt: .now)
+                s.inflight[id] = .now
                 for r in rows { s.cursors[r.priority] = max(s.cursors[r.priority] ?? 0, r.seq) }
                 s.stats.batchesSent += 1
                 s.stats.eventsSent += rows.count
