@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // libmosquitto, behind one small module map.
@@ -74,10 +75,32 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // Reconciliation, pure: attribution by event time, cadence tiers, the ledger, posting decisions.
+        .target(name: "Reconciliation", dependencies: ["MillwrightCore"]),
+        // The central's synchronisation: ERP master data, assignments, the reconcile pass, the postings
+        // outbox (retries, breaker, dead letters, replay), planning snapshots, trace; connectors behind a protocol.
+        .target(
+            name: "CentralSync",
+            dependencies: [
+                "CentralIngest", "ConfigSupport", "MillwrightCore", "MQTTClient", "Reconciliation",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // HTTP connectors: Tryton JSON-RPC and a generic HTTP JSON target (async-http-client).
+        .target(
+            name: "ERPConnectors",
+            dependencies: [
+                "CentralSync", "MillwrightCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         .executableTarget(
             name: "millwright-central",
             dependencies: [
-                "CentralIngest", "MillwrightCore", "MQTTClient",
+                "CentralIngest", "CentralSync", "ERPConnectors", "MillwrightCore", "MQTTClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -95,6 +118,11 @@ let package = Package(
         .testTarget(name: "EdgeRulesTests", dependencies: ["EdgeRules", "MillwrightCore"]),
         .testTarget(name: "EdgeConfigTests", dependencies: ["EdgeConfig", "ConfigSupport"]),
         .testTarget(name: "CentralIngestTests", dependencies: ["CentralIngest", "EdgeAgent", "MillwrightCore", "TestSupport"]),
+        .testTarget(name: "ReconciliationTests", dependencies: ["Reconciliation", "MillwrightCore"]),
+        .testTarget(
+            name: "CentralSyncTests",
+            dependencies: ["CentralIngest", "CentralSync", "ERPConnectors", "MillwrightCore", "Reconciliation", "TestSupport"]
+        ),
         .testTarget(name: "EdgeAgentTests", dependencies: ["EdgeAgent", "EdgeConfig", "MQTTClient", "TestSupport"]),
         // Shared fixtures: a real mosquitto broker on a free port, temp dirs.
         .target(name: "TestSupport", dependencies: ["EdgeAgent", "MillwrightCore"], path: "Tests/TestSupport"),

@@ -35,8 +35,11 @@ public struct CentralConfiguration: Sendable, Hashable {
         return result
     }
 
+    /// Sections read by CentralSync's `SyncConfiguration` from the same file.
+    static let syncSections = ["erp", "equipment", "mes", "reconcile", "postings", "targets", "routes", "planning"]
+
     static func read(_ doc: YAMLDocument) -> CentralConfiguration? {
-        guard let top = doc.root.fields(allowed: ["central", "data_dir", "broker", "ingest"], required: ["central", "broker"]) else { return nil }
+        guard let top = doc.root.fields(allowed: ["central", "data_dir", "broker", "ingest"] + syncSections, required: ["central", "broker"]) else { return nil }
         let name = top["central"]?.string()
         if let name, !name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
             top["central"]?.issue("\"\(name)\" may hold only letters, digits, '-', '_' and '.'")

@@ -10,7 +10,7 @@ public final class CentralStore: Sendable {
     }
 
     public let path: String
-    let pool: DatabasePool
+    package let pool: DatabasePool
 
     public init(path: String) throws(StoreError) {
         self.path = path

@@ -1,5 +1,7 @@
 import ArgumentParser
 import CentralIngest
+import CentralSync
+import ERPConnectors
 import Foundation
 import Logging
 import MillwrightCore
@@ -10,9 +12,9 @@ import ServiceLifecycle
 struct MillwrightCentral: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "millwright-central",
-        abstract: "Millwright central: ingest events from every plant edge, deduplicated and acknowledged.",
+        abstract: "Millwright central: ingest events from every plant edge, reconcile them with ERP orders, post to the ERP, MES and planning.",
         version: MillwrightVersion.current,
-        subcommands: [Run.self, Status.self, CheckConfig.self],
+        subcommands: [Run.self, Status.self, CheckConfig.self, Postings.self, Review.self, Ledger.self, TraceCommand.self],
         defaultSubcommand: Run.self)
 }
 
@@ -45,9 +47,16 @@ struct Run: AsyncParsableCommand {
         let cfg = try loadConfig(config)
         let store = try CentralStore(path: (cfg.dataDir as NSString).appendingPathComponent("central.sqlite"))
         let ingest = CentralIngestService(config: cfg, store: store, logger: logger)
+        let syncConfig = try loadSyncConfig(config)
+        var services: [any Service] = [ingest]
+        if syncConfig.isEnabled {
+            let sync = try SyncRuntime(central: cfg, sync: syncConfig, store: store, logger: logger)
+            services += sync.services
+        }
         logger.info("central ready", metadata: ["central": "\(cfg.central)", "store": "\(store.path)",
-                                                "broker": "\(cfg.broker.host):\(cfg.broker.port)"])
-        let group = ServiceGroup(configuration: .init(services: [.init(service: ingest)],
+                                                "broker": "\(cfg.broker.host):\(cfg.broker.port)",
+                                                "sync": "\(syncConfig.isEnabled ? "targets \(syncConfig.targets.keys.sorted())" : "off")"])
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         let s = ingest.stats
@@ -82,7 +91,12 @@ struct CheckConfig: ParsableCommand {
 
     func run() throws {
         let c = try loadConfig(file)
+        let s = try loadSyncConfig(file)
         print("\(file): OK — central \(c.central), broker \(c.broker.host):\(c.broker.port); config_version \(c.version)")
+        if s.isEnabled {
+            print("  sync: \(s.equipment.count) equipment mapped, targets \(s.targets.keys.sorted().joined(separator: ", ")), "
+                  + "routes \(s.routes.sorted { $0.key < $1.key }.map { "\($0.key)->\($0.value)" }.joined(separator: ", "))")
+        }
     }
 }
 

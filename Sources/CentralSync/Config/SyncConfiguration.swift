@@ -1,0 +1,206 @@
+import ConfigSupport
+import Foundation
+import MillwrightCore
+import MQTTClient
+import Reconciliation
+
+/// The central's synchronisation settings: the ERP, the equipment mapping, the timing tiers, the
+/// postings policy, the targets and where each kind of change goes. Read from the same YAML file
+/// as the ingest settings, with the same located errors.
+public struct SyncConfiguration: Sendable, Hashable {
+    public struct Tryton: Sendable, Hashable {
+        /// The server, like http://127.0.0.1:8000; JSON-RPC goes to `<url>/<database>/rpc/`.
+        public var url: String
+        public var database: String
+        public var user: String
+        public var password: String
+        public var timeout: Millis
+        public var rpcURL: String { (url.hasSuffix("/") ? url : url + "/") + database + "/rpc/" }
+    }
+
+    /// How plant equipment maps to the ERP, and which signals count toward what.
+    public struct EquipmentMapping: Sendable, Hashable {
+        public var workCenter: String
+        /// The counter signal whose deltas are good parts.
+        public var yieldSignal: String?
+        public var scrapSignal: String?
+        /// Counter signal -> consumed product code.
+        public var consumption: [String: String]
+        /// Limit signals whose alarms become quality holds.
+        public var qualitySignals: Set<String>
+    }
+
+    public enum TargetKind: Sendable, Hashable {
+        case tryton
+        /// POST a JSON body rendered from `template` (`{{field}}` from the posting payload).
+        case http(url: String, template: String?, headers: [String: String])
+        /// Publish the payload (or the template) to a topic template on the central broker.
+        case mqtt(topic: String, template: String?)
+        /// Write each posting as a JSON file into a folder (a drop folder for a file-based MES).
+        case folder(path: String)
+    }
+
+    public struct Policy: Sendable, Hashable {
+        public var maxAttempts = 6
+        public var initialBackoff = Millis.seconds(2)
+        public var maximumBackoff = Millis.seconds(300)
+        public var breakerFailures = 5
+        public var breakerOpenFor = Millis.seconds(30)
+        public var timeout = Millis.seconds(10)
+    }
+
+    public var tryton: Tryton?
+    public var importEvery = Millis.seconds(60)
+    public var equipment: [String: EquipmentMapping] = [:]
+    /// The MQTT topic filter on the central broker where the MES publishes order starts and stops.
+    public var mesTopic: String?
+    public var reconcileEvery = Millis.seconds(5)
+    public var cadence = Cadence.every(.seconds(900))
+    public var grace = Millis.seconds(120)
+    public var skewTolerance = Millis.seconds(5)
+    /// Events older than this are not reconciled any more (closed books).
+    public var horizon = Millis.seconds(30 * 86400)
+    public var policy = Policy()
+    public var targets: [String: TargetKind] = [:]
+    /// Posting kind -> target name.
+    public var routes: [String: String] = [:]
+    /// Limit severities (high, high_high, low, low_low) whose alarms are escalated.
+    public var escalationSeverities: Set<String> = ["high_high", "low_low"]
+    public var planningEvery: Millis?
+    public var planningFolder: String?
+    public var planningTarget: String?
+
+    public static let postingKinds = ["yield", "scrap", "consumption", "maintenance_notification", "quality_hold", "escalation", "planning_exception"]
+
+    /// Nothing to synchronise: the central only ingests.
+    public init() {}
+
+    public var isEnabled: Bool { tryton != nil || !routes.isEmpty }
+
+    public static func load(file: String) throws(ConfigError) -> SyncConfiguration {
+        try parse(yaml: try YAMLDocument.readText(file: file), file: file)
+    }
+
+    public static func parse(yaml: String, file: String = "<config>") throws(ConfigError) -> SyncConfiguration {
+        let doc = try YAMLDocument(text: yaml, file: file, example: "central/examples/central.yaml")
+        let result = read(doc)
+        if !doc.root.log.issues.isEmpty { throw ConfigError(issues: doc.root.log.issues.sorted()) }
+        return result
+    }
+
+    static func read(_ doc: YAMLDocument) -> SyncConfiguration {
+        var c = SyncConfiguration()
+        guard let top = doc.root.fields(allowed: topLevelKeys) else { return c }
+        if let e = top["erp"], let f = e.fields(allowed: ["tryton", "import_every"]) {
+            c.importEvery = f["import_every"]?.duration(positive: true) ?? c.importEvery
+            if let t = f["tryton"], let tf = t.fields(allowed: ["url", "database", "user", "password", "password_file", "timeout"],
+                                                     required: ["url", "database"]) {
+                var password = tf["password"]?.string() ?? ""
+                if let pf = tf["password_file"], let path = pf.string() {
+                    if let text = try? String(contentsOfFile: doc.resolve(path), encoding: .utf8) {
+                        password = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                    } else {
+                        pf.issue("cannot read the password file \(doc.resolve(path))")
+                    }
+                }
+                let timeout = tf["timeout"]?.duration(positive: true) ?? .seconds(10)
+                if let url = tf["url"]?.string(), let db = tf["database"]?.string() {
+                    if !(url.hasPrefix("http://") || url.hasPrefix("https://")) { tf["url"]?.issue("expected an http:// or https:// URL, like http://127.0.0.1:8000") }
+                    c.tryton = Tryton(url: url, database: db, user: tf["user"]?.string() ?? "admin", password: password, timeout: timeout)
+                    c.targets["tryton"] = .tryton
+                    for kind in ["yield", "scrap", "consumption"] { c.routes[kind] = "tryton" }
+                }
+            }
+        }
+        if let e = top["equipment"], let entries = e.entries() {
+            for (name, node) in entries {
+                guard let f = node.fields(allowed: ["work_center", "yield", "scrap", "consumption", "quality"], required: ["work_center"]) else { continue }
+                var consumption: [String: String] = [:]
+                if let cn = f["consumption"], let ce = cn.entries() {
+                    for (signal, product) in ce { if let p = product.string() { consumption[signal] = p } }
+                }
+                let quality = Set(f["quality"]?.items()?.compactMap { $0.string() } ?? [])
+                c.equipment[name] = EquipmentMapping(workCenter: f["work_center"]?.string() ?? "", yieldSignal: f["yield"]?.string(),
+                                                     scrapSignal: f["scrap"]?.string(), consumption: consumption, qualitySignals: quality)
+            }
+        }
+        if let m = top["mes"], let f = m.fields(allowed: ["topic"], required: ["topic"]) {
+            c.mesTopic = f["topic"]?.string()
+        }
+        if let r = top["reconcile"], let f = r.fields(allowed: ["every", "declarations", "grace", "clock_skew_tolerance", "horizon", "escalate"]) {
+            c.reconcileEvery = f["every"]?.duration(positive: true) ?? c.reconcileEvery
+            c.grace = f["grace"]?.duration() ?? c.grace
+            c.skewTolerance = f["clock_skew_tolerance"]?.duration() ?? c.skewTolerance
+            c.horizon = f["horizon"]?.duration(positive: true) ?? c.horizon
+            if let d = f["declarations"], let df = d.fields(allowed: ["every", "quantity"]) {
+                switch (df["every"], df["quantity"]) {
+                case (let every?, nil): if let m = every.duration(positive: true) { c.cadence = .every(m) }
+                case (nil, let q?): if let v = q.double(min: 0, exclusiveMin: true) { c.cadence = .quantity(v) }
+                default: d.issue("give exactly one timing tier: `every: 15m` (minutes of event time) or `quantity: 100` (units)")
+                }
+            }
+            if let s = f["escalate"], let items = s.items() {
+                let allowed = ["low", "low_low", "high", "high_high"]
+                c.escalationSeverities = Set(items.compactMap { $0.oneOf(allowed) })
+            }
+        }
+        if let p = top["postings"], let f = p.fields(allowed: ["max_attempts", "backoff", "breaker", "timeout"]) {
+            c.policy.maxAttempts = f["max_attempts"]?.int(in: 1...1000) ?? c.policy.maxAttempts
+            c.policy.timeout = f["timeout"]?.duration(positive: true) ?? c.policy.timeout
+            if let b = f["backoff"], let bf = b.fields(allowed: ["initial", "maximum"]) {
+                c.policy.initialBackoff = bf["initial"]?.duration(positive: true) ?? c.policy.initialBackoff
+                c.policy.maximumBackoff = bf["maximum"]?.duration(positive: true) ?? c.policy.maximumBackoff
+            }
+            if let b = f["breaker"], let bf = b.fields(allowed: ["failures", "open_for"]) {
+                c.policy.breakerFailures = bf["failures"]?.int(in: 1...1000) ?? c.policy.breakerFailures
+                c.policy.breakerOpenFor = bf["open_for"]?.duration(positive: true) ?? c.policy.breakerOpenFor
+            }
+        }
+        if let t = top["targets"], let entries = t.entries() {
+            for (name, node) in entries {
+                guard let f = node.fields(allowed: ["kind", "url", "template", "headers", "topic", "path"], required: ["kind"]) else { continue }
+                switch f["kind"]?.oneOf(["http", "mqtt", "folder"]) {
+                case "http":
+                    guard let url = f["url"]?.string() else { node.issue("an http target needs `url`"); continue }
+                    var headers: [String: String] = [:]
+                    for (k, v) in f["headers"]?.entries() ?? [] { headers[k] = v.string() ?? "" }
+                    c.targets[name] = .http(url: url, template: f["template"]?.string(), headers: headers)
+                case "mqtt":
+                    guard let topic = f["topic"]?.string() else { node.issue("an mqtt target needs `topic`, like plant/{site}/{equipment}/escalations"); continue }
+                    c.targets[name] = .mqtt(topic: topic, template: f["template"]?.string())
+                case "folder":
+                    guard let path = f["path"]?.string() else { node.issue("a folder target needs `path`"); continue }
+                    c.targets[name] = .folder(path: doc.resolve(path))
+                default: continue
+                }
+            }
+        }
+        if let r = top["routes"], let entries = r.entries(allowed: postingKinds) {
+            for (kind, node) in entries {
+                guard let target = node.string() else { continue }
+                c.routes[kind] = target
+            }
+        }
+        if let p = top["planning"], let f = p.fields(allowed: ["every", "folder", "target"], required: ["every"]) {
+            c.planningEvery = f["every"]?.duration(positive: true)
+            c.planningFolder = f["folder"]?.string().map(doc.resolve)
+            c.planningTarget = f["target"]?.string()
+            if c.planningFolder == nil && c.planningTarget == nil { p.issue("planning snapshots need a `folder`, a `target`, or both") }
+        }
+        // Cross-checks: every route names a defined target; a quantity route needs the ERP.
+        for (kind, target) in c.routes.sorted(by: { $0.key < $1.key }) where c.targets[target] == nil {
+            let node = top["routes"]?.fields(allowed: postingKinds)?[kind] ?? doc.root
+            node.issue("no target named \"\(target)\"; define it under `targets:`\(Suggest.hint(target, Array(c.targets.keys)))")
+        }
+        if let t = c.planningTarget, c.targets[t] == nil {
+            top["planning"]?.issue("no target named \"\(t)\"; define it under `targets:`")
+        }
+        if !c.equipment.isEmpty && c.tryton == nil && (c.routes["yield"] ?? c.routes["scrap"]) == nil {
+            top["equipment"]?.issue("equipment is mapped but there is no ERP: add `erp: { tryton: ... }` or route yield/scrap to a target")
+        }
+        return c
+    }
+
+    public static let topLevelKeys = ["central", "data_dir", "broker", "ingest", "erp", "equipment", "mes", "reconcile", "postings",
+                                      "targets", "routes", "planning"]
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Logging
+import MillwrightCore
+import ServiceLifecycle
+
+/// Scheduled planning snapshots: order status and produced versus planned, and per equipment the
+/// running order and recent downtime. Written to a folder (`latest.json` plus a timestamped copy)
+/// and/or sent to a target. Exceptions between snapshots travel as `planning_exception` postings.
+/// Each destination's last success is recorded, so status can show a freshness figure.
+public final class PlanningSnapshotService: Service {
+    let config: SyncConfiguration
+    let pass: ReconcilePass
+    let connector: (any PostingConnector)?
+    let logger: Logger
+
+    public init(config: SyncConfiguration, pass: ReconcilePass, connector: (any PostingConnector)?, logger: Logger) {
+        self.config = config
+        self.pass = pass
+        self.connector = connector
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        guard let every = config.planningEvery else { return }
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            await publishOnce()
+            try? await Task.sleep(for: .milliseconds(every.value))
+        }
+    }
+
+    public func snapshot(now: Timestamp = .now()) throws -> [String: Any] {
+        let orders = try pass.store.orders()
+        let ledger = try pass.ledger(now: now)
+        let (assignments, _) = try pass.assignments(orders: orders)
+        var orderRows: [[String: Any]] = []
+        for o in orders.values.sorted(by: { $0.id < $1.id }) {
+            func sum(_ kind: String, _ f: (LedgerEntry) -> Double) -> Double {
+                ledger.filter { $0.orderID == o.id && $0.kind == kind }.map(f).reduce(0, +)
+            }
+            orderRows.append([
+                "order_id": o.id, "number": o.number, "reference": o.reference, "state": o.state, "product": o.productCode,
+                "planned_quantity": o.quantity, "produced_posted": sum("yield", \.posted), "produced_derived": sum("yield", \.derived),
+                "scrap_derived": sum("scrap", \.derived), "in_review": sum("yield", \.inReview) + sum("scrap", \.inReview),
+            ])
+        }
+        var equipmentRows: [[String: Any]] = []
+        let dayAgo = now - .seconds(86400)
+        let downtimes = try pass.store.events(equipment: Array(config.equipment.keys), types: ["downtime"], since: dayAgo)
+        for name in config.equipment.keys.sorted() {
+            let current = assignments.last { $0.equipment == name && $0.contains(now) }
+            let down = downtimes.filter { $0.equipment == name }.compactMap { row -> Double? in
+                guard let e = try? JSONDecoder().decode(EventEnvelope.self, from: Data(row.body.utf8)), case .number(let s)? = e.values["duration_s"] else { return nil }
+                return s
+            }.reduce(0, +)
+            var row: [String: Any] = ["equipment": name, "work_center": config.equipment[name]!.workCenter,
+                                      "downtime_minutes_24h": (down / 60 * 10).rounded() / 10]
+            if let c = current, let o = orders[c.orderID] { row["running_order"] = o.number; row["since"] = c.from.rfc3339 }
+            equipmentRows.append(row)
+        }
+        return ["generated_at": now.rfc3339, "orders": orderRows, "equipment": equipmentRows]
+    }
+
+    public func publishOnce(now: Timestamp = .now()) async {
+        let body: String
+        do {
+            let data = try JSONSerialization.data(withJSONObject: try snapshot(now: now), options: [.sortedKeys, .prettyPrinted])
+            body = String(decoding: data, as: UTF8.self)
+        } catch {
+            logger.error("cannot build a planning snapshot", metadata: ["error": "\(error)"])
+            return
+        }
+        if let folder = config.planningFolder {
+            do {
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                let stamp = now.rfc3339.replacingOccurrences(of: ":", with: "")
+                try Data(body.utf8).write(to: URL(fileURLWithPath: folder).appendingPathComponent("snapshot-\(stamp).json"), options: .atomic)
+                try Data(body.utf8).write(to: URL(fileURLWithPath: folder).appendingPathComponent("latest.json"), options: .atomic)
+                try pass.store.recordTargetHealth("planning:folder", breaker: "closed", failures: 0, success: true, error: nil, now: now)
+            } catch {
+                try? pass.store.recordTargetHealth("planning:folder", breaker: "closed", failures: 1, success: false, error: "\(error)", now: now)
+                logger.warning("cannot write the planning snapshot", metadata: ["folder": "\(folder)", "error": "\(error)"])
+            }
+        }
+        if let connector, let target = config.planningTarget {
+            let p = Posting(id: 0, idempotencyKey: "planning_snapshot:\(now.milliseconds)", target: target, kind: "planning_snapshot", line: "",
+                            orderID: nil, quantity: 0, payload: body, sources: [], status: .pending, attempts: 0, nextAttemptAt: now,
+                            documentRef: nil, lastError: nil, createdAt: now, updatedAt: now)
+            // A snapshot is replaced by the next one: not worth an outbox row, only a freshness figure.
+            switch await connector.deliver(p) {
+            case .delivered:
+                try? pass.store.recordTargetHealth("planning:\(target)", breaker: "closed", failures: 0, success: true, error: nil, now: now)
+            case .failed(let error):
+                try? pass.store.recordTargetHealth("planning:\(target)", breaker: "closed", failures: 1, success: false, error: error, now: now)
+                logger.warning("cannot send the planning snapshot", metadata: ["target": "\(target)", "error": "\(error)"])
+            }
+        }
+    }
+}

@@ -1,0 +1,25 @@
+import MillwrightCore
+
+/// What a target did with a posting.
+public enum DeliveryOutcome: Sendable, Hashable {
+    /// The change exists at the target: created now, or found by its reference from an earlier
+    /// attempt whose answer was lost. `documentRef` names it there ("stock.move:42").
+    case delivered(documentRef: String, note: String)
+    /// Not applied; the dispatcher retries with backoff until the attempt limit, then dead-letters it.
+    case failed(String)
+}
+
+/// A target for postings: the ERP, an MES, a plant's unified namespace, a drop folder.
+///
+/// Delivery must be idempotent on `posting.idempotencyKey`: a target without a native key is
+/// searched by a reference carrying it before anything is created.
+public protocol PostingConnector: Sendable {
+    func deliver(_ posting: Posting) async -> DeliveryOutcome
+}
+
+/// Where released orders, their operations and planned inputs come from.
+public protocol MasterDataSource: Sendable {
+    /// Orders with an operation on one of `workCenters` (running, waiting, assigned, done or
+    /// cancelled), changed since `since` (nil: all of them).
+    func fetchOrders(workCenters: Set<String>, since: Timestamp?) async throws -> [ERPOrder]
+}

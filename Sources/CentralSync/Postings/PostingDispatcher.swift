@@ -1,0 +1,119 @@
+import Foundation
+import Logging
+import MillwrightCore
+import ServiceLifecycle
+import Synchronization
+
+/// Delivers the postings outbox: due postings go to their target's connector; failures are retried
+/// with capped exponential backoff and jitter, a target that keeps failing trips its breaker, and a
+/// posting out of attempts becomes a dead letter for an operator to fix and replay.
+public final class PostingDispatcher: Service {
+    let store: SyncStore
+    let connectors: [String: any PostingConnector]
+    let policy: SyncConfiguration.Policy
+    let logger: Logger
+    let breakers: Mutex<[String: CircuitBreaker]>
+    let doorbell: AsyncStream<Void>
+    let ring: AsyncStream<Void>.Continuation
+    let counters = Mutex(Stats())
+
+    public struct Stats: Sendable, Hashable {
+        public var delivered = 0
+        public var foundExisting = 0
+        public var failures = 0
+        public var deadLettered = 0
+    }
+
+    public init(store: SyncStore, connectors: [String: any PostingConnector], policy: SyncConfiguration.Policy, logger: Logger) {
+        self.store = store
+        self.connectors = connectors
+        self.policy = policy
+        self.logger = logger
+        breakers = Mutex(connectors.keys.reduce(into: [:]) {
+            $0[$1] = CircuitBreaker(threshold: policy.breakerFailures, openFor: policy.breakerOpenFor)
+        })
+        (doorbell, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    public var stats: Stats { counters.withLock { $0 } }
+
+    /// New postings are waiting: deliver now rather than at the next poll.
+    public func wake() { ring.yield() }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { [ring] in
+                    // A poll for retries that fall due while nothing new arrives.
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(250))
+                        ring.yield()
+                    }
+                }
+                for await _ in doorbell {
+                    await deliverDue()
+                }
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.ring.finish()
+        }
+    }
+
+    /// One round: every due posting whose target's breaker lets it through, in order.
+    public func deliverDue(now: @Sendable () -> Timestamp = { .now() }) async {
+        let due: [Posting]
+        do { due = try store.duePostings(now: now(), limit: 200) } catch {
+            logger.error("cannot read the postings outbox", metadata: ["error": "\(error)"])
+            return
+        }
+        for p in due {
+            guard let connector = connectors[p.target] else {
+                try? store.markFailed(p.id, error: "no connector for target \"\(p.target)\": check `targets:` in the config", retryAt: nil, now: now())
+                continue
+            }
+            guard breakers.withLock({ $0[p.target]?.allows(at: now()) ?? true }) else { continue }
+            do { try store.markSent(p.id, now: now()) } catch { continue }
+            let outcome = await connector.deliver(p)
+            let t = now()
+            switch outcome {
+            case .delivered(let ref, let note):
+                try? store.markAcked(p.id, documentRef: ref, note: note, now: t)
+                breakers.withLock { $0[p.target]?.succeeded() }
+                counters.withLock { s in
+                    s.delivered += 1
+                    if note.contains("found") { s.foundExisting += 1 }
+                }
+                try? store.recordTargetHealth(p.target, breaker: "closed", failures: 0, success: true, error: nil, now: t)
+                logger.info("posting delivered", metadata: ["posting": "\(p.id)", "kind": "\(p.kind)", "target": "\(p.target)", "document": "\(ref)", "note": "\(note)"])
+            case .failed(let error):
+                let attempts = p.attempts + 1
+                let retryAt: Timestamp? = attempts >= policy.maxAttempts ? nil : t + backoff(attempts: attempts)
+                try? store.markFailed(p.id, error: error, retryAt: retryAt, now: t)
+                let (state, failures) = breakers.withLock { b -> (CircuitBreaker.State, Int) in
+                    b[p.target]?.failed(at: t)
+                    return (b[p.target]?.state(at: t) ?? .closed, b[p.target]?.failures ?? 0)
+                }
+                counters.withLock { s in
+                    s.failures += 1
+                    if retryAt == nil { s.deadLettered += 1 }
+                }
+                try? store.recordTargetHealth(p.target, breaker: state.rawValue, failures: failures, success: false, error: error, now: t)
+                if retryAt == nil {
+                    logger.error("posting dead-lettered: fix it and replay with `millwright-central postings replay \(p.id)`",
+                                 metadata: ["posting": "\(p.id)", "kind": "\(p.kind)", "target": "\(p.target)", "attempts": "\(attempts)", "error": "\(error)"])
+                } else {
+                    logger.warning("posting failed, will retry", metadata: ["posting": "\(p.id)", "target": "\(p.target)", "attempt": "\(attempts)",
+                                                                          "breaker": "\(state.rawValue)", "error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Capped exponential backoff with jitter (half to full of the step), so many failing
+    /// postings do not hammer a recovering target in step.
+    func backoff(attempts: Int) -> Millis {
+        let step = min(Double(policy.maximumBackoff.value), Double(policy.initialBackoff.value) * pow(2, Double(max(0, attempts - 1))))
+        return Millis(Int64(step * Double.random(in: 0.5...1.0)))
+    }
+}

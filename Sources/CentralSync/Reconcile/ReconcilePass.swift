@@ -1,0 +1,177 @@
+import Foundation
+import MillwrightCore
+import Reconciliation
+
+/// One reconciliation pass over the store: learn edge clocks, build assignments, derive every open
+/// order's ledger from its events, decide postings and review items, and add the immediate-tier
+/// postings (downtime, quality, escalation) for events that arrived since the last pass.
+///
+/// Everything derived is recomputed from stored facts each pass, so the outcome does not depend on
+/// the order events arrived in; what was posted is the only state carried between passes.
+public struct ReconcilePass: Sendable {
+    public let config: SyncConfiguration
+    public let store: SyncStore
+
+    public init(config: SyncConfiguration, store: SyncStore) {
+        self.config = config
+        self.store = store
+    }
+
+    public struct Outcome: Sendable, Hashable {
+        public var postingsCreated = 0
+        public var reviewItems = 0
+        public var unattributed: [String: Double] = [:]
+        public var unresolvedOrders: Set<String> = []
+    }
+
+    var reconciler: Reconciler { Reconciler(policy: .init(cadence: config.cadence, grace: config.grace)) }
+
+    @discardableResult
+    public func run(now: Timestamp = .now()) throws -> Outcome {
+        var outcome = Outcome()
+        try store.updateEdgeClocks()
+        let orders = try store.orders()
+        let (assignments, unresolved) = try self.assignments(orders: orders)
+        outcome.unresolvedOrders = unresolved
+        let offsets = try store.edgeClockOffsets()
+
+        let observations = try self.observations(offsets: offsets, now: now)
+        let (lines, loose) = reconciler.derive(observations, assignments: assignments)
+        outcome.unattributed = loose
+        let posted = try store.postedLines()
+        var states: [Int64: Reconciler.OrderState] = [:]
+        for (id, o) in orders { states[id] = .init(closed: o.isClosed, plannedInputs: o.plannedInputs.mapValues(\.quantity)) }
+        var ended: [Int64: Timestamp?] = [:]
+        for a in assignments {
+            if let current = ended[a.orderID] {
+                ended[a.orderID] = (current == nil || a.to == nil) ? nil : max(current!, a.to!)
+            } else {
+                ended[a.orderID] = a.to
+            }
+        }
+        let decisions = reconciler.decide(lines: lines, posted: posted.totals, postedSources: posted.sources,
+                                          orders: states, orderEnded: ended, now: now)
+        var newPostings: [SyncStore.NewPosting] = []
+        var reviews: [(line: LineKey, quantity: Double, reason: String, sources: [String])] = []
+        for d in decisions {
+            switch d {
+            case .post(let line, let quantity, let date, let sources):
+                guard let order = orders[line.orderID], let target = config.routes[line.kind.rawValue] else {
+                    reviews.append((line, quantity, "no target is routed for \(line.kind.rawValue), or the order is not imported", sources.map(\.description)))
+                    continue
+                }
+                let revision = (posted.counts[line] ?? 0) + 1
+                let key = "\(line.kind.rawValue):\(line):r\(revision)"
+                guard let payload = PayloadBuilder.quantity(key: key, line: line, order: order, quantity: quantity, date: date,
+                                                            revision: revision, sources: sources) else {
+                    reviews.append((line, quantity, "material \(line.material) is not a planned input of order \(order.number): add it in the ERP", sources.map(\.description)))
+                    continue
+                }
+                newPostings.append(.init(idempotencyKey: key, target: target, kind: line.kind.rawValue, line: line.description,
+                                         orderID: line.orderID, quantity: quantity, payload: payload, sources: sources.map(\.description)))
+            case .review(let line, let quantity, let reason):
+                let sources = (lines[line]?.sources ?? []).sorted().map(\.description)
+                reviews.append((line, quantity, reason, quantity == 0 ? [] : sources))
+                if quantity != 0 { outcome.reviewItems += 1 }
+            }
+        }
+        newPostings += try eventPostings(orders: orders, assignments: assignments, offsets: offsets)
+        outcome.postingsCreated = try store.apply(postings: newPostings, reviews: reviews, now: now).count
+        return outcome
+    }
+
+    // MARK: assignments
+
+    /// MES starts and stops resolved to ERP orders (by reference, else number). Equipment with MES
+    /// data uses only that; equipment without uses the running works the ERP import saw.
+    func assignments(orders: [Int64: ERPOrder]) throws -> ([Assignment], Set<String>) {
+        var byRef: [String: ERPOrder] = [:]
+        for o in orders.values.sorted(by: { $0.id < $1.id }) {
+            byRef[o.number] = o
+            if !o.reference.isEmpty { byRef[o.reference] = o }
+        }
+        let raw = try store.assignmentChanges()
+        let mesEquipment = Set(raw.filter { $0.source == "mes" }.map(\.equipment))
+        var unresolved = Set<String>()
+        var changes: [AssignmentChange] = []
+        for r in raw where r.source == "mes" || !mesEquipment.contains(r.equipment) {
+            guard let order = byRef[r.orderRef] else {
+                unresolved.insert(r.orderRef)
+                continue
+            }
+            let center = config.equipment[r.equipment]?.workCenter
+            let work = order.works.first { ($0.operation == r.operation || r.operation.isEmpty) && $0.workCenter == center }
+                ?? order.works.first { $0.workCenter == center }
+            changes.append(AssignmentChange(equipment: r.equipment, orderID: order.id, workID: work?.id, action: r.action, at: r.at))
+        }
+        return (AssignmentTimeline.build(changes), unresolved)
+    }
+
+    // MARK: observations
+
+    /// Count events of mapped signals as quantities on the central's clock.
+    func observations(offsets: [String: Int64], now: Timestamp) throws -> [Observation] {
+        let rows = try store.events(equipment: Array(config.equipment.keys), types: ["count"], since: now - config.horizon)
+        let decoder = JSONDecoder()
+        var out: [Observation] = []
+        for row in rows {
+            guard let mapping = config.equipment[row.equipment] else { continue }
+            let kind: QuantityKind
+            var material: String?
+            if row.signal == mapping.yieldSignal { kind = .yield }
+            else if row.signal == mapping.scrapSignal { kind = .scrap }
+            else if let m = mapping.consumption[row.signal] { kind = .consumption; material = m }
+            else { continue }
+            guard let e = try? decoder.decode(EventEnvelope.self, from: Data(row.body.utf8)),
+                  case .number(let delta)? = e.values["delta"] else { continue }
+            var from = e.occurredAt, to = e.occurredAt
+            if case .text(let f)? = e.values["from"], let t = Timestamp(rfc3339: f) { from = t }
+            if case .text(let t)? = e.values["to"], let tt = Timestamp(rfc3339: t) { to = tt }
+            let offset = offsets["\(row.key.edge):\(row.key.bootEpoch)"] ?? 0
+            out.append(Observation(key: row.key, equipment: row.equipment, kind: kind, material: material, quantity: delta,
+                                   from: correct(from, offset: offset, received: row.centralReceivedAt),
+                                   to: correct(to, offset: offset, received: row.centralReceivedAt)))
+        }
+        return out
+    }
+
+    /// Moves an edge time onto the central's clock when the edge's offset exceeds the tolerance,
+    /// and never later than the central received it (nothing happens in the future).
+    func correct(_ t: Timestamp, offset: Int64, received: Timestamp) -> Timestamp {
+        let shifted = abs(offset) > config.skewTolerance.value ? Timestamp(milliseconds: t.milliseconds + offset) : t
+        return min(shifted, received)
+    }
+
+    // MARK: immediate tier
+
+    /// Downtime -> maintenance notification, quality alarms -> quality hold, severe alarms ->
+    /// escalation, downtime -> planning exception: one posting per event, keyed by the event.
+    func eventPostings(orders: [Int64: ERPOrder], assignments: [Assignment], offsets: [String: Int64]) throws -> [SyncStore.NewPosting] {
+        let wanted = ["maintenance_notification", "quality_hold", "escalation", "planning_exception"].filter { config.routes[$0] != nil }
+        let rows = try store.newEvents(cursor: "event_postings", limit: 10_000)
+        guard let last = rows.last else { return [] }
+        defer { try? store.advanceCursor("event_postings", to: last.rowID) }
+        guard !wanted.isEmpty else { return [] }
+        let decoder = JSONDecoder()
+        var out: [SyncStore.NewPosting] = []
+        for row in rows {
+            guard let mapping = config.equipment[row.equipment], ["downtime", "limit_raised", "rate_raised"].contains(row.type),
+                  let e = try? decoder.decode(EventEnvelope.self, from: Data(row.body.utf8)) else { continue }
+            var kinds: [String] = []
+            if row.type == "downtime" { kinds += ["maintenance_notification", "planning_exception"] }
+            if row.type == "limit_raised", mapping.qualitySignals.contains(row.signal) { kinds.append("quality_hold") }
+            if case .text(let severity)? = e.values["severity"], config.escalationSeverities.contains(severity) { kinds.append("escalation") }
+            let offset = offsets["\(row.key.edge):\(row.key.bootEpoch)"] ?? 0
+            let at = correct(e.occurredAt, offset: offset, received: row.centralReceivedAt)
+            let active = assignments.last { $0.equipment == row.equipment && $0.contains(at) }
+            let order = active.flatMap { orders[$0.orderID] }
+            for kind in kinds where wanted.contains(kind) {
+                let key = "\(kind):\(row.key)"
+                out.append(.init(idempotencyKey: key, target: config.routes[kind]!, kind: kind, orderID: order?.id,
+                                 payload: PayloadBuilder.event(key: key, kind: kind, envelope: e, at: at, workCenter: mapping.workCenter, order: order),
+                                 sources: [row.key.description]))
+            }
+        }
+        return out
+    }
+}

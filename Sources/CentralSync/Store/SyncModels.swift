@@ -1,0 +1,132 @@
+import Foundation
+import MillwrightCore
+import Reconciliation
+
+/// A production order as imported from the ERP.
+public struct ERPOrder: Sendable, Hashable, Codable {
+    public var id: Int64
+    public var number: String
+    public var reference: String
+    /// request, draft, waiting, assigned, running, done, cancelled (Tryton's states).
+    public var state: String
+    public var productID: Int64
+    public var productCode: String
+    public var quantity: Double
+    public var unitID: Int64
+    public var companyID: Int64
+    /// The production location (inputs go to it, outputs come from it) and the warehouse's storage.
+    public var productionLocationID: Int64
+    public var storageLocationID: Int64
+    /// Where scrap goes (the warehouse's waste location).
+    public var scrapLocationID: Int64?
+    /// Planned input quantity per material code, and each material's product and unit ids.
+    public var plannedInputs: [String: PlannedInput]
+    public var works: [ERPWork]
+
+    public struct PlannedInput: Sendable, Hashable, Codable {
+        public var productID: Int64
+        public var unitID: Int64
+        public var quantity: Double
+        public init(productID: Int64, unitID: Int64, quantity: Double) {
+            self.productID = productID
+            self.unitID = unitID
+            self.quantity = quantity
+        }
+    }
+
+    public init(id: Int64, number: String, reference: String, state: String, productID: Int64, productCode: String,
+                quantity: Double, unitID: Int64, companyID: Int64, productionLocationID: Int64, storageLocationID: Int64,
+                scrapLocationID: Int64?, plannedInputs: [String: PlannedInput], works: [ERPWork]) {
+        self.id = id
+        self.number = number
+        self.reference = reference
+        self.state = state
+        self.productID = productID
+        self.productCode = productCode
+        self.quantity = quantity
+        self.unitID = unitID
+        self.companyID = companyID
+        self.productionLocationID = productionLocationID
+        self.storageLocationID = storageLocationID
+        self.scrapLocationID = scrapLocationID
+        self.plannedInputs = plannedInputs
+        self.works = works
+    }
+
+    public var isClosed: Bool { state == "done" || state == "cancelled" }
+}
+
+/// An operation of an order on a work center (Tryton `production.work`).
+public struct ERPWork: Sendable, Hashable, Codable {
+    public var id: Int64
+    public var operation: String
+    public var workCenter: String
+    public var state: String
+    public init(id: Int64, operation: String, workCenter: String, state: String) {
+        self.id = id
+        self.operation = operation
+        self.workCenter = workCenter
+        self.state = state
+    }
+}
+
+/// One outbound change: a row of the postings outbox.
+public struct Posting: Sendable, Hashable, Codable {
+    public enum Status: String, Sendable, Codable, CaseIterable {
+        case pending, sent, acked, dead
+    }
+
+    public var id: Int64
+    /// Unique per change: a retry, a resend or a replay reuses it, so the target sees one change.
+    public var idempotencyKey: String
+    public var target: String
+    /// What to do: yield, scrap, consumption (quantity lines), maintenance_notification, quality_hold,
+    /// escalation, planning_exception (one per event).
+    public var kind: String
+    /// The ledger line a quantity posting settles ("order/work/kind/material/bucket"), else "".
+    public var line: String
+    public var orderID: Int64?
+    public var quantity: Double
+    /// The canonical payload (JSON object) a connector turns into its target's call.
+    public var payload: String
+    /// The events this posting cites: the trace back to edges.
+    public var sources: [String]
+    public var status: Status
+    public var attempts: Int
+    public var nextAttemptAt: Timestamp
+    public var documentRef: String?
+    public var lastError: String?
+    public var createdAt: Timestamp
+    public var updatedAt: Timestamp
+}
+
+/// A quantity an operator must look at (late data for a closed order, a reduction after posting).
+public struct ReviewItem: Sendable, Hashable, Codable {
+    public var line: String
+    public var orderID: Int64
+    public var kind: String
+    public var quantity: Double
+    public var reason: String
+    public var sources: [String]
+    public var firstSeen: Timestamp
+    public var updatedAt: Timestamp
+}
+
+/// Derived versus posted, per order: the figure that says the ERP matches the machines.
+public struct LedgerEntry: Sendable, Hashable, Codable {
+    public var orderID: Int64
+    public var kind: String
+    public var material: String
+    /// What the events say.
+    public var derived: Double
+    /// Acknowledged by the target (for consumption: including the planned inputs already in the ERP).
+    public var posted: Double
+    /// Posted but not (yet) acknowledged: pending, in flight or dead letters awaiting replay.
+    public var inFlight: Double
+    public var inReview: Double
+    /// derived - posted - inFlight - inReview: derived but not posted yet (its bucket or grace is still
+    /// open, or the order still runs). Zero once everything is due: then the books balance.
+    public var open: Double
+
+    public var isBalanced: Bool { open == 0 && inFlight == 0 }
+}

@@ -1,0 +1,239 @@
+import Foundation
+import GRDB
+import MillwrightCore
+import Reconciliation
+
+/// The postings outbox: every outbound change is a row with an idempotency key, delivered at
+/// least once by the dispatcher and at most once by the target (key or lookup by reference).
+extension SyncStore {
+    /// A change to add to the outbox (the store assigns id, status and times).
+    public struct NewPosting: Sendable, Hashable {
+        public var idempotencyKey: String
+        public var target: String
+        public var kind: String
+        public var line: String
+        public var orderID: Int64?
+        public var quantity: Double
+        public var payload: String
+        public var sources: [String]
+
+        public init(idempotencyKey: String, target: String, kind: String, line: String = "", orderID: Int64? = nil,
+                    quantity: Double = 0, payload: String, sources: [String]) {
+            self.idempotencyKey = idempotencyKey
+            self.target = target
+            self.kind = kind
+            self.line = line
+            self.orderID = orderID
+            self.quantity = quantity
+            self.payload = payload
+            self.sources = sources
+        }
+    }
+
+    func advanceCursor(_ name: String, to value: Int64) throws {
+        try pool.write { try setCursor(name, value, $0) }
+    }
+
+    /// Adds postings and sets review items in one transaction. A posting whose key exists is skipped.
+    /// Returns the ids of the postings added.
+    @discardableResult
+    public func apply(postings: [NewPosting], reviews: [(line: LineKey, quantity: Double, reason: String, sources: [String])] = [],
+                      now: Timestamp) throws -> [Int64] {
+        try pool.write { db in
+            var ids: [Int64] = []
+            for p in postings {
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO postings (idempotency_key, target, kind, line, order_id, quantity, payload, sources, status,
+                        attempts, next_attempt_at, created_at, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)
+                    """, arguments: [p.idempotencyKey, p.target, p.kind, p.line, p.orderID, p.quantity, p.payload,
+                                     Self.json(p.sources), now.milliseconds, now.milliseconds, now.milliseconds])
+                if db.changesCount > 0 {
+                    ids.append(db.lastInsertedRowID)
+                    try audit(db.lastInsertedRowID, "millwright", "created", "\(p.kind) \(p.quantity) for line \(p.line)", now, db)
+                }
+            }
+            for r in reviews {
+                if r.quantity == 0 {
+                    try db.execute(sql: "DELETE FROM review_items WHERE line = ?", arguments: [r.line.description])
+                } else {
+                    try db.execute(sql: """
+                        INSERT INTO review_items (line, order_id, kind, quantity, reason, sources, first_seen, updated_at)
+                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                        ON CONFLICT(line) DO UPDATE SET quantity = excluded.quantity, reason = excluded.reason,
+                            sources = excluded.sources, updated_at = excluded.updated_at
+                        WHERE quantity != excluded.quantity OR reason != excluded.reason
+                        """, arguments: [r.line.description, r.line.orderID, r.line.kind.rawValue, r.quantity, r.reason,
+                                         Self.json(r.sources), now.milliseconds, now.milliseconds])
+                }
+            }
+            return ids
+        }
+    }
+
+    func audit(_ id: Int64, _ actor: String, _ action: String, _ detail: String, _ now: Timestamp, _ db: Database) throws {
+        try db.execute(sql: "INSERT INTO posting_audit (posting_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
+                       arguments: [id, now.milliseconds, actor, action, detail])
+    }
+
+    static func json(_ strings: [String]) -> String {
+        String(decoding: (try? JSONEncoder().encode(strings)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    /// Per line: the quantity of every posting made for it (any status) and the events they cite.
+    public func postedLines() throws -> (totals: [LineKey: Double], sources: [LineKey: Set<EventKey>], counts: [LineKey: Int]) {
+        try pool.read { db in
+            var totals: [LineKey: Double] = [:], sources: [LineKey: Set<EventKey>] = [:], counts: [LineKey: Int] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT line, quantity, sources FROM postings WHERE line != ''") {
+                guard let key = LineKey(parsing: r["line"]) else { continue }
+                totals[key, default: 0] += r["quantity"] as Double
+                counts[key, default: 0] += 1
+                let cited = (try? JSONDecoder().decode([String].self, from: Data((r["sources"] as String).utf8))) ?? []
+                sources[key, default: []].formUnion(cited.compactMap(EventKey.init(parsing:)))
+            }
+            return (totals, sources, counts)
+        }
+    }
+
+    /// Postings due for delivery: pending ones whose time has come, and `sent` ones left by a crash.
+    public func duePostings(now: Timestamp, limit: Int) throws -> [Posting] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM postings WHERE status IN ('pending', 'sent') AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?
+                """, arguments: [now.milliseconds, limit]).map(Self.posting)
+        }
+    }
+
+    public func postings(status: Posting.Status? = nil, kind: String? = nil) throws -> [Posting] {
+        try pool.read { db in
+            var sql = "SELECT * FROM postings WHERE 1 = 1"
+            var args: StatementArguments = []
+            if let status { sql += " AND status = ?"; args += [status.rawValue] }
+            if let kind { sql += " AND kind = ?"; args += [kind] }
+            return try Row.fetchAll(db, sql: sql + " ORDER BY id", arguments: args).map(Self.posting)
+        }
+    }
+
+    public func posting(id: Int64) throws -> Posting? {
+        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM postings WHERE id = ?", arguments: [id]).map(Self.posting) }
+    }
+
+    public func posting(documentRef: String) throws -> [Posting] {
+        try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM postings WHERE document_ref = ?", arguments: [documentRef]).map(Self.posting) }
+    }
+
+    /// Postings that cite an event.
+    public func postings(citing key: EventKey) throws -> [Posting] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM postings WHERE sources LIKE ?", arguments: ["%\"\(key.description)\"%"]).map(Self.posting)
+        }
+    }
+
+    /// Marks an attempt as started, before the call: a crash during the call leaves it `sent`, and
+    /// the next attempt looks the change up at the target before doing it again.
+    func markSent(_ id: Int64, now: Timestamp) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE postings SET status = 'sent', attempts = attempts + 1, updated_at = ? WHERE id = ?",
+                           arguments: [now.milliseconds, id])
+        }
+    }
+
+    func markAcked(_ id: Int64, documentRef: String, note: String, now: Timestamp) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE postings SET status = 'acked', document_ref = ?, last_error = NULL, updated_at = ? WHERE id = ?",
+                           arguments: [documentRef, now.milliseconds, id])
+            try audit(id, "millwright", "acked", "\(documentRef) \(note)", now, db)
+        }
+    }
+
+    func markFailed(_ id: Int64, error: String, retryAt: Timestamp?, now: Timestamp) throws {
+        try pool.write { db in
+            if let retryAt {
+                try db.execute(sql: "UPDATE postings SET status = 'pending', next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
+                               arguments: [retryAt.milliseconds, error, now.milliseconds, id])
+            } else {
+                try db.execute(sql: "UPDATE postings SET status = 'dead', last_error = ?, updated_at = ? WHERE id = ?",
+                               arguments: [error, now.milliseconds, id])
+                try audit(id, "millwright", "dead-lettered", error, now, db)
+            }
+        }
+    }
+
+    /// Puts a dead (or any unacknowledged) posting back in the queue, optionally with an edited
+    /// payload. The key stays, so a replay can never double a document; the edit is audited.
+    public func replay(id: Int64, payload: String?, operator actor: String, now: Timestamp) throws -> Posting {
+        try pool.write { db in
+            guard let p = try Row.fetchOne(db, sql: "SELECT * FROM postings WHERE id = ?", arguments: [id]).map(Self.posting) else {
+                throw StoreError(description: "no posting \(id): list them with `millwright-central postings`")
+            }
+            guard p.status != .acked else {
+                throw StoreError(description: "posting \(id) was acknowledged as \(p.documentRef ?? "?"); there is nothing to replay")
+            }
+            if let payload {
+                guard (try? JSONSerialization.jsonObject(with: Data(payload.utf8))) is [String: Any] else {
+                    throw StoreError(description: "the edited payload is not a JSON object")
+                }
+                try db.execute(sql: "UPDATE postings SET payload = ? WHERE id = ?", arguments: [payload, id])
+                try audit(id, actor, "payload-edited", "before: \(p.payload)\nafter: \(payload)", now, db)
+            }
+            try db.execute(sql: "UPDATE postings SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ?",
+                           arguments: [now.milliseconds, now.milliseconds, id])
+            try audit(id, actor, "replayed", "from \(p.status.rawValue) after \(p.attempts) attempts; last error: \(p.lastError ?? "-")", now, db)
+            return try Row.fetchOne(db, sql: "SELECT * FROM postings WHERE id = ?", arguments: [id]).map(Self.posting)!
+        }
+    }
+
+    public struct AuditRecord: Sendable, Hashable, Codable {
+        public var postingID: Int64
+        public var at: Timestamp
+        public var actor: String
+        public var action: String
+        public var detail: String
+    }
+
+    public func audit(postingID: Int64) throws -> [AuditRecord] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM posting_audit WHERE posting_id = ? ORDER BY id", arguments: [postingID]).map {
+                AuditRecord(postingID: $0["posting_id"], at: Timestamp(milliseconds: $0["at"]), actor: $0["actor"], action: $0["action"], detail: $0["detail"])
+            }
+        }
+    }
+
+    public func reviewItems() throws -> [ReviewItem] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM review_items ORDER BY order_id, line").map { r in
+                ReviewItem(line: r["line"], orderID: r["order_id"], kind: r["kind"], quantity: r["quantity"], reason: r["reason"],
+                           sources: (try? JSONDecoder().decode([String].self, from: Data((r["sources"] as String).utf8))) ?? [],
+                           firstSeen: Timestamp(milliseconds: r["first_seen"]), updatedAt: Timestamp(milliseconds: r["updated_at"]))
+            }
+        }
+    }
+
+    func recordTargetHealth(_ target: String, breaker: String, failures: Int, success: Bool, error: String?, now: Timestamp) throws {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO target_health (target, breaker, consecutive_failures, last_success, last_failure, last_error) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(target) DO UPDATE SET breaker = excluded.breaker, consecutive_failures = excluded.consecutive_failures,
+                    last_success = COALESCE(excluded.last_success, last_success), last_failure = COALESCE(excluded.last_failure, last_failure),
+                    last_error = COALESCE(excluded.last_error, last_error)
+                """, arguments: [target, breaker, failures, success ? now.milliseconds : nil, success ? nil : now.milliseconds, error])
+        }
+    }
+
+    public func targetHealth() throws -> [(target: String, breaker: String, failures: Int, lastSuccess: Timestamp?, lastError: String?)] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM target_health ORDER BY target").map { r in
+                (r["target"], r["breaker"], r["consecutive_failures"], (r["last_success"] as Int64?).map(Timestamp.init(milliseconds:)), r["last_error"])
+            }
+        }
+    }
+
+    static func posting(_ r: Row) -> Posting {
+        Posting(id: r["id"], idempotencyKey: r["idempotency_key"], target: r["target"], kind: r["kind"], line: r["line"],
+                orderID: r["order_id"], quantity: r["quantity"], payload: r["payload"],
+                sources: (try? JSONDecoder().decode([String].self, from: Data((r["sources"] as String).utf8))) ?? [],
+                status: Posting.Status(rawValue: r["status"]) ?? .pending, attempts: r["attempts"],
+                nextAttemptAt: Timestamp(milliseconds: r["next_attempt_at"]), documentRef: r["document_ref"], lastError: r["last_error"],
+                createdAt: Timestamp(milliseconds: r["created_at"]), updatedAt: Timestamp(milliseconds: r["updated_at"]))
+    }
+}

@@ -1,0 +1,266 @@
+import CentralIngest
+import Foundation
+import GRDB
+import MillwrightCore
+import Reconciliation
+
+/// The synchronisation tables, in the central's SQLite file beside the ingested events: ERP master
+/// data, MES assignment changes, edge clock offsets, the postings outbox with its audit trail, and
+/// the review queue. Its own migrator; shipped migrations are never edited.
+public final class SyncStore: Sendable {
+    public struct StoreError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    let pool: DatabasePool
+
+    public init(central: CentralStore) throws(StoreError) {
+        pool = central.pool
+        do { try Self.migrator.migrate(pool) } catch {
+            throw StoreError(description: "cannot prepare the sync tables in \(central.path): \(error)")
+        }
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("sync v1: master data, assignments, clocks, postings, review") { db in
+            try db.execute(sql: """
+                CREATE INDEX IF NOT EXISTS events_equipment_time ON events(equipment, occurred_at);
+                CREATE TABLE erp_orders (
+                    id INTEGER PRIMARY KEY,
+                    number TEXT NOT NULL,
+                    reference TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    body TEXT NOT NULL,
+                    imported_at INTEGER NOT NULL,
+                    closed_seen_at INTEGER
+                );
+                CREATE INDEX erp_orders_reference ON erp_orders(reference);
+                CREATE INDEX erp_orders_number ON erp_orders(number);
+                CREATE TABLE assignment_changes (
+                    id INTEGER PRIMARY KEY,
+                    equipment TEXT NOT NULL,
+                    order_ref TEXT NOT NULL,
+                    operation TEXT NOT NULL DEFAULT '',
+                    action TEXT NOT NULL,
+                    at INTEGER NOT NULL,
+                    source TEXT NOT NULL,
+                    received_at INTEGER NOT NULL,
+                    UNIQUE(equipment, order_ref, operation, action, at)
+                );
+                CREATE TABLE edge_clocks (
+                    edge TEXT NOT NULL,
+                    boot_epoch INTEGER NOT NULL,
+                    offset_ms INTEGER NOT NULL,
+                    samples INTEGER NOT NULL,
+                    PRIMARY KEY (edge, boot_epoch)
+                ) WITHOUT ROWID;
+                CREATE TABLE cursors (name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+                CREATE TABLE postings (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    idempotency_key TEXT NOT NULL UNIQUE,
+                    target TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    line TEXT NOT NULL DEFAULT '',
+                    order_id INTEGER,
+                    quantity REAL NOT NULL DEFAULT 0,
+                    payload TEXT NOT NULL,
+                    sources TEXT NOT NULL,
+                    status TEXT NOT NULL,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    next_attempt_at INTEGER NOT NULL,
+                    document_ref TEXT,
+                    last_error TEXT,
+                    created_at INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE INDEX postings_due ON postings(status, next_attempt_at);
+                CREATE INDEX postings_line ON postings(line);
+                CREATE INDEX postings_document ON postings(document_ref);
+                CREATE TABLE posting_audit (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    posting_id INTEGER NOT NULL,
+                    at INTEGER NOT NULL,
+                    actor TEXT NOT NULL,
+                    action TEXT NOT NULL,
+                    detail TEXT NOT NULL
+                );
+                CREATE TABLE review_items (
+                    line TEXT PRIMARY KEY,
+                    order_id INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    quantity REAL NOT NULL,
+                    reason TEXT NOT NULL,
+                    sources TEXT NOT NULL,
+                    first_seen INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                ) WITHOUT ROWID;
+                CREATE TABLE target_health (
+                    target TEXT PRIMARY KEY,
+                    breaker TEXT NOT NULL,
+                    consecutive_failures INTEGER NOT NULL,
+                    last_success INTEGER,
+                    last_failure INTEGER,
+                    last_error TEXT
+                ) WITHOUT ROWID;
+                """)
+        }
+        return m
+    }
+
+    // MARK: cursors
+
+    func cursor(_ name: String, _ db: Database) throws -> Int64 {
+        try Int64.fetchOne(db, sql: "SELECT value FROM cursors WHERE name = ?", arguments: [name]) ?? 0
+    }
+
+    func setCursor(_ name: String, _ value: Int64, _ db: Database) throws {
+        try db.execute(sql: "INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+                       arguments: [name, value])
+    }
+
+    // MARK: master data
+
+    public func upsertOrders(_ orders: [ERPOrder], now: Timestamp) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        try pool.write { db in
+            for o in orders {
+                let body = String(decoding: try encoder.encode(o), as: UTF8.self)
+                try db.execute(sql: """
+                    INSERT INTO erp_orders (id, number, reference, state, body, imported_at, closed_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET number = excluded.number, reference = excluded.reference, state = excluded.state,
+                        body = excluded.body, imported_at = excluded.imported_at,
+                        closed_seen_at = COALESCE(erp_orders.closed_seen_at, excluded.closed_seen_at)
+                    """, arguments: [o.id, o.number, o.reference, o.state, body, now.milliseconds, o.isClosed ? now.milliseconds : nil])
+            }
+        }
+    }
+
+    public func orders() throws -> [Int64: ERPOrder] {
+        let decoder = JSONDecoder()
+        return try pool.read { db in
+            var out: [Int64: ERPOrder] = [:]
+            for body in try String.fetchAll(db, sql: "SELECT body FROM erp_orders") {
+                let o = try decoder.decode(ERPOrder.self, from: Data(body.utf8))
+                out[o.id] = o
+            }
+            return out
+        }
+    }
+
+    // MARK: assignments
+
+    /// Records a start or stop of an order (by ERP reference or number) on equipment. Idempotent.
+    @discardableResult
+    public func recordAssignmentChange(equipment: String, orderRef: String, operation: String = "", action: AssignmentChange.Action,
+                                       at: Timestamp, source: String, now: Timestamp) throws -> Bool {
+        try pool.write { db in
+            try db.execute(sql: """
+                INSERT OR IGNORE INTO assignment_changes (equipment, order_ref, operation, action, at, source, received_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [equipment, orderRef, operation, action.rawValue, at.milliseconds, source, now.milliseconds])
+            return db.changesCount > 0
+        }
+    }
+
+    struct RawChange {
+        var equipment: String
+        var orderRef: String
+        var operation: String
+        var action: AssignmentChange.Action
+        var at: Timestamp
+        var source: String
+    }
+
+    func assignmentChanges() throws -> [RawChange] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT equipment, order_ref, operation, action, at, source FROM assignment_changes").compactMap { r in
+                guard let action = AssignmentChange.Action(rawValue: r["action"]) else { return nil }
+                return RawChange(equipment: r["equipment"], orderRef: r["order_ref"], operation: r["operation"], action: action,
+                                 at: Timestamp(milliseconds: r["at"]), source: r["source"])
+            }
+        }
+    }
+
+    // MARK: edge clocks
+
+    /// Learns each edge's clock offset from live (non-historical) events that arrived since the last
+    /// call: offset = central receive time - edge receive time, minimised (transit only adds).
+    func updateEdgeClocks() throws {
+        try pool.write { db in
+            let from = try cursor("edge_clocks", db)
+            guard let maxID = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events"), maxID > from else { return }
+            try db.execute(sql: """
+                INSERT INTO edge_clocks (edge, boot_epoch, offset_ms, samples)
+                SELECT edge, boot_epoch, MIN(central_received_at - edge_received_at), COUNT(*) FROM events
+                WHERE id > ? AND id <= ? AND is_historical = 0 AND type != 'gap' GROUP BY edge, boot_epoch
+                ON CONFLICT(edge, boot_epoch) DO UPDATE SET offset_ms = min(offset_ms, excluded.offset_ms),
+                    samples = samples + excluded.samples
+                """, arguments: [from, maxID])
+            try setCursor("edge_clocks", maxID, db)
+        }
+    }
+
+    public func edgeClockOffsets() throws -> [String: Int64] {
+        try pool.read { db in
+            var out: [String: Int64] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT edge, boot_epoch, offset_ms FROM edge_clocks") {
+                out["\(r["edge"] as String):\(r["boot_epoch"] as Int64)"] = r["offset_ms"]
+            }
+            return out
+        }
+    }
+
+    // MARK: events
+
+    /// An ingested event as reconciliation reads it.
+    struct EventRow {
+        var rowID: Int64
+        var key: EventKey
+        var equipment: String
+        var signal: String
+        var type: String
+        var occurredAt: Timestamp
+        var centralReceivedAt: Timestamp
+        var body: String
+    }
+
+    func events(equipment: [String], types: [String], since: Timestamp) throws -> [EventRow] {
+        guard !equipment.isEmpty, !types.isEmpty else { return [] }
+        return try pool.read { db in
+            let eq = databaseQuestionMarks(count: equipment.count)
+            let ty = databaseQuestionMarks(count: types.count)
+            return try Row.fetchAll(db, sql: """
+                SELECT id, edge, boot_epoch, seq, equipment, signal, type, occurred_at, central_received_at, body FROM events
+                WHERE equipment IN (\(eq)) AND occurred_at >= ? AND type IN (\(ty))
+                """, arguments: StatementArguments(equipment) + [since.milliseconds] + StatementArguments(types)).map(Self.eventRow)
+        }
+    }
+
+    /// Events that arrived since the cursor `name` (by row id), at most `limit`; advance with `advance`.
+    func newEvents(cursor name: String, limit: Int) throws -> [EventRow] {
+        try pool.read { db in
+            let from = try cursor(name, db)
+            return try Row.fetchAll(db, sql: """
+                SELECT id, edge, boot_epoch, seq, equipment, signal, type, occurred_at, central_received_at, body FROM events
+                WHERE id > ? ORDER BY id LIMIT ?
+                """, arguments: [from, limit]).map(Self.eventRow)
+        }
+    }
+
+    func event(_ key: EventKey) throws -> EventRow? {
+        try pool.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT id, edge, boot_epoch, seq, equipment, signal, type, occurred_at, central_received_at, body FROM events
+                WHERE edge = ? AND boot_epoch = ? AND seq = ?
+                """, arguments: [key.edge, key.bootEpoch, key.seq]).map(Self.eventRow)
+        }
+    }
+
+    static func eventRow(_ r: Row) -> EventRow {
+        EventRow(rowID: r["id"], key: EventKey(edge: r["edge"], bootEpoch: r["boot_epoch"], seq: r["seq"]), equipment: r["equipment"],
+                 signal: r["signal"], type: r["type"], occurredAt: Timestamp(milliseconds: r["occurred_at"]),
+                 centralReceivedAt: Timestamp(milliseconds: r["central_received_at"]), body: r["body"])
+    }
+}

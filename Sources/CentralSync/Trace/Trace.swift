@@ -1,0 +1,53 @@
+import Foundation
+import MillwrightCore
+import Reconciliation
+
+/// From an ERP document back to the postings, events and edges that produced it, and forward from
+/// an event to the postings and review items that cite it.
+public struct Trace: Sendable {
+    let store: SyncStore
+
+    public init(store: SyncStore) { self.store = store }
+
+    public struct EventSummary: Sendable, Hashable, Codable {
+        public var key: String
+        public var equipment: String
+        public var signal: String
+        public var type: String
+        public var occurredAt: String
+        public var centralReceivedAt: String
+    }
+
+    public struct Back: Sendable {
+        public var postings: [Posting]
+        public var events: [EventSummary]
+        public var edges: [String]
+    }
+
+    public func back(document: String) throws -> Back {
+        let postings = try store.posting(documentRef: document)
+        var events: [EventSummary] = []
+        for p in postings {
+            for s in p.sources {
+                guard let key = EventKey(parsing: s), let row = try store.event(key) else { continue }
+                events.append(EventSummary(key: s, equipment: row.equipment, signal: row.signal, type: row.type,
+                                           occurredAt: row.occurredAt.rfc3339, centralReceivedAt: row.centralReceivedAt.rfc3339))
+            }
+        }
+        return Back(postings: postings, events: events, edges: Array(Set(events.compactMap { EventKey(parsing: $0.key)?.edge })).sorted())
+    }
+
+    public struct Forward: Sendable {
+        public var event: EventSummary?
+        public var postings: [Posting]
+        public var review: [ReviewItem]
+    }
+
+    public func forward(event key: EventKey) throws -> Forward {
+        let row = try store.event(key)
+        return Forward(event: row.map { EventSummary(key: key.description, equipment: $0.equipment, signal: $0.signal, type: $0.type,
+                                                    occurredAt: $0.occurredAt.rfc3339, centralReceivedAt: $0.centralReceivedAt.rfc3339) },
+                       postings: try store.postings(citing: key),
+                       review: try store.reviewItems().filter { $0.sources.contains(key.description) })
+    }
+}

@@ -1,0 +1,64 @@
+import CentralIngest
+import CentralSync
+import Foundation
+import Logging
+import MillwrightCore
+import MQTTClient
+import ServiceLifecycle
+
+/// Builds the central's synchronisation from its configuration: one connector per target, the
+/// dispatcher, the reconcile service, the ERP import, the MES listener and planning snapshots.
+/// `millwright-central run` and the tests build it the same way.
+public struct SyncRuntime: Sendable {
+    public let store: SyncStore
+    public let pass: ReconcilePass
+    public let dispatcher: PostingDispatcher
+    public let reconcile: SyncService
+    public let importer: MasterDataImportService?
+    public let mes: MESListener?
+    public let planning: PlanningSnapshotService?
+    public let tryton: TrytonClient?
+
+    public init(central: CentralConfiguration, sync: SyncConfiguration, store central_: CentralStore, logger: Logger) throws {
+        let store = try SyncStore(central: central_)
+        let pass = ReconcilePass(config: sync, store: store)
+        self.store = store
+        self.pass = pass
+        var connectors: [String: any PostingConnector] = [:]
+        var tryton: TrytonClient?
+        if let t = sync.tryton { tryton = TrytonClient(config: t, logger: logger) }
+        self.tryton = tryton
+        for (name, kind) in sync.targets {
+            switch kind {
+            case .tryton:
+                if let tryton { connectors[name] = TrytonConnector(client: tryton, logger: logger) }
+            case .http(let url, let template, let headers):
+                connectors[name] = HTTPJSONConnector(url: url, template: template, headers: headers, timeout: sync.policy.timeout)
+            case .mqtt(let topic, let template):
+                var options = central.broker
+                options.clientID += "-uns-\(name)"
+                options.cleanStart = true
+                connectors[name] = try MQTTPublishConnector(options: options, topic: topic, template: template, logger: logger)
+            case .folder(let path):
+                connectors[name] = FolderConnector(path: path)
+            }
+        }
+        let dispatcher = PostingDispatcher(store: store, connectors: connectors, policy: sync.policy, logger: logger)
+        self.dispatcher = dispatcher
+        reconcile = SyncService(pass: pass, dispatcher: dispatcher, logger: logger)
+        importer = tryton.map { MasterDataImportService(source: TrytonConnector(client: $0, logger: logger), store: store, config: sync, logger: logger) }
+        mes = sync.mesTopic.map { MESListener(options: central.broker, topic: $0, store: store, logger: logger) }
+        planning = sync.planningEvery.map { _ in
+            PlanningSnapshotService(config: sync, pass: pass, connector: sync.planningTarget.flatMap { connectors[$0] }, logger: logger)
+        }
+    }
+
+    /// The long-running parts, for the central's service group.
+    public var services: [any Service] {
+        var s: [any Service] = [dispatcher, reconcile]
+        if let importer { s.append(importer) }
+        if let mes { s.append(mes) }
+        if let planning { s.append(planning) }
+        return s
+    }
+}

@@ -1,0 +1,168 @@
+import ArgumentParser
+import CentralIngest
+import CentralSync
+import Foundation
+import MillwrightCore
+import Reconciliation
+
+/// Opens the store and the sync configuration the way `run` does.
+struct SyncContext {
+    let central: CentralConfiguration
+    let sync: SyncConfiguration
+    let store: SyncStore
+
+    init(config: String?) throws {
+        central = try loadConfig(config)
+        sync = try loadSyncConfig(config)
+        let cs = try CentralStore(path: (central.dataDir as NSString).appendingPathComponent("central.sqlite"))
+        store = try SyncStore(central: cs)
+    }
+
+    var pass: ReconcilePass { ReconcilePass(config: sync, store: store) }
+}
+
+func loadSyncConfig(_ path: String?) throws -> SyncConfiguration {
+    guard let path else { return SyncConfiguration() }
+    do { return try SyncConfiguration.load(file: path) } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        throw ExitCode(2)
+    }
+}
+
+func qty(_ v: Double) -> String { v == v.rounded() ? String(format: "%.0f", v) : String(format: "%.3f", v) }
+
+struct Postings: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The postings outbox: list, show one with its audit trail, or replay a dead letter.",
+        subcommands: [List.self, Show.self, Replay.self], defaultSubcommand: List.self)
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List postings (all, or by --status pending|sent|acked|dead).")
+        @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
+        @Option(help: "pending, sent, acked or dead.") var status: String?
+        @Flag(help: "One JSON object per line.") var json = false
+
+        func run() throws {
+            let ctx = try SyncContext(config: config)
+            var filter: Posting.Status?
+            if let status {
+                guard let s = Posting.Status(rawValue: status) else { throw ValidationError("--status must be one of pending, sent, acked, dead") }
+                filter = s
+            }
+            let all = try ctx.store.postings(status: filter)
+            if json {
+                let enc = JSONEncoder()
+                enc.outputFormatting = .sortedKeys
+                for p in all { print(String(decoding: try enc.encode(p), as: UTF8.self)) }
+                return
+            }
+            let counts = Dictionary(grouping: try ctx.store.postings(), by: \.status).mapValues(\.count)
+            print("postings: " + Posting.Status.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", "))
+            for p in all {
+                print("  #\(p.id) \(p.status.rawValue) \(p.kind) \(qty(p.quantity)) -> \(p.target) \(p.documentRef ?? "") attempts \(p.attempts)"
+                      + (p.lastError.map { " last error: \($0)" } ?? ""))
+            }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One posting: payload, sources and audit trail.")
+        @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
+        @Argument(help: "The posting id.") var id: Int64
+
+        func run() throws {
+            let ctx = try SyncContext(config: config)
+            guard let p = try ctx.store.posting(id: id) else { throw ValidationError("no posting \(id)") }
+            print("#\(p.id) \(p.status.rawValue) \(p.kind) -> \(p.target); key \(p.idempotencyKey); document \(p.documentRef ?? "-")")
+            print("payload: \(p.payload)")
+            print("events: \(p.sources.joined(separator: " "))")
+            for a in try ctx.store.audit(postingID: id) { print("  \(a.at.rfc3339) \(a.actor) \(a.action): \(a.detail)") }
+        }
+    }
+
+    struct Replay: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Put a dead (or stuck) posting back in the queue, optionally with an edited payload; audited. The idempotency key stays.")
+        @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
+        @Argument(help: "The posting id.") var id: Int64
+        @Option(help: "A file with the corrected JSON payload.") var payloadFile: String?
+        @Option(help: "Who replays (recorded in the audit trail).") var operatorName: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+
+        func run() throws {
+            let ctx = try SyncContext(config: config)
+            let payload = try payloadFile.map { try String(contentsOfFile: $0, encoding: .utf8) }
+            do {
+                let p = try ctx.store.replay(id: id, payload: payload, operator: operatorName, now: .now())
+                print("posting #\(p.id) queued again (\(p.kind) -> \(p.target))\(payload == nil ? "" : " with the edited payload")")
+            } catch let e as SyncStore.StoreError {
+                FileHandle.standardError.write(Data("\(e)\n".utf8))
+                throw ExitCode(1)
+            }
+        }
+    }
+}
+
+struct Review: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "The review queue: quantities not posted (late data for closed orders, reductions).")
+    @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
+
+    func run() throws {
+        let ctx = try SyncContext(config: config)
+        let items = try ctx.store.reviewItems()
+        print("review queue: \(items.count) item(s)")
+        for r in items {
+            print("  order \(r.orderID) \(r.kind) \(qty(r.quantity)) [\(r.line)]: \(r.reason) (since \(r.firstSeen.rfc3339), \(r.sources.count) events)")
+        }
+    }
+}
+
+struct Ledger: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Derived versus posted per order: the books balance when nothing is open.")
+    @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
+    @Option(help: "Only this ERP order id.") var order: Int64?
+    @Flag(help: "One JSON object per line.") var json = false
+
+    func run() throws {
+        let ctx = try SyncContext(config: config)
+        let entries = try ctx.pass.ledger().filter { order == nil || $0.orderID == order }
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = .sortedKeys
+            for e in entries { print(String(decoding: try enc.encode(e), as: UTF8.self)) }
+            return
+        }
+        let orders = try ctx.store.orders()
+        for e in entries {
+            let name = orders[e.orderID].map { "\($0.number) (\($0.state))" } ?? "order \(e.orderID)"
+            print("\(name) \(e.kind)\(e.material.isEmpty ? "" : " \(e.material)"): derived \(qty(e.derived)), posted \(qty(e.posted)), "
+                  + "in flight \(qty(e.inFlight)), in review \(qty(e.inReview)), open \(qty(e.open))")
+        }
+    }
+}
+
+struct TraceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "trace", abstract: "Back from an ERP document (stock.move:42) to its events and edges, or forward from an event (edge:epoch:seq).")
+    @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
+    @Option(help: "An ERP document reference, like stock.move:42.") var document: String?
+    @Option(help: "An event key, edge:boot_epoch:seq.") var event: String?
+
+    func run() throws {
+        let ctx = try SyncContext(config: config)
+        let trace = Trace(store: ctx.store)
+        if let document {
+            let b = try trace.back(document: document)
+            guard !b.postings.isEmpty else { throw ValidationError("no posting produced \(document)") }
+            for p in b.postings { print("\(document) <- posting #\(p.id) \(p.kind) \(qty(p.quantity)) [\(p.line)] key \(p.idempotencyKey)") }
+            for e in b.events { print("  <- event \(e.key) \(e.type) \(e.equipment)/\(e.signal) at \(e.occurredAt) (received \(e.centralReceivedAt))") }
+            print("  <- edges: \(b.edges.joined(separator: ", "))")
+        } else if let event, let key = EventKey(parsing: event) {
+            let f = try trace.forward(event: key)
+            if let e = f.event { print("event \(e.key) \(e.type) \(e.equipment)/\(e.signal) at \(e.occurredAt)") } else { print("event \(event): not stored") }
+            for p in f.postings { print("  -> posting #\(p.id) \(p.kind) \(qty(p.quantity)) \(p.status.rawValue) -> \(p.documentRef ?? "not yet delivered")") }
+            for r in f.review { print("  -> review: order \(r.orderID) \(r.kind) \(qty(r.quantity)): \(r.reason)") }
+        } else {
+            throw ValidationError("give --document REF or --event edge:epoch:seq")
+        }
+    }
+}

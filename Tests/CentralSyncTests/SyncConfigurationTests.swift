@@ -1,0 +1,42 @@
+import CentralSync
+import ConfigSupport
+import Testing
+
+@Suite struct SyncConfigurationTests {
+    static let valid = """
+        central: c1
+        broker: { host: 127.0.0.1, port: 1884 }
+        erp:
+          tryton: { url: "http://127.0.0.1:8000", database: millwright, user: admin, password: admin }
+        equipment:
+          press-1: { work_center: WC-PRESS-1, yield: parts, scrap: rejects, consumption: { steel-feed: STEEL }, quality: [thickness] }
+        reconcile: { declarations: { quantity: 50 }, grace: 30s }
+        targets:
+          cmms: { kind: http, url: "http://127.0.0.1:9000/notifications", template: '{"asset": "{{equipment}}"}' }
+          uns: { kind: mqtt, topic: "plant/{site}/{equipment}/escalations" }
+        routes: { maintenance_notification: cmms, escalation: uns }
+        """
+
+    @Test func aFullConfigurationReads() throws {
+        let c = try SyncConfiguration.parse(yaml: Self.valid)
+        #expect(c.tryton?.rpcURL == "http://127.0.0.1:8000/millwright/rpc/")
+        #expect(c.routes["yield"] == "tryton" && c.routes["maintenance_notification"] == "cmms")
+        #expect(c.equipment["press-1"]?.consumption["steel-feed"] == "STEEL")
+        #expect(c.cadence == .quantity(50))
+    }
+
+    @Test func aRouteToAnUnknownTargetIsLocatedWithAHint() {
+        let yaml = Self.valid.replacingOccurrences(of: "escalation: uns", with: "escalation: unz")
+        #expect {
+            try SyncConfiguration.parse(yaml: yaml, file: "central.yaml")
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains("central.yaml:") && text.contains("no target named \"unz\"") && text.contains("did you mean \"uns\"")
+        }
+    }
+
+    @Test func twoTimingTiersAtOnceAreRefused() {
+        let yaml = Self.valid.replacingOccurrences(of: "declarations: { quantity: 50 }", with: "declarations: { quantity: 50, every: 15m }")
+        #expect(throws: ConfigError.self) { try SyncConfiguration.parse(yaml: yaml) }
+    }
+}
