@@ -121,7 +121,7 @@ let package = Package(
         .testTarget(name: "ReconciliationTests", dependencies: ["Reconciliation", "MillwrightCore"]),
         .testTarget(
             name: "CentralSyncTests",
-            dependencies: ["CentralIngest", "CentralSync", "ERPConnectors", "MillwrightCore", "Reconciliation", "TestSupport"]
+            dependencies: ["CentralIngest", "CentralSync", "EdgeRules", "ERPConnectors", "MillwrightCore", "Reconciliation", "TestSupport"]
         ),
         .testTarget(name: "EdgeAgentTests", dependencies: ["EdgeAgent", "EdgeConfig", "MQTTClient", "TestSupport"]),
         // Shared fixtures: a real mosquitto broker on a free port, temp dirs.

@@ -22,11 +22,14 @@ enum PayloadBuilder {
             "correction": revision > 1, "line": line.description, "events": sources.count,
         ]
         if let w = line.workID { p["work_id"] = w }
+        if let c = order.currencyID { p["currency_id"] = c }
         switch line.kind {
         case .yield:
+            p["unit_price"] = order.unitCost ?? 0
             p["product_id"] = order.productID; p["product_code"] = order.productCode; p["unit_id"] = order.unitID
             p["from_location_id"] = order.productionLocationID; p["to_location_id"] = order.storageLocationID
         case .scrap:
+            p["unit_price"] = order.unitCost ?? 0
             p["product_id"] = order.productID; p["product_code"] = order.productCode; p["unit_id"] = order.unitID
             p["from_location_id"] = order.productionLocationID
             p["to_location_id"] = order.scrapLocationID ?? order.storageLocationID

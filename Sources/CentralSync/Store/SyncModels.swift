@@ -22,6 +22,9 @@ public struct ERPOrder: Sendable, Hashable, Codable {
     /// Planned input quantity per material code, and each material's product and unit ids.
     public var plannedInputs: [String: PlannedInput]
     public var works: [ERPWork]
+    /// The company's currency and the product's cost: Tryton prices an output move with them.
+    public var currencyID: Int64?
+    public var unitCost: Double?
 
     public struct PlannedInput: Sendable, Hashable, Codable {
         public var productID: Int64
@@ -36,7 +39,8 @@ public struct ERPOrder: Sendable, Hashable, Codable {
 
     public init(id: Int64, number: String, reference: String, state: String, productID: Int64, productCode: String,
                 quantity: Double, unitID: Int64, companyID: Int64, productionLocationID: Int64, storageLocationID: Int64,
-                scrapLocationID: Int64?, plannedInputs: [String: PlannedInput], works: [ERPWork]) {
+                scrapLocationID: Int64?, plannedInputs: [String: PlannedInput], works: [ERPWork],
+                currencyID: Int64? = nil, unitCost: Double? = nil) {
         self.id = id
         self.number = number
         self.reference = reference
@@ -51,6 +55,8 @@ public struct ERPOrder: Sendable, Hashable, Codable {
         self.scrapLocationID = scrapLocationID
         self.plannedInputs = plannedInputs
         self.works = works
+        self.currencyID = currencyID
+        self.unitCost = unitCost
     }
 
     public var isClosed: Bool { state == "done" || state == "cancelled" }

@@ -21,10 +21,9 @@ public final class HTTPJSONConnector: PostingConnector {
         self.template = template
         self.headers = headers
         self.timeout = timeout
-        http = HTTPClient(eventLoopGroupProvider: .singleton)
+        // The process-wide client: it lives as long as the process, so nothing must shut it down.
+        http = HTTPClient.shared
     }
-
-    public func shutdown() async { try? await http.shutdown() }
 
     public func deliver(_ posting: Posting) async -> DeliveryOutcome {
         let target = PayloadTemplate.renderPath(url, payload: posting.payload)

@@ -41,12 +41,9 @@ public final class TrytonClient: Sendable {
     public init(config: SyncConfiguration.Tryton, logger: Logger) {
         self.config = config
         self.logger = logger
-        var c = HTTPClient.Configuration()
-        c.timeout = .init(connect: .seconds(5), read: .milliseconds(config.timeout.value))
-        http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: c)
+        // The process-wide client: it lives as long as the process, so nothing must shut it down.
+        http = HTTPClient.shared
     }
-
-    public func shutdown() async { try? await http.shutdown() }
 
     /// The user's context (company, language) is the required last argument of every model call.
     public func context() async throws(TrytonError) -> [String: Any] {

@@ -58,9 +58,8 @@ public final class TrytonConnector: PostingConnector, MasterDataSource {
             "millwright_key": key,
         ]
         move[posting.kind == "consumption" ? "production_input" : "production_output"] = order
-        if posting.kind != "consumption", let price = p["unit_price"] as? Double {
-            move["unit_price"] = TrytonJSON.decimal(price)
-        }
+        if let price = TrytonJSON.number(p["unit_price"]) { move["unit_price"] = TrytonJSON.decimal(price) }
+        if let currency = TrytonJSON.int(p["currency_id"]) { move["currency"] = currency }
         let created = try await client.call("model.stock.move.create", [[move], ctx])
         guard let ids = created as? [Any], let id = TrytonJSON.int(ids.first) else {
             throw .unexpectedAnswer(method: "model.stock.move.create", detail: "\(created)")
@@ -95,7 +94,10 @@ public final class TrytonConnector: PostingConnector, MasterDataSource {
         let inputs = try await read("stock.move", orders.flatMap { ($0["inputs"] as? [Any] ?? []).compactMap(TrytonJSON.int) },
                                     ["id", "product", "unit", "quantity", "state"], ctx)
         let productIDs = Set(orders.compactMap { TrytonJSON.int($0["product"]) } + inputs.compactMap { TrytonJSON.int($0["product"]) })
-        let products = try await read("product.product", Array(productIDs), ["id", "code"], ctx)
+        let products = try await read("product.product", Array(productIDs), ["id", "code", "cost_price"], ctx)
+        let costs = Dictionary(uniqueKeysWithValues: products.compactMap { r in TrytonJSON.int(r["id"]).map { ($0, TrytonJSON.number(r["cost_price"]) ?? 0) } })
+        let companies = try await read("company.company", Array(Set(orders.compactMap { TrytonJSON.int($0["company"]) })), ["id", "currency"], ctx)
+        let currencies = Dictionary(uniqueKeysWithValues: companies.compactMap { r in TrytonJSON.int(r["id"]).map { ($0, TrytonJSON.int(r["currency"])) } })
         let codes = Dictionary(uniqueKeysWithValues: products.compactMap { r in TrytonJSON.int(r["id"]).map { ($0, r["code"] as? String ?? "") } })
         let warehouses = try await read("stock.location", Array(Set(orders.compactMap { TrytonJSON.int($0["warehouse"]) })),
                                         ["id", "storage_location", "waste_locations"], ctx)
@@ -122,7 +124,8 @@ public final class TrytonConnector: PostingConnector, MasterDataSource {
                             quantity: TrytonJSON.number(o["quantity"]) ?? 0, unitID: TrytonJSON.int(o["unit"]) ?? 0,
                             companyID: TrytonJSON.int(o["company"]) ?? 0, productionLocationID: location, storageLocationID: storage,
                             scrapLocationID: (whByID[wh]?["waste_locations"] as? [Any])?.compactMap(TrytonJSON.int).first,
-                            plannedInputs: planned, works: works)
+                            plannedInputs: planned, works: works,
+                            currencyID: TrytonJSON.int(o["company"]).flatMap { currencies[$0] ?? nil }, unitCost: costs[product])
         }
     }
 

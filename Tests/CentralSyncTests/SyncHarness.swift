@@ -1,0 +1,125 @@
+import CentralIngest
+import CentralSync
+import ERPConnectors
+import Foundation
+import Logging
+import MillwrightCore
+import Reconciliation
+import TestSupport
+
+/// A central with synchronisation against a real Tryton server: a real SQLite store fed through the
+/// same batch validation the MQTT ingest uses, the real reconcile pass, dispatcher and connectors.
+/// Time is driven by the test (event times in the recent past; `now` passed to each pass).
+final class SyncHarness: @unchecked Sendable {  // used from one test at a time
+    let tryton: TrytonServer
+    let dir: URL
+    let central: CentralStore
+    let runtime: SyncRuntime
+    let site = "plant-a"
+    var epoch: Int64 = 1_790_000_000
+    var seq: Int64 = 0
+    var edge = "gw-1"
+
+    static func config(trytonURL: String, extra: String = "") -> String {
+        """
+        central: test
+        broker: { host: 127.0.0.1, port: 1 }
+        erp:
+          tryton: { url: "\(trytonURL)", database: millwright, user: admin, password: admin, timeout: 2s }
+        equipment:
+          press-1: { work_center: WC-PRESS-1, yield: parts, scrap: rejects, consumption: { steel-feed: STEEL } }
+        reconcile: { declarations: { every: 15m }, grace: 1m, clock_skew_tolerance: 5s }
+        postings: { max_attempts: 3, backoff: { initial: 50ms, maximum: 200ms }, breaker: { failures: 50, open_for: 1s }, timeout: 2s }
+        \(extra)
+        """
+    }
+
+    init(tryton: TrytonServer? = nil, trytonURL: String? = nil, extra: String = "") throws {
+        let t = try tryton ?? TrytonServer()
+        self.tryton = t
+        dir = try TemporaryDirectory.make(prefix: "sync")
+        let yaml = Self.config(trytonURL: trytonURL ?? t.url, extra: extra)
+        let cc = try CentralConfiguration.parse(yaml: yaml)
+        let sc = try SyncConfiguration.parse(yaml: yaml)
+        central = try CentralStore(path: dir.appendingPathComponent("central.sqlite").path)
+        var logger = Logger(label: "test-sync")
+        logger.logLevel = .warning
+        runtime = try SyncRuntime(central: cc, sync: sc, store: central, logger: logger)
+    }
+
+    var store: SyncStore { runtime.store }
+
+    // MARK: events
+
+    /// A count event as the edge's counter rule emits it: `delta` over `[from, to]` on the edge clock.
+    func count(_ delta: Double, signal: String = "parts", from: Timestamp, to: Timestamp, equipment: String = "press-1",
+               skew: Millis = .zero, historical: Bool = false) -> EventEnvelope {
+        seq += 1
+        return EventEnvelope(
+            eventID: UUID().uuidString, site: site, edge: edge, equipment: equipment, signal: signal, type: .count, priority: .count,
+            occurredAt: to + skew, timeSource: .sensor, edgeReceivedAt: to + skew,
+            values: ["delta": .number(delta), "from": .text((from + skew).rfc3339), "to": .text((to + skew).rfc3339)],
+            rule: "\(signal).counter", bootEpoch: epoch, seq: seq, isHistorical: historical)
+    }
+
+    /// Sends events as one uplink batch, received by the central at `receivedAt` (by default a
+    /// second after the newest event: live delivery; pass a later time with `historical` events).
+    @discardableResult
+    func send(_ events: [EventEnvelope], receivedAt: Timestamp? = nil) throws -> (inserted: Int, duplicates: Int) {
+        let receivedAt = receivedAt ?? (events.map(\.edgeReceivedAt).max() ?? .now()) + .seconds(1)
+        let enc = JSONEncoder()
+        enc.outputFormatting = .sortedKeys
+        let bodies = try events.map { String(decoding: try enc.encode($0), as: UTF8.self) }
+        let batch = "{\"v\": 1, \"batch\": \"\(epoch)-\(events.first?.seq ?? 0)\", \"site\": \"\(site)\", \"edge\": \"\(edge)\", "
+            + "\"sent_at\": \"\(receivedAt.rfc3339)\", \"events\": [\(bodies.joined(separator: ","))]}"
+        return try central.ingest(topic: UplinkTopics.events(site: site, edge: edge), payload: Array(batch.utf8), now: receivedAt)
+    }
+
+    // MARK: ERP and MES
+
+    func mes(_ order: String, _ action: AssignmentChange.Action, at: Timestamp, equipment: String = "press-1") throws {
+        try store.recordAssignmentChange(equipment: equipment, orderRef: order, action: action, at: at, source: "mes", now: .now())
+    }
+
+    func importERP() async throws {
+        try await runtime.importer!.importOnce()
+    }
+
+    @discardableResult
+    func reconcile(now: Timestamp = .now()) throws -> ReconcilePass.Outcome {
+        try runtime.pass.run(now: now)
+    }
+
+    /// Delivers until nothing is pending or in flight (dead letters stay), or the timeout passes.
+    func deliver(timeout: Double = 30) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            await runtime.dispatcher.deliverDue()
+            let open = try store.postings().filter { $0.status == .pending || $0.status == .sent }
+            if open.isEmpty { return }
+            try await Task.sleep(for: .milliseconds(60))
+        }
+        throw FixtureError("postings still open after \(timeout)s: \(try store.postings().filter { $0.status != .acked })")
+    }
+
+    func ledger(_ order: Int64) throws -> [LedgerEntry] { try runtime.pass.ledger().filter { $0.orderID == order } }
+
+    /// The quantities Millwright posted to a production in Tryton (moves carrying a millwright_key).
+    func trytonTotals(_ production: Int64) throws -> (yield: Double, keyedInputs: Double, allInputs: Double, keys: [String]) {
+        let m = try tryton.moves(production)
+        func q(_ r: [String: Any]) -> Double { (r["quantity"] as? NSNumber)?.doubleValue ?? 0 }
+        func keyed(_ r: [String: Any]) -> Bool { (r["millwright_key"] as? String).map { !$0.isEmpty } ?? false }
+        let outs = m.outputs.filter(keyed)
+        let ins = m.inputs.filter(keyed)
+        return (outs.map(q).reduce(0, +), ins.map(q).reduce(0, +), m.inputs.filter { ($0["state"] as? String) != "cancelled" }.map(q).reduce(0, +),
+                (outs + ins).compactMap { $0["millwright_key"] as? String })
+    }
+}
+
+extension Timestamp {
+    /// A whole minute `minutes` from now (negative: in the past), so buckets line up in tests.
+    static func minutes(_ minutes: Int64) -> Timestamp {
+        let now = Timestamp.now().milliseconds
+        return Timestamp(milliseconds: now - now % 60_000 + minutes * 60_000)
+    }
+}
