@@ -29,7 +29,6 @@ enum PayloadBuilder {
             p["product_id"] = order.productID; p["product_code"] = order.productCode; p["unit_id"] = order.unitID
             p["from_location_id"] = order.productionLocationID; p["to_location_id"] = order.storageLocationID
         case .scrap:
-            p["unit_price"] = order.unitCost ?? 0
             p["product_id"] = order.productID; p["product_code"] = order.productCode; p["unit_id"] = order.unitID
             p["from_location_id"] = order.productionLocationID
             p["to_location_id"] = order.scrapLocationID ?? order.storageLocationID

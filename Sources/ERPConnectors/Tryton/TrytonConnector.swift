@@ -58,11 +58,25 @@ public final class TrytonConnector: PostingConnector, MasterDataSource {
             "millwright_key": key,
         ]
         move[posting.kind == "consumption" ? "production_input" : "production_output"] = order
-        if let price = TrytonJSON.number(p["unit_price"]) { move["unit_price"] = TrytonJSON.decimal(price) }
-        if let currency = TrytonJSON.int(p["currency_id"]) { move["currency"] = currency }
+        // Tryton prices an output to storage (currency and unit price required) but not one to a
+        // waste location (a currency there is refused), nor an input.
+        if let price = TrytonJSON.number(p["unit_price"]) {
+            move["unit_price"] = TrytonJSON.decimal(price)
+            if let currency = TrytonJSON.int(p["currency_id"]) { move["currency"] = currency }
+        }
         let created = try await client.call("model.stock.move.create", [[move], ctx])
         guard let ids = created as? [Any], let id = TrytonJSON.int(ids.first) else {
             throw .unexpectedAnswer(method: "model.stock.move.create", detail: "\(created)")
+        }
+        if posting.kind == "consumption" {
+            // An input added to a running production stays draft: reserve it, then book it done.
+            // The move exists either way (the posting is delivered); a shortage leaves it for the planner.
+            do {
+                _ = try await client.call("model.production.assign_try", [[order], ctx])
+                _ = try await client.call("model.stock.move.do", [[id], ctx])
+            } catch {
+                return .delivered(documentRef: "stock.move:\(id)", note: "created, left draft (\(error))")
+            }
         }
         return .delivered(documentRef: "stock.move:\(id)", note: "created")
     }
