@@ -197,6 +197,53 @@ import TestSupport
         #expect(try h.trytonTotals(b.id).yield == 5)
     }
 
+    // 7. The ERP rejects a posting; retries; dead letter; an operator fixes the payload and replays.
+    @Test func aRejectedPostingIsDeadLetteredThenFixedAndReplayedExactlyOnce() async throws {
+        let h = try SyncHarness()
+        let po = try h.tryton.createProduction(reference: "PO-REJECT", quantity: 100)
+        try await h.importERP()
+        // After the import, someone archives the scrap location in Tryton: scrap moves to it are refused.
+        let client = h.runtime.tryton!
+        let ctx = try await client.context()
+        _ = try await client.call("model.stock.location.write", [[10], ["active": false], ctx])
+        let t0 = Self.bucket(-60)
+        try h.mes("PO-REJECT", .start, at: t0)
+        try h.send(Self.perMinute(h, from: t0, minutes: 5, signal: "rejects"))
+        try h.reconcile()
+        try await h.deliver()
+        let dead = try h.store.postings(status: .dead)
+        #expect(dead.count == 1)
+        #expect(dead.first?.attempts == 3)
+        #expect(dead.first?.lastError?.contains("To Location") == true, "Tryton's reason is kept: \(dead.first?.lastError ?? "")")
+        #expect(try h.trytonTotals(po.id).keys.isEmpty)
+        // Reconciling again does not post the same quantity a second time while it sits in the dead letters.
+        try h.reconcile()
+        #expect(try h.store.postings().count == 1)
+
+        // The operator points the scrap at Lost and Found (4) and replays.
+        guard let posting = dead.first else { return }
+        var payload = PayloadTemplate.fields(posting.payload)
+        payload["to_location_id"] = 4
+        let edited = String(decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]), as: UTF8.self)
+        let replayed = try h.store.replay(id: posting.id, payload: edited, operator: "alice", now: .now())
+        #expect(replayed.status == .pending && replayed.idempotencyKey == posting.idempotencyKey)
+        try await h.deliver()
+        // Replaying again after it was acknowledged is refused: nothing to replay.
+        #expect(throws: SyncStore.StoreError.self) { try h.store.replay(id: posting.id, payload: nil, operator: "alice", now: .now()) }
+        try h.reconcile()
+        try await h.deliver()
+
+        let moves = try h.tryton.moves(po.id).outputs.filter { ($0["millwright_key"] as? String) == posting.idempotencyKey }
+        #expect(moves.count == 1, "exactly one posting in Tryton")
+        #expect((moves.first?["quantity"] as? NSNumber)?.doubleValue == 5)
+        #expect(try h.store.postings().count == 1)
+        let audit = try h.store.audit(postingID: posting.id).map { "\($0.actor) \($0.action)" }
+        #expect(audit.contains("millwright dead-lettered") && audit.contains("alice payload-edited") && audit.contains("alice replayed")
+                && audit.contains("millwright acked"))
+        let ledger = try h.ledger(po.id).first { $0.kind == "scrap" }
+        #expect(ledger.map { $0.derived == 5 && $0.posted == 5 && $0.isBalanced } == true)
+    }
+
     // 8. Consumption learned after the production started.
     @Test func consumptionLearnedLateBecomesACorrectionMoveAndTotalsReconcile() async throws {
         let h = try SyncHarness()

@@ -20,7 +20,14 @@ public final class TrytonServer: Sendable {
     static func template() throws -> String {
         try templateLock.withLock { path in
             if let path { return path }
-            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("millwright-tryton-template-\(getpid())").path
+            let tmp = FileManager.default.temporaryDirectory
+            // Templates of finished test runs are left behind by a kill; remove those whose process is gone.
+            for name in (try? FileManager.default.contentsOfDirectory(atPath: tmp.path)) ?? [] where name.hasPrefix("millwright-tryton-template-") {
+                if let pid = Int32(name.dropFirst("millwright-tryton-template-".count)), pid != getpid(), kill(pid, 0) != 0 {
+                    try? FileManager.default.removeItem(at: tmp.appendingPathComponent(name))
+                }
+            }
+            let dir = tmp.appendingPathComponent("millwright-tryton-template-\(getpid())").path
             let r = try Executables.run("python3", [fixture, "init", dir])
             guard r.status == 0 else { throw FixtureError("cannot initialise the Tryton template (\(r.status)): \(r.output)") }
             path = dir
