@@ -20,25 +20,25 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
     var seq: Int64 = 0
     var edge = "gw-1"
 
-    static func config(trytonURL: String, extra: String = "") -> String {
+    static func config(trytonURL: String, brokerPort: Int, extra: String = "") -> String {
         """
         central: test
-        broker: { host: 127.0.0.1, port: 1 }
+        broker: { host: 127.0.0.1, port: \(brokerPort), client_id: sync-test-\(brokerPort) }
         erp:
           tryton: { url: "\(trytonURL)", database: millwright, user: admin, password: admin, timeout: 2s }
         equipment:
-          press-1: { work_center: WC-PRESS-1, yield: parts, scrap: rejects, consumption: { steel-feed: STEEL } }
+          press-1: { work_center: WC-PRESS-1, yield: parts, scrap: rejects, consumption: { steel-feed: STEEL }, quality: [thickness] }
         reconcile: { declarations: { every: 15m }, grace: 1m, clock_skew_tolerance: 5s }
         postings: { max_attempts: 3, backoff: { initial: 50ms, maximum: 200ms }, breaker: { failures: 50, open_for: 1s }, timeout: 2s }
         \(extra)
         """
     }
 
-    init(tryton: TrytonServer? = nil, trytonURL: String? = nil, extra: String = "") throws {
+    init(tryton: TrytonServer? = nil, trytonURL: String? = nil, brokerPort: Int = 1, extra: String = "") throws {
         let t = try tryton ?? TrytonServer()
         self.tryton = t
         dir = try TemporaryDirectory.make(prefix: "sync")
-        let yaml = Self.config(trytonURL: trytonURL ?? t.url, extra: extra)
+        let yaml = Self.config(trytonURL: trytonURL ?? t.url, brokerPort: brokerPort, extra: extra)
         let cc = try CentralConfiguration.parse(yaml: yaml)
         let sc = try SyncConfiguration.parse(yaml: yaml)
         central = try CentralStore(path: dir.appendingPathComponent("central.sqlite").path)
@@ -60,6 +60,14 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
             occurredAt: to + skew, timeSource: .sensor, edgeReceivedAt: to + skew,
             values: ["delta": .number(delta), "from": .text((from + skew).rfc3339), "to": .text((to + skew).rfc3339)],
             rule: "\(signal).counter", bootEpoch: epoch, seq: seq, isHistorical: historical)
+    }
+
+    /// Any other promoted event (downtime, limit alarm) as the edge's rules emit it.
+    func event(_ type: EventType, signal: String, at: Timestamp, values: [String: Value], equipment: String = "press-1") -> EventEnvelope {
+        seq += 1
+        return EventEnvelope(eventID: UUID().uuidString, site: site, edge: edge, equipment: equipment, signal: signal, type: type,
+                             priority: type.defaultPriority, occurredAt: at, timeSource: .sensor, edgeReceivedAt: at, values: values,
+                             rule: "\(signal).rule", bootEpoch: epoch, seq: seq)
     }
 
     /// Sends events as one uplink batch, received by the central at `receivedAt` (by default a

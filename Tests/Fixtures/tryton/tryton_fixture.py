@@ -620,6 +620,45 @@ def cmd_proxy(args):
         pass
 
 
+# --------------------------------------------------------------------------
+# receiver: a stand-in for an MES or CMMS HTTP endpoint (a real HTTP server)
+
+def cmd_receiver(args):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    os.makedirs(args.dir, exist_ok=True)
+    lock = threading.Lock()
+    seen = {}
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers.get('Content-Length') or 0))
+            key = self.headers.get('Idempotency-Key') or ''
+            with lock:
+                if key and key in seen:
+                    status, answer = 409, {'id': seen[key], 'duplicate': True}
+                else:
+                    n = len(seen) + 1
+                    seen[key or str(n)] = n
+                    with open(os.path.join(args.dir, '%04d.json' % n), 'w') as f:
+                        json.dump({'path': self.path, 'key': key,
+                                   'body': json.loads(body or b'null')}, f)
+                    status, answer = 201, {'id': n}
+            data = json.dumps(answer).encode()
+            self.send_response(status)
+            self.send_header('Content-Type', 'application/json')
+            self.send_header('Content-Length', str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    server = ThreadingHTTPServer(('127.0.0.1', args.port), Handler)
+    server.daemon_threads = True
+    server.serve_forever()
+
+
 def _rpc_method(body):
     try:
         return json.loads(body).get('method')
@@ -670,6 +709,11 @@ def main(argv=None):
     p.add_argument('--control', required=True)
     p.add_argument('--upstream-timeout', type=float, default=120)
     p.set_defaults(func=cmd_proxy)
+
+    p = sub.add_parser('receiver', help='an HTTP endpoint that stores each POST as DIR/NNNN.json')
+    p.add_argument('--port', type=int, required=True)
+    p.add_argument('--dir', required=True)
+    p.set_defaults(func=cmd_receiver)
 
     args = parser.parse_args(argv)
     try:
