@@ -80,6 +80,18 @@ struct Status: ParsableCommand {
             print("  \(e.site)/\(e.edge): last seen \(String(format: "%.0f", age))s ago, epoch \(e.lastEpoch), last seq \(e.lastSeq), "
                   + "\(e.events) events, \(e.duplicates) duplicates, \(e.gapEvents) gap records (\(e.droppedReported) dropped at the edge)")
         }
+        let sync = try SyncStore(central: store)
+        let postings = try sync.postings()
+        let health = try sync.targetHealth()
+        guard !postings.isEmpty || !health.isEmpty else { return }
+        let counts = Dictionary(grouping: postings, by: \.status).mapValues(\.count)
+        print("postings: " + Posting.Status.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
+              + "; review queue: \(try sync.reviewItems().count) item(s)")
+        for t in health {
+            let fresh = t.lastSuccess.map { String(format: "last success %.0fs ago", (now - $0).seconds) } ?? "never succeeded"
+            print("  target \(t.target): breaker \(t.breaker), \(t.failures) consecutive failures, \(fresh)"
+                  + (t.failures > 0 ? "; last error: \(t.lastError ?? "-")" : ""))
+        }
     }
 }
 

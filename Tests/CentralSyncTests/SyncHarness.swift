@@ -131,3 +131,9 @@ extension Timestamp {
         return Timestamp(milliseconds: now - now % 60_000 + minutes * 60_000)
     }
 }
+
+enum CentralStoreFixture {
+    static func make() throws -> CentralStore {
+        try CentralStore(path: try TemporaryDirectory.make(prefix: "store").appendingPathComponent("central.sqlite").path)
+    }
+}
