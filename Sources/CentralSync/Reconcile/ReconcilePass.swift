@@ -75,8 +75,11 @@ public struct ReconcilePass: Sendable {
                 if quantity != 0 { outcome.reviewItems += 1 }
             }
         }
-        newPostings += try eventPostings(orders: orders, assignments: assignments, offsets: offsets)
-        outcome.postingsCreated = try store.apply(postings: newPostings, reviews: reviews, now: now).count
+        let (immediate, seen) = try eventPostings(orders: orders, assignments: assignments, offsets: offsets)
+        newPostings += immediate
+        // The cursor moves in the same transaction as the postings: a failed pass re-reads the events.
+        outcome.postingsCreated = try store.apply(postings: newPostings, reviews: reviews,
+                                                  cursor: seen.map { ("event_postings", $0) }, now: now).count
         return outcome
     }
 
@@ -146,12 +149,12 @@ public struct ReconcilePass: Sendable {
 
     /// Downtime -> maintenance notification, quality alarms -> quality hold, severe alarms ->
     /// escalation, downtime -> planning exception: one posting per event, keyed by the event.
-    func eventPostings(orders: [Int64: ERPOrder], assignments: [Assignment], offsets: [String: Int64]) throws -> [SyncStore.NewPosting] {
+    /// Returns the postings and the row id the cursor may advance to once they are stored.
+    func eventPostings(orders: [Int64: ERPOrder], assignments: [Assignment], offsets: [String: Int64]) throws -> ([SyncStore.NewPosting], Int64?) {
         let wanted = ["maintenance_notification", "quality_hold", "escalation", "planning_exception"].filter { config.routes[$0] != nil }
         let rows = try store.newEvents(cursor: "event_postings", limit: 10_000)
-        guard let last = rows.last else { return [] }
-        defer { try? store.advanceCursor("event_postings", to: last.rowID) }
-        guard !wanted.isEmpty else { return [] }
+        guard let last = rows.last else { return ([], nil) }
+        guard !wanted.isEmpty else { return ([], last.rowID) }
         let decoder = JSONDecoder()
         var out: [SyncStore.NewPosting] = []
         for row in rows {
@@ -172,6 +175,6 @@ public struct ReconcilePass: Sendable {
                                  sources: [row.key.description]))
             }
         }
-        return out
+        return (out, last.rowID)
     }
 }

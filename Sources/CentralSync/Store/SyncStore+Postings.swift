@@ -30,16 +30,14 @@ extension SyncStore {
         }
     }
 
-    func advanceCursor(_ name: String, to value: Int64) throws {
-        try pool.write { try setCursor(name, value, $0) }
-    }
-
-    /// Adds postings and sets review items in one transaction. A posting whose key exists is skipped.
+    /// Adds postings, sets review items and moves a cursor in one transaction. A posting whose key
+    /// exists is skipped.
     /// Returns the ids of the postings added.
     @discardableResult
     public func apply(postings: [NewPosting], reviews: [(line: LineKey, quantity: Double, reason: String, sources: [String])] = [],
-                      now: Timestamp) throws -> [Int64] {
+                      cursor: (name: String, value: Int64)? = nil, now: Timestamp) throws -> [Int64] {
         try pool.write { db in
+            if let cursor { try setCursor(cursor.name, cursor.value, db) }
             var ids: [Int64] = []
             for p in postings {
                 try db.execute(sql: """

@@ -238,7 +238,7 @@ public final class SyncStore: Sendable {
         }
     }
 
-    /// Events that arrived since the cursor `name` (by row id), at most `limit`; advance with `advance`.
+    /// Events that arrived since the cursor `name` (by row id), at most `limit`; `apply` moves the cursor.
     func newEvents(cursor name: String, limit: Int) throws -> [EventRow] {
         try pool.read { db in
             let from = try cursor(name, db)
