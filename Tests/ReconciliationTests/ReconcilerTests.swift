@@ -100,6 +100,20 @@ func key(_ seq: Int64) -> EventKey { EventKey(edge: "gw-1", bootEpoch: 1, seq: s
         #expect(q == 4 && line.material == "STEEL" && line.kind == .consumption)
     }
 
+    @Test func anOrderThatStillRunsSomewhereHasNotEnded() {
+        let a = [
+            Assignment(equipment: "press-1", orderID: 1, from: t("08:00:00"), to: nil, source: "mes"),
+            Assignment(equipment: "press-2", orderID: 1, from: t("08:00:00"), to: t("09:00:00"), source: "mes"),
+            Assignment(equipment: "press-1", orderID: 2, from: t("06:00:00"), to: t("07:00:00"), source: "mes"),
+            Assignment(equipment: "press-2", orderID: 2, from: t("06:00:00"), to: t("07:30:00"), source: "mes"),
+        ]
+        let ends = Reconciler.orderEnds(a)
+        #expect(ends.keys.contains(1) && ends[1]! == nil)
+        #expect(ends[2]! == t("07:30:00"))
+        // Whatever the order of the assignments.
+        #expect(Reconciler.orderEnds(a.reversed()) == ends)
+    }
+
     @Test func theSameEventsInAnyOrderDeriveTheSameLines() {
         var events: [Observation] = []
         for i in 0..<60 { events.append(obs(Int64(i), Double(i % 7), "08:\(String(format: "%02d", i)):00", "08:\(String(format: "%02d", i)):30")) }

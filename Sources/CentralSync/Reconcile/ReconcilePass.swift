@@ -41,14 +41,7 @@ public struct ReconcilePass: Sendable {
         let posted = try store.postedLines()
         var states: [Int64: Reconciler.OrderState] = [:]
         for (id, o) in orders { states[id] = .init(closed: o.isClosed, plannedInputs: o.plannedInputs.mapValues(\.quantity)) }
-        var ended: [Int64: Timestamp?] = [:]
-        for a in assignments {
-            if let current = ended[a.orderID] {
-                ended[a.orderID] = (current == nil || a.to == nil) ? nil : max(current!, a.to!)
-            } else {
-                ended[a.orderID] = a.to
-            }
-        }
+        let ended = Reconciler.orderEnds(assignments)
         let decisions = reconciler.decide(lines: lines, posted: posted.totals, postedSources: posted.sources,
                                           orders: states, orderEnded: ended, now: now)
         var newPostings: [SyncStore.NewPosting] = []

@@ -120,6 +120,20 @@ public struct Reconciler: Sendable {
         return out
     }
 
+    /// Per order: when its last assignment ended, or nil while any of them still runs.
+    public static func orderEnds(_ assignments: [Assignment]) -> [Int64: Timestamp?] {
+        // updateValue: assigning nil through the subscript would remove the key.
+        var ended: [Int64: Timestamp?] = [:]
+        for a in assignments {
+            switch ended[a.orderID] {
+            case .none: ended.updateValue(a.to, forKey: a.orderID)
+            case .some(.none): break
+            case .some(.some(let t)): ended.updateValue(a.to.map { max($0, t) }, forKey: a.orderID)
+            }
+        }
+        return ended
+    }
+
     /// Quantities are sums of doubles; keep them at a micro-unit so 0.1 + 0.2 compares as 0.3.
     func roundQuantity(_ q: Double) -> Double { (q * 1_000_000).rounded() / 1_000_000 }
 }
