@@ -110,7 +110,8 @@ let package = Package(
         .executableTarget(
             name: "millwright-bench",
             dependencies: [
-                "CentralIngest", "EdgeAgent", "EdgeConfig", "MillwrightCore", "MQTTClient",
+                "CentralIngest", "CentralSync", "EdgeAgent", "EdgeConfig", "MillwrightCore", "MQTTClient", "Reconciliation",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

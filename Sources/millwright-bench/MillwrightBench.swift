@@ -10,7 +10,7 @@ struct MillwrightBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "millwright-bench",
         abstract: "Benchmark drivers for the scripts in bench/ (see docs/BENCHMARKS.md).",
-        subcommands: [OutboxCommit.self, FillOutbox.self, MakeBatches.self])
+        subcommands: [OutboxCommit.self, FillOutbox.self, MakeBatches.self, ReconcilePassBench.self])
 }
 
 /// The machine-readable last line a bench script parses.

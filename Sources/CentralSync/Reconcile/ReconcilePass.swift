@@ -11,6 +11,7 @@ import Reconciliation
 public struct ReconcilePass: Sendable {
     public let config: SyncConfiguration
     public let store: SyncStore
+    let cache = ObservationCache()
 
     public init(config: SyncConfiguration, store: SyncStore) {
         self.config = config
@@ -105,30 +106,38 @@ public struct ReconcilePass: Sendable {
 
     // MARK: observations
 
-    /// Count events of mapped signals as quantities on the central's clock.
+    /// Count events of mapped signals as quantities on the central's clock. Stored events never
+    /// change, so each is decoded once (`ObservationCache`); only the skew correction is applied anew.
     func observations(offsets: [String: Int64], now: Timestamp) throws -> [Observation] {
-        let rows = try store.events(equipment: Array(config.equipment.keys), types: ["count"], since: now - config.horizon)
-        let decoder = JSONDecoder()
-        var out: [Observation] = []
-        for row in rows {
-            guard let mapping = config.equipment[row.equipment] else { continue }
-            let kind: QuantityKind
-            var material: String?
-            if row.signal == mapping.yieldSignal { kind = .yield }
-            else if row.signal == mapping.scrapSignal { kind = .scrap }
-            else if let m = mapping.consumption[row.signal] { kind = .consumption; material = m }
-            else { continue }
-            guard let e = try? decoder.decode(EventEnvelope.self, from: Data(row.body.utf8)),
-                  case .number(let delta)? = e.values["delta"] else { continue }
-            var from = e.occurredAt, to = e.occurredAt
-            if case .text(let f)? = e.values["from"], let t = Timestamp(rfc3339: f) { from = t }
-            if case .text(let t)? = e.values["to"], let tt = Timestamp(rfc3339: t) { to = tt }
-            let offset = offsets["\(row.key.edge):\(row.key.bootEpoch)"] ?? 0
-            out.append(Observation(key: row.key, equipment: row.equipment, kind: kind, material: material, quantity: delta,
-                                   from: correct(from, offset: offset, received: row.centralReceivedAt),
-                                   to: correct(to, offset: offset, received: row.centralReceivedAt)))
+        let raw = try cache.update { after in
+            let rows = try store.events(equipment: Array(config.equipment.keys), types: ["count"], afterRowID: after)
+            return (rows.compactMap(decode), rows.last?.rowID)
         }
-        return out
+        let since = now - config.horizon
+        return raw.lazy.filter { $0.to >= since }.map { r in
+            let offset = offsets["\(r.key.edge):\(r.key.bootEpoch)"] ?? 0
+            return Observation(key: r.key, equipment: r.equipment, kind: r.kind, material: r.material, quantity: r.quantity,
+                               from: correct(r.from, offset: offset, received: r.received),
+                               to: correct(r.to, offset: offset, received: r.received))
+        }
+    }
+
+    /// A count event of a mapped signal, as it was sent (edge clock).
+    func decode(_ row: SyncStore.EventRow) -> ObservationCache.Raw? {
+        guard let mapping = config.equipment[row.equipment] else { return nil }
+        let kind: QuantityKind
+        var material: String?
+        if row.signal == mapping.yieldSignal { kind = .yield }
+        else if row.signal == mapping.scrapSignal { kind = .scrap }
+        else if let m = mapping.consumption[row.signal] { kind = .consumption; material = m }
+        else { return nil }
+        guard let e = try? JSONDecoder().decode(EventEnvelope.self, from: Data(row.body.utf8)),
+              case .number(let delta)? = e.values["delta"] else { return nil }
+        var from = e.occurredAt, to = e.occurredAt
+        if case .text(let f)? = e.values["from"], let t = Timestamp(rfc3339: f) { from = t }
+        if case .text(let t)? = e.values["to"], let tt = Timestamp(rfc3339: t) { to = tt }
+        return .init(key: row.key, equipment: row.equipment, kind: kind, material: material, quantity: delta, from: from, to: to,
+                     received: row.centralReceivedAt)
     }
 
     /// Moves an edge time onto the central's clock when the edge's offset exceeds the tolerance,

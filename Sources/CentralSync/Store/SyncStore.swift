@@ -226,6 +226,19 @@ public final class SyncStore: Sendable {
         var body: String
     }
 
+    /// Events of `types` on `equipment` stored after row `afterRowID`, in row order.
+    func events(equipment: [String], types: [String], afterRowID: Int64) throws -> [EventRow] {
+        guard !equipment.isEmpty, !types.isEmpty else { return [] }
+        return try pool.read { db in
+            let eq = databaseQuestionMarks(count: equipment.count)
+            let ty = databaseQuestionMarks(count: types.count)
+            return try Row.fetchAll(db, sql: """
+                SELECT id, edge, boot_epoch, seq, equipment, signal, type, occurred_at, central_received_at, body FROM events
+                WHERE id > ? AND equipment IN (\(eq)) AND type IN (\(ty)) ORDER BY id
+                """, arguments: [afterRowID] + StatementArguments(equipment) + StatementArguments(types)).map(Self.eventRow)
+        }
+    }
+
     func events(equipment: [String], types: [String], since: Timestamp) throws -> [EventRow] {
         guard !equipment.isEmpty, !types.isEmpty else { return [] }
         return try pool.read { db in

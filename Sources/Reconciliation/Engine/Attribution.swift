@@ -14,7 +14,11 @@ public enum Attribution {
     }
 
     public static func split(_ o: Observation, over assignments: [Assignment]) -> [Share] {
-        let mine = assignments.filter { $0.equipment == o.equipment }.sorted { $0.from < $1.from }
+        split(o, overSorted: assignments.filter { $0.equipment == o.equipment }.sorted { $0.from < $1.from })
+    }
+
+    /// `mine`: the observation's equipment's assignments, sorted by start.
+    static func split(_ o: Observation, overSorted mine: [Assignment]) -> [Share] {
         if o.to <= o.from {
             let a = mine.last { $0.contains(o.from) }
             return [Share(assignment: a, quantity: o.quantity, time: o.from)]

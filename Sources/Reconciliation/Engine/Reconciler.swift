@@ -48,8 +48,10 @@ public struct Reconciler: Sendable {
     public func derive(_ observations: [Observation], assignments: [Assignment]) -> (lines: [LineKey: DerivedLine], unattributed: [String: Double]) {
         var lines: [LineKey: DerivedLine] = [:]
         var loose: [String: Double] = [:]
+        // Grouped and sorted once, not per observation.
+        let byEquipment = Dictionary(grouping: assignments, by: \.equipment).mapValues { $0.sorted { $0.from < $1.from } }
         for o in observations {
-            for share in Attribution.split(o, over: assignments) {
+            for share in Attribution.split(o, overSorted: byEquipment[o.equipment] ?? []) {
                 guard let a = share.assignment else {
                     loose[o.equipment, default: 0] += share.quantity
                     continue
