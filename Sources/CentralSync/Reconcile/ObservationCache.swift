@@ -20,10 +20,12 @@ final class ObservationCache: Sendable {
 
     private let state = Mutex<(afterRowID: Int64, raws: [Raw])>((0, []))
 
-    /// Appends what `fetch` returns for rows after the last seen one, and returns every observation.
-    func update(_ fetch: (Int64) throws -> ([Raw], Int64?)) throws -> [Raw] {
+    /// Appends what `fetch` returns for rows after the last seen one, forgets observations that
+    /// ended before `evictBefore` (out of the horizon for good), and returns the rest.
+    func update(evictBefore: Timestamp, _ fetch: (Int64) throws -> ([Raw], Int64?)) throws -> [Raw] {
         try state.withLock { s in
             let (new, last) = try fetch(s.afterRowID)
+            if s.raws.first.map({ $0.to < evictBefore }) == true { s.raws.removeAll { $0.to < evictBefore } }
             s.raws += new
             if let last { s.afterRowID = last }
             return s.raws

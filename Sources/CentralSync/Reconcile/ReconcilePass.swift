@@ -109,7 +109,8 @@ public struct ReconcilePass: Sendable {
     /// Count events of mapped signals as quantities on the central's clock. Stored events never
     /// change, so each is decoded once (`ObservationCache`); only the skew correction is applied anew.
     func observations(offsets: [String: Int64], now: Timestamp) throws -> [Observation] {
-        let raw = try cache.update { after in
+        // A day beyond the horizon: an edge clock far behind still finds its events.
+        let raw = try cache.update(evictBefore: now - config.horizon - .seconds(86_400)) { after in
             let rows = try store.events(equipment: Array(config.equipment.keys), types: ["count"], afterRowID: after)
             return (rows.compactMap(decode), rows.last?.rowID)
         }
