@@ -74,8 +74,13 @@ extension SyncStore {
                        arguments: [id, now.milliseconds, actor, action, detail])
     }
 
+    /// The `sources` column: a JSON array of event keys.
     static func json(_ strings: [String]) -> String {
         String(decoding: (try? JSONEncoder().encode(strings)) ?? Data("[]".utf8), as: UTF8.self)
+    }
+
+    static func strings(_ json: String) -> [String] {
+        (try? JSONDecoder().decode([String].self, from: Data(json.utf8))) ?? []
     }
 
     /// Per line: the quantity of every posting made for it (any status) and the events they cite.
@@ -86,7 +91,7 @@ extension SyncStore {
                 guard let key = LineKey(parsing: r["line"]) else { continue }
                 totals[key, default: 0] += r["quantity"] as Double
                 counts[key, default: 0] += 1
-                let cited = (try? JSONDecoder().decode([String].self, from: Data((r["sources"] as String).utf8))) ?? []
+                let cited = Self.strings(r["sources"])
                 sources[key, default: []].formUnion(cited.compactMap(EventKey.init(parsing:)))
             }
             return (totals, sources, counts)
@@ -201,7 +206,7 @@ extension SyncStore {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM review_items ORDER BY order_id, line").map { r in
                 ReviewItem(line: r["line"], orderID: r["order_id"], kind: r["kind"], quantity: r["quantity"], reason: r["reason"],
-                           sources: (try? JSONDecoder().decode([String].self, from: Data((r["sources"] as String).utf8))) ?? [],
+                           sources: Self.strings(r["sources"]),
                            firstSeen: Timestamp(milliseconds: r["first_seen"]), updatedAt: Timestamp(milliseconds: r["updated_at"]))
             }
         }
@@ -229,7 +234,7 @@ extension SyncStore {
     static func posting(_ r: Row) -> Posting {
         Posting(id: r["id"], idempotencyKey: r["idempotency_key"], target: r["target"], kind: r["kind"], line: r["line"],
                 orderID: r["order_id"], quantity: r["quantity"], payload: r["payload"],
-                sources: (try? JSONDecoder().decode([String].self, from: Data((r["sources"] as String).utf8))) ?? [],
+                sources: Self.strings(r["sources"]),
                 status: Posting.Status(rawValue: r["status"]) ?? .pending, attempts: r["attempts"],
                 nextAttemptAt: Timestamp(milliseconds: r["next_attempt_at"]), documentRef: r["document_ref"], lastError: r["last_error"],
                 createdAt: Timestamp(milliseconds: r["created_at"]), updatedAt: Timestamp(milliseconds: r["updated_at"]))

@@ -228,47 +228,44 @@ public final class SyncStore: Sendable {
 
     /// Events of `types` on `equipment` stored after row `afterRowID`, in row order.
     func events(equipment: [String], types: [String], afterRowID: Int64) throws -> [EventRow] {
-        guard !equipment.isEmpty, !types.isEmpty else { return [] }
-        return try pool.read { db in
-            let eq = databaseQuestionMarks(count: equipment.count)
-            let ty = databaseQuestionMarks(count: types.count)
-            return try Row.fetchAll(db, sql: """
-                SELECT id, edge, boot_epoch, seq, equipment, signal, type, occurred_at, central_received_at, body FROM events
-                WHERE id > ? AND equipment IN (\(eq)) AND type IN (\(ty)) ORDER BY id
-                """, arguments: [afterRowID] + StatementArguments(equipment) + StatementArguments(types)).map(Self.eventRow)
-        }
+        try events(equipment: equipment, types: types, where: "id > ?", [afterRowID], order: "ORDER BY id")
     }
 
+    /// Events of `types` on `equipment` that occurred since `since`.
     func events(equipment: [String], types: [String], since: Timestamp) throws -> [EventRow] {
+        try events(equipment: equipment, types: types, where: "occurred_at >= ?", [since.milliseconds])
+    }
+
+    func events(equipment: [String], types: [String], where condition: String, _ arguments: StatementArguments,
+                order: String = "") throws -> [EventRow] {
         guard !equipment.isEmpty, !types.isEmpty else { return [] }
         return try pool.read { db in
-            let eq = databaseQuestionMarks(count: equipment.count)
-            let ty = databaseQuestionMarks(count: types.count)
-            return try Row.fetchAll(db, sql: """
-                SELECT id, edge, boot_epoch, seq, equipment, signal, type, occurred_at, central_received_at, body FROM events
-                WHERE equipment IN (\(eq)) AND occurred_at >= ? AND type IN (\(ty))
-                """, arguments: StatementArguments(equipment) + [since.milliseconds] + StatementArguments(types)).map(Self.eventRow)
+            try fetchEvents(db, where: """
+                \(condition) AND equipment IN (\(databaseQuestionMarks(count: equipment.count)))
+                AND type IN (\(databaseQuestionMarks(count: types.count))) \(order)
+                """, arguments + StatementArguments(equipment) + StatementArguments(types))
         }
     }
 
     /// Events that arrived since the cursor `name` (by row id), at most `limit`; `apply` moves the cursor.
     func newEvents(cursor name: String, limit: Int) throws -> [EventRow] {
         try pool.read { db in
-            let from = try cursor(name, db)
-            return try Row.fetchAll(db, sql: """
-                SELECT id, edge, boot_epoch, seq, equipment, signal, type, occurred_at, central_received_at, body FROM events
-                WHERE id > ? ORDER BY id LIMIT ?
-                """, arguments: [from, limit]).map(Self.eventRow)
+            try fetchEvents(db, where: "id > ? ORDER BY id LIMIT ?", [try cursor(name, db), limit])
         }
     }
 
     func event(_ key: EventKey) throws -> EventRow? {
         try pool.read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT id, edge, boot_epoch, seq, equipment, signal, type, occurred_at, central_received_at, body FROM events
-                WHERE edge = ? AND boot_epoch = ? AND seq = ?
-                """, arguments: [key.edge, key.bootEpoch, key.seq]).map(Self.eventRow)
+            try fetchEvents(db, where: "edge = ? AND boot_epoch = ? AND seq = ?", [key.edge, key.bootEpoch, key.seq]).first
         }
+    }
+
+    /// The one SELECT every event read shares; `condition` may end with ORDER BY / LIMIT.
+    func fetchEvents(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [EventRow] {
+        try Row.fetchAll(db, sql: """
+            SELECT id, edge, boot_epoch, seq, equipment, signal, type, occurred_at, central_received_at, body FROM events
+            WHERE \(condition)
+            """, arguments: arguments).map(Self.eventRow)
     }
 
     static func eventRow(_ r: Row) -> EventRow {
