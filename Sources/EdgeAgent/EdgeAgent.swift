@@ -46,7 +46,7 @@ public struct EdgeAgent: Sendable {
             EdgeAgent.print(events, as: output)
         }
         pipeline = IngestPipeline(config: config, restoredStates: restored, sink: writer)
-        ingest = IngestService(pipeline: pipeline, logger: logger)
+        ingest = IngestService(pipeline: pipeline, writer: writer, logger: logger)
         reloader = ConfigReloadService(path: options.configPath, pipeline: pipeline, ingest: ingest,
                                        watchInterval: config.ingest.watchInterval, logger: logger)
         simulator = options.simulator.map { SensorSimulator(options: $0, logger: logger) }

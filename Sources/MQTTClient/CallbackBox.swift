@@ -9,6 +9,8 @@ final class CallbackBox: Sendable {
     let onMessage: MQTTClient.MessageHandler
     let onConnectionChange: MQTTClient.ConnectionHandler
     let client = Mutex(WeakClient(client: nil))
+    /// Messages handed to `onMessage` since the held acknowledgements were last written (gated clients).
+    let delivered = Atomic<Int>(0)
 
     init(onMessage: @escaping MQTTClient.MessageHandler, onConnectionChange: @escaping MQTTClient.ConnectionHandler) {
         self.onMessage = onMessage
@@ -49,6 +51,7 @@ extension MQTTClient {
                 payload = []
             }
             box.onMessage(MQTTMessage(topic: topic, payload: payload, qos: Int(msg.qos), retain: msg.retain))
+            box.delivered.add(1, ordering: .relaxed)
         }
     }
 }

@@ -16,7 +16,11 @@ extension MQTTClient {
             if rc == Int32(MOSQ_ERR_SUCCESS.rawValue) {
                 firstAttempt = false
                 // Returns when the connection is lost (see the disconnect callback) or on stop.
-                _ = mosquitto_loop_forever(m, 1000, 1)
+                if let gate, let wakePipe {
+                    runGatedSession(gate, wake: wakePipe)
+                } else {
+                    _ = mosquitto_loop_forever(m, 1000, 1)
+                }
                 state.withLock { $0.connected = false }
                 if isStopping { break }
             } else {

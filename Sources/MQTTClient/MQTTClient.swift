@@ -21,6 +21,10 @@ public final class MQTTClient: Sendable {
     /// Wakes the network thread out of a backoff wait on stop.
     let wakeup = NSCondition()
     let finished = DispatchSemaphore(value: 0)
+    /// When set, acknowledgements wait for the gate (see `DeliveryGate`).
+    let gate: (any DeliveryGate)?
+    let wakePipe: WakePipe?
+    let gateCounters = Mutex(DeliveryGateCounters())
 
     /// What the broker sends of retained messages when we (re)subscribe.
     public enum RetainHandling: Sendable, Hashable {
@@ -45,10 +49,22 @@ public final class MQTTClient: Sendable {
     }
 
     /// Creates the client; nothing touches the network until `start()`.
-    public init(options: MQTTConnectionOptions, logger: Logger = Logger(label: "mqtt"),
+    ///
+    /// With a `gate`, a QoS 1 message is acknowledged to the broker only after the gate reports the
+    /// commit that covers it, and reading pauses while `options.receiveMaximum` messages wait.
+    public init(options: MQTTConnectionOptions, logger: Logger = Logger(label: "mqtt"), gate: (any DeliveryGate)? = nil,
                 onMessage: @escaping MessageHandler, onConnectionChange: @escaping ConnectionHandler = { _ in }) throws(MQTTError) {
         try options.validate()
         MQTTLibrary.initialize()
+        self.gate = gate
+        if gate != nil {
+            guard let pipe = WakePipe() else {
+                throw MQTTError.library(call: "pipe2", code: Int32(MOSQ_ERR_ERRNO.rawValue), message: "cannot create the wake-up pipe")
+            }
+            wakePipe = pipe
+        } else {
+            wakePipe = nil
+        }
         self.options = options
         self.logger = logger
         self.state = Mutex(ClientState(backoff: ReconnectBackoff(policy: options.reconnect)))
@@ -128,6 +144,7 @@ public final class MQTTClient: Sendable {
         guard wasRunning else { return }
         // Disconnect first: loop_forever returns once the state is "disconnecting".
         _ = mosquitto_disconnect(handle.raw)
+        wakePipe?.ring()
         wakeup.lock()
         wakeup.broadcast()
         wakeup.unlock()
@@ -136,6 +153,9 @@ public final class MQTTClient: Sendable {
     }
 
     public var isConnected: Bool { state.withLock { $0.connected } }
+
+    /// Seals, flushes and acknowledged messages of a gated client (zeros without a gate).
+    public var gateStats: DeliveryGateCounters { gateCounters.withLock { $0 } }
 
     /// Number of successful connections so far (reconnects included).
     public var connectionCount: Int { state.withLock { $0.connects } }

@@ -74,7 +74,9 @@ struct Status: ParsableCommand {
         let cfg = try loadConfig(config)
         let store = try CentralStore(path: (cfg.dataDir as NSString).appendingPathComponent("central.sqlite"))
         let now = Timestamp.now()
-        print("central \(cfg.central): \(try store.eventCount()) events stored, \(try store.rejectedCount()) batches refused")
+        let refused = try store.rejectedByReason()
+        let refusedText = refused.isEmpty ? "" : " (" + refused.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + ")"
+        print("central \(cfg.central): \(try store.eventCount()) events stored, \(refused.values.reduce(0, +)) batches refused\(refusedText)")
         for e in try store.edges() {
             let age = (now - e.lastSeen).seconds
             print("  \(e.site)/\(e.edge): last seen \(String(format: "%.0f", age))s ago, epoch \(e.lastEpoch), last seq \(e.lastSeq), "

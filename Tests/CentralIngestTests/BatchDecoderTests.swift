@@ -84,3 +84,19 @@ import Testing
         #expect(SeqRange.covering([]) == [])
     }
 }
+
+@Suite struct JSONMembersTests {
+    func scan(_ text: String) throws -> [(key: String, value: JSONScalar)]? {
+        let bytes = Array(text.utf8)
+        return try bytes.withUnsafeBytes { try JSONPathScanner.scan($0, paths: [JSONPath(parsing: "a")!], membersOf: JSONPath(parsing: "v")!) }.members
+    }
+
+    @Test func membersOfAnObjectAreReturnedInOrder() throws {
+        let m = try scan(#"{"a":1,"v":{"x":1.5,"y\u0041":"t","z":null,"w":[1],"q":{"r":1},"b":true},"after":{"x":2}}"#)
+        #expect(m?.map(\.key) == ["x", "yA", "z", "w", "q", "b"])
+        #expect(m?.map(\.value) == [.number(1.5), .string("t"), .null, .container, .container, .bool(true)])
+        #expect(try scan(#"{"v":{}}"#)?.isEmpty == true)
+        #expect(try scan(#"{"v":[1,2]}"#) == nil, "a list is not an object")
+        #expect(try scan(#"{"w":{"x":1}}"#) == nil, "absent")
+    }
+}

@@ -60,7 +60,7 @@ struct OutboxFaultTests {
 
     @Test func diskFullIsReportedSurvivedAndLosesNothingWhenSpaceReturns() throws {
         let mount = try TemporaryDirectory.make(prefix: "tmpfs")
-        guard (try? Executables.run("mount", ["-t", "tmpfs", "-o", "size=2m", "tmpfs", mount.path]))?.status == 0 else {
+        guard (try? Executables.run("mount", ["-t", "tmpfs", "-o", "size=8m", "tmpfs", mount.path]))?.status == 0 else {
             Issue.record("cannot mount a tmpfs here (needs root): the disk-full test did not run")
             return
         }
@@ -83,7 +83,7 @@ struct OutboxFaultTests {
 
         // Space returns: everything held in memory is committed, exactly once.
         try FileManager.default.removeItem(atPath: filler)
-        #expect(eventually(timeout: 20) { self.count(data) == 2100 }, "have \(self.count(data)) of 2100")
+        #expect(eventually(timeout: 20) { self.count(data) == 2100 }, "have \(self.count(data)) of 2100; log:\n\(edge.log.suffix(3000))")
         #expect(edge.process?.isRunning == true)
         edge.kill()
         // Start-up succeeds on the existing outbox, and the state machine continued where it was.

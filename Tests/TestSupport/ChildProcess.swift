@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -49,6 +50,7 @@ public final class ChildProcess: @unchecked Sendable {
         let rc = posix_spawn(&child, path, &actions, &attr, argv, envp)
         guard rc == 0 else { throw FixtureError("cannot start \(path): \(String(cString: strerror(rc)))") }
         pid = child
+        LiveChildren.add(child)
     }
 
     /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+), which Swift's Glibc module does not export.
@@ -67,6 +69,7 @@ public final class ChildProcess: @unchecked Sendable {
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
         let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
         lock.withLock { exitStatus = code }
+        LiveChildren.remove(pid)
         return code
     }
 
@@ -80,6 +83,7 @@ public final class ChildProcess: @unchecked Sendable {
             if r == pid {
                 let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
                 lock.withLock { exitStatus = code }
+                LiveChildren.remove(pid)
                 return code
             }
             usleep(10_000)
@@ -102,3 +106,25 @@ public final class ChildProcess: @unchecked Sendable {
 
 /// Where the package lives, to find the built binaries and examples.
 public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// Every child a test started and nobody waited for yet. When the test process exits (pass or
+/// fail), an `atexit` handler SIGKILLs what is left, so no broker or agent outlives the run even
+/// when the object that owned it was never released (its `deinit` never ran).
+enum LiveChildren {
+    private static let pids = Mutex<Set<pid_t>>([])
+    private static let installed: Bool = {
+        atexit {
+            for pid in LiveChildren.snapshot() { _ = Glibc.kill(pid, SIGKILL) }
+        }
+        return true
+    }()
+
+    static func add(_ pid: pid_t) {
+        _ = installed
+        pids.withLock { _ = $0.insert(pid) }
+    }
+
+    static func remove(_ pid: pid_t) { pids.withLock { _ = $0.remove(pid) } }
+
+    static func snapshot() -> Set<pid_t> { pids.withLock { $0 } }
+}

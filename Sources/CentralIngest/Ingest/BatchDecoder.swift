@@ -29,8 +29,9 @@ public struct ValidBatch: Sendable {
 }
 
 /// A batch refused as a whole (never half-applied), kept raw for operators.
-public struct RejectedBatch: Error, Sendable {
+public struct RejectedBatch: Error, Sendable, CustomStringConvertible {
     public var topic: String
+    public var kind: BatchRefusalReason
     public var reason: String
     public var payload: [UInt8]
     /// Set when the batch was readable enough to tell the edge what was refused.
@@ -38,101 +39,187 @@ public struct RejectedBatch: Error, Sendable {
     public var edge: String?
     public var batch: String?
     public var ranges: [SeqRange]
+
+    public var description: String { "\(kind.rawValue): \(reason)" }
 }
 
 /// Decodes and validates one uplink batch (protocol v1).
+///
+/// Everything in a batch is untrusted: every field of every event is checked against the envelope
+/// schema and every number is range-checked before anything is stored, so a crafted batch is
+/// refused with a reason instead of trapping the process or leaving rows later stages must skip.
 enum BatchDecoder {
+    /// More events than any edge sends in one batch (`uplink.batch_events` is at most 100,000).
+    static let maxEvents = 100_000
+    /// The widest time the central accepts: 1970-01-01 up to the end of year 9999, in epoch ms.
+    static let timeRange: ClosedRange<Double> = 0...253_402_300_799_999
+    /// Integers beyond 2^53 lose precision as JSON numbers; sequence numbers and epochs stay below.
+    static let maxInteger: Double = 9_007_199_254_740_991
     static let headerPaths = ["v", "batch", "site", "edge"].map { JSONPath(parsing: $0)! }
-    /// The fields the central validates and indexes; `values` stays verbatim in the stored body,
-    /// only a gap record's count is read from it.
+    static let valuesPath = JSONPath(parsing: "values")!
+    /// The fields the central validates and indexes; `values` stays verbatim in the stored body.
     static let eventPaths = ["schema_version", "event_id", "site", "edge", "boot_epoch", "seq", "equipment", "signal",
-                             "type", "priority", "occurred_at", "edge_received_at", "is_historical", "values.count"]
+                             "type", "priority", "occurred_at", "edge_received_at", "is_historical", "values"]
         .map { JSONPath(parsing: $0)! }
-
-    /// Just enough to tell the edge which ranges were refused.
-    struct Skeleton: Decodable {
-        struct Seq: Decodable { var seq: Int64? }
-        var batch: String?
-        var events: [Seq]?
-    }
+    static let seqPath = [JSONPath(parsing: "seq")!]
 
     static func decode(topic: String, payload: [UInt8], maxBytes: Int) -> Result<ValidBatch, RejectedBatch> {
         guard let (site, edge) = UplinkTopics.parse(topic, kind: "events") else {
-            return .failure(RejectedBatch(topic: topic, reason: "not an events topic", payload: payload, ranges: []))
+            return .failure(RejectedBatch(topic: topic, kind: .notEventsTopic, reason: "not an events topic", payload: payload, ranges: []))
         }
-        func reject(_ reason: String) -> Result<ValidBatch, RejectedBatch> {
-            let skeleton = try? JSONDecoder().decode(Skeleton.self, from: Data(payload))
-            return .failure(RejectedBatch(topic: topic, reason: reason, payload: payload, site: site, edge: edge,
-                                          batch: skeleton?.batch, ranges: SeqRange.covering(skeleton?.events?.compactMap(\.seq) ?? [])))
+        var batchID: String?
+        var spans: [Range<Int>]?
+        func reject(_ kind: BatchRefusalReason, _ reason: String) -> Result<ValidBatch, RejectedBatch> {
+            .failure(RejectedBatch(topic: topic, kind: kind, reason: reason, payload: payload, site: site, edge: edge,
+                                   batch: batchID ?? leadingBatchID(payload), ranges: spans.map { seqRanges(payload, $0) } ?? []))
         }
-        guard payload.count <= maxBytes else { return reject("batch of \(payload.count) bytes exceeds max_batch_bytes \(maxBytes)") }
+        guard payload.count <= maxBytes else {
+            return reject(.tooLarge, "batch of \(payload.count) bytes exceeds max_batch_bytes \(maxBytes)")
+        }
         // One validating pass over the whole batch (JSONDecoder cost most of the central's CPU).
         let header: [JSONScalar?]
         do {
             header = try payload.withUnsafeBytes { try JSONPathScanner.scan($0, paths: headerPaths) }
+        } catch JSONScanError.tooDeep {
+            return reject(.tooDeep, "unreadable batch: nested deeper than \(JSONPathScanner.maxDepth) levels")
         } catch {
-            return reject("unreadable batch: not valid JSON (\(error))")
+            return reject(.malformedJSON, "unreadable batch: not valid JSON (\(error))")
         }
-        guard case .number(let v)? = header[0] else { return reject("unreadable batch: no protocol version \"v\"") }
-        guard v == 1 else { return reject("protocol version \(Value.number(v)) is not supported (this central speaks 1)") }
-        guard case .string(let batchID)? = header[1], case .string(let bSite)? = header[2], case .string(let bEdge)? = header[3] else {
-            return reject("unreadable batch: batch, site and edge must be text")
+        if case .string(let b)? = header[1] { batchID = b }
+        // Valid JSON from here: the spans are trustworthy, so refusals can name the sequence numbers.
+        spans = RawJSONSpans.arrayElements(of: "events", in: payload)
+        guard case .number(let v)? = header[0] else { return reject(.unsupportedVersion, "unreadable batch: no protocol version \"v\"") }
+        guard v == 1 else { return reject(.unsupportedVersion, "protocol version \(Value.number(v)) is not supported (this central speaks 1)") }
+        guard let batch = batchID, !batch.isEmpty, batch.utf8.count <= 200, case .string(let bSite)? = header[2],
+              case .string(let bEdge)? = header[3] else {
+            return reject(.badHeader, "unreadable batch: batch (1 to 200 bytes), site and edge must be text")
         }
         guard bSite == site, bEdge == edge else {
-            return reject("batch says \(bSite)/\(bEdge) but arrived on the topic of \(site)/\(edge)")
+            return reject(.wrongEdge, "batch says \(bSite)/\(bEdge) but arrived on the topic of \(site)/\(edge)")
         }
         // Each event is stored exactly as the edge committed it: its bytes in the batch.
-        guard let spans = RawJSONSpans.arrayElements(of: "events", in: payload) else {
-            return reject("unreadable batch: no \"events\" list")
-        }
+        guard let spans, !spans.isEmpty else { return reject(.badEventList, "unreadable batch: no \"events\" list, or an empty one") }
+        guard spans.count <= maxEvents else { return reject(.badEventList, "\(spans.count) events in one batch; at most \(maxEvents)") }
         var events: [StoredEvent] = []
         events.reserveCapacity(spans.count)
         for (i, span) in spans.enumerated() {
-            let f: [JSONScalar?]
+            let scanned: (found: [JSONScalar?], members: [(key: String, value: JSONScalar)]?)
             do {
-                f = try payload.withUnsafeBytes { try JSONPathScanner.scan(UnsafeRawBufferPointer(rebasing: $0[span]), paths: eventPaths) }
+                scanned = try payload.withUnsafeBytes {
+                    try JSONPathScanner.scan(UnsafeRawBufferPointer(rebasing: $0[span]), paths: eventPaths, membersOf: valuesPath)
+                }
             } catch {
-                return reject("event \(i) is not valid JSON")
+                return reject(.malformedJSON, "event \(i) is not valid JSON")
             }
-            switch parse(f, site: site, edge: edge, body: String(decoding: payload[span], as: UTF8.self)) {
+            switch parse(scanned.found, values: scanned.members, site: site, edge: edge, body: String(decoding: payload[span], as: UTF8.self)) {
             case .success(let e): events.append(e)
-            case .failure(let why): return reject("event \(i): \(why.description)")
+            case .failure(let why): return reject(why.kind, "event \(i): \(why.description)")
             }
         }
-        return .success(ValidBatch(batch: batchID, site: site, edge: edge, events: events))
+        return .success(ValidBatch(batch: batch, site: site, edge: edge, events: events))
+    }
+
+    /// The batch id of a batch too broken to parse, if it starts the way every edge writes it
+    /// (`{"v":1,"batch":"..."`), so the edge can be told to stop resending it.
+    static func leadingBatchID(_ payload: [UInt8]) -> String? {
+        let prefix = Array(#"{"v":1,"batch":""#.utf8)
+        guard payload.count > prefix.count, payload.starts(with: prefix) else { return nil }
+        let rest = payload[prefix.count...].prefix(201)
+        guard let end = rest.firstIndex(of: UInt8(ascii: "\"")), end > prefix.count else { return nil }
+        let id = payload[prefix.count..<end]
+        // Only the characters an edge uses in batch ids: no escapes to interpret.
+        guard id.allSatisfy({ $0 >= 0x21 && $0 < 0x7F && $0 != UInt8(ascii: "\\") }) else { return nil }
+        return String(decoding: id, as: UTF8.self)
+    }
+
+    /// The sequence numbers a refused batch carries, where its events name them as integers.
+    static func seqRanges(_ payload: [UInt8], _ spans: [Range<Int>]) -> [SeqRange] {
+        var seqs: [Int64] = []
+        for span in spans.prefix(maxEvents) {
+            guard let f = try? payload.withUnsafeBytes({ try JSONPathScanner.scan(UnsafeRawBufferPointer(rebasing: $0[span]), paths: seqPath) }),
+                  case .number(let d)? = f[0], let s = integer(d), s > 0 else { continue }
+            seqs.append(s)
+        }
+        return SeqRange.covering(seqs)
+    }
+
+    /// An integral JSON number that fits without loss, or nil.
+    static func integer(_ d: Double) -> Int64? {
+        guard d.rounded() == d, abs(d) <= maxInteger else { return nil }
+        return Int64(exactly: d)
     }
 
     struct Invalid: Error, CustomStringConvertible {
+        let kind: BatchRefusalReason
         let description: String
-        init(_ d: String) { description = d }
+        init(_ kind: BatchRefusalReason, _ d: String) {
+            self.kind = kind
+            description = d
+        }
     }
 
     /// One event's fields, checked; `f` follows `eventPaths`.
-    static func parse(_ f: [JSONScalar?], site: String, edge: String, body: String) -> Result<StoredEvent, Invalid> {
+    static func parse(_ f: [JSONScalar?], values: [(key: String, value: JSONScalar)]?, site: String, edge: String,
+                      body: String) -> Result<StoredEvent, Invalid> {
         func text(_ i: Int) -> String? { if case .string(let s)? = f[i] { return s } else { return nil } }
-        func integer(_ i: Int) -> Int64? {
-            if case .number(let d)? = f[i], d.rounded() == d, abs(d) < 9e15 { return Int64(d) } else { return nil }
-        }
-        func time(_ i: Int) -> Timestamp? {
+        func shown(_ i: Int) -> String {
             switch f[i] {
-            case .string(let s)?: return Timestamp(rfc3339: s)
-            case .number(let d)? where d.rounded() == d: return Timestamp(milliseconds: Int64(d))
-            default: return nil
+            case nil: return "missing"
+            case .number(let d)?: return "\(d)"
+            case .string(let s)?: return "\"\(s.prefix(60))\""
+            case .bool(let b)?: return "\(b)"
+            case .null?: return "null"
+            case .container?: return "an object or list"
             }
         }
-        guard integer(0) == Int64(EventEnvelope.currentSchemaVersion) else {
-            return .failure(Invalid("schema_version \(f[0].map { "\($0)" } ?? "missing") is not supported"))
+        func time(_ i: Int, _ name: String) -> Result<Timestamp, Invalid> {
+            switch f[i] {
+            case .string(let s)?:
+                guard let t = Timestamp(rfc3339: s), timeRange.contains(Double(t.milliseconds)) else {
+                    return .failure(Invalid(.outOfRange, "\(name) \(shown(i)) is not an RFC 3339 time between 1970 and 9999"))
+                }
+                return .success(t)
+            case .number(let d)?:
+                guard timeRange.contains(d), let ms = integer(d) else {
+                    return .failure(Invalid(.outOfRange, "\(name) \(shown(i)) is not a time in epoch milliseconds between 1970 and 9999"))
+                }
+                return .success(Timestamp(milliseconds: ms))
+            default:
+                return .failure(Invalid(.invalidField, "\(name) must be a time (RFC 3339 text or epoch milliseconds), not \(shown(i))"))
+            }
         }
-        guard let eventID = text(1), !eventID.isEmpty else { return .failure(Invalid("no event_id")) }
-        guard text(2) == site, text(3) == edge else { return .failure(Invalid("belongs to \(text(2) ?? "?")/\(text(3) ?? "?")")) }
-        guard let epoch = integer(4), let seq = integer(5), seq > 0 else { return .failure(Invalid("has no boot_epoch/seq")) }
-        guard let equipment = text(6), let signal = text(7) else { return .failure(Invalid("equipment and signal must be text")) }
-        guard let type = text(8).flatMap(EventType.init(rawValue:)) else { return .failure(Invalid("unknown type \(text(8) ?? "missing")")) }
-        guard let priority = text(9).flatMap(PriorityClass.init(rawValue:)) else { return .failure(Invalid("unknown priority")) }
-        guard let occurredAt = time(10), let receivedAt = time(11) else { return .failure(Invalid("occurred_at and edge_received_at must be times")) }
-        guard case .bool(let historical)? = f[12] else { return .failure(Invalid("is_historical must be true or false")) }
-        var dropped = 0
-        if type == .gap, case .number(let n)? = f[13] { dropped = Int(n) }
+        guard case .number(let sv)? = f[0], integer(sv) == Int64(EventEnvelope.currentSchemaVersion) else {
+            return .failure(Invalid(.unsupportedVersion, "schema_version \(shown(0)) is not supported"))
+        }
+        guard let eventID = text(1), !eventID.isEmpty, eventID.utf8.count <= 200 else {
+            return .failure(Invalid(.invalidField, "no event_id (1 to 200 bytes of text)"))
+        }
+        guard text(2) == site, text(3) == edge else { return .failure(Invalid(.wrongEdge, "belongs to \(text(2) ?? "?")/\(text(3) ?? "?")")) }
+        guard case .number(let epochD)? = f[4], case .number(let seqD)? = f[5] else {
+            return .failure(Invalid(.invalidField, "has no boot_epoch/seq numbers"))
+        }
+        guard let epoch = integer(epochD), epoch >= 0, let seq = integer(seqD), seq > 0 else {
+            return .failure(Invalid(.outOfRange, "boot_epoch/seq \(shown(4))/\(shown(5)) must be integers, epoch >= 0, seq >= 1, below 2^53"))
+        }
+        guard let equipment = text(6), let signal = text(7), !equipment.isEmpty, !signal.isEmpty,
+              equipment.utf8.count <= 200, signal.utf8.count <= 200 else {
+            return .failure(Invalid(.invalidField, "equipment and signal must be text of 1 to 200 bytes"))
+        }
+        guard let type = text(8).flatMap(EventType.init(rawValue:)) else {
+            return .failure(Invalid(.invalidField, "unknown type \(text(8) ?? shown(8))"))
+        }
+        guard let priority = text(9).flatMap(PriorityClass.init(rawValue:)) else {
+            return .failure(Invalid(.invalidField, "unknown priority \(shown(9))"))
+        }
+        let occurredAt: Timestamp, receivedAt: Timestamp
+        switch time(10, "occurred_at") { case .success(let t): occurredAt = t; case .failure(let e): return .failure(e) }
+        switch time(11, "edge_received_at") { case .success(let t): receivedAt = t; case .failure(let e): return .failure(e) }
+        guard case .bool(let historical)? = f[12] else { return .failure(Invalid(.invalidField, "is_historical must be true or false")) }
+        let dropped: Int
+        switch EventValueSchema.check(type: type, members: values) {
+        case .success(let d): dropped = d
+        case .failure(let why): return .failure(why)
+        }
         return .success(StoredEvent(edge: edge, site: site, eventID: eventID, equipment: equipment, signal: signal, type: type,
                                     priority: priority, bootEpoch: epoch, seq: seq, occurredAt: occurredAt, edgeReceivedAt: receivedAt,
                                     isHistorical: historical, body: body, droppedCount: dropped))

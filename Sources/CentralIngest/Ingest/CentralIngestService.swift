@@ -115,7 +115,8 @@ public final class CentralIngestService: Service {
                     valid.append(b)
                 case .batch(.failure(let r), let topic):
                     rejected.append(r)
-                    logger.error("batch refused; kept raw in rejected_batches", metadata: ["topic": "\(topic)", "reason": "\(r.reason)"])
+                    logger.error("batch refused; kept raw in rejected_batches", metadata: [
+                        "topic": "\(topic.prefix(200))", "kind": "\(r.kind.rawValue)", "reason": "\(r.reason)"])
                 }
             }
             do {
@@ -123,6 +124,7 @@ public final class CentralIngestService: Service {
                 counters.withLock { c in
                     c.batches += valid.count
                     c.rejectedBatches += rejected.count
+                    for r in rejected { c.rejectedByReason[r.kind.rawValue, default: 0] += 1 }
                     for r in results {
                         c.eventsStored += r.inserted
                         c.duplicates += r.duplicates
@@ -140,8 +142,10 @@ public final class CentralIngestService: Service {
                 acknowledge(client, site: b.site, edge: b.edge, ack: UplinkAck(batch: b.batch, committed: SeqRange.covering(b.events.map(\.seq))))
             }
             for r in rejected {
-                guard let site = r.site, let edge = r.edge, let batch = r.batch, !r.ranges.isEmpty else { continue }
-                acknowledge(client, site: site, edge: edge, ack: UplinkAck(batch: batch, committed: [], rejected: r.ranges, reason: r.reason))
+                guard let site = r.site, let edge = r.edge, let batch = r.batch else { continue }
+                // Too broken to name its sequence numbers: answered by batch id, so the edge stops resending it.
+                acknowledge(client, site: site, edge: edge, ack: UplinkAck(batch: batch, committed: [], rejected: r.ranges,
+                                                                          reason: r.reason, batchRefused: r.ranges.isEmpty ? true : nil))
             }
         }
     }
@@ -162,6 +166,8 @@ public struct CentralIngestStats: Sendable, Codable, Hashable {
     public var eventsStored = 0
     public var duplicates = 0
     public var rejectedBatches = 0
+    /// Refused batches since start, per `BatchRefusalReason` raw value.
+    public var rejectedByReason: [String: Int] = [:]
     public var storeErrors = 0
     public var lastCommitAt: Timestamp?
 
@@ -170,6 +176,7 @@ public struct CentralIngestStats: Sendable, Codable, Hashable {
         case eventsStored = "events_stored"
         case duplicates
         case rejectedBatches = "rejected_batches"
+        case rejectedByReason = "rejected_by_reason"
         case storeErrors = "store_errors"
         case lastCommitAt = "last_commit_at"
     }

@@ -73,6 +73,9 @@ public final class CentralStore: Sendable {
                 );
                 """)
         }
+        m.registerMigration("v2: refusal reason kinds") { db in
+            try db.execute(sql: "ALTER TABLE rejected_batches ADD COLUMN kind TEXT NOT NULL DEFAULT 'unknown'")
+        }
         return m
     }
 
@@ -121,8 +124,8 @@ public final class CentralStore: Sendable {
                 results.append((inserted, b.events.count - inserted))
             }
             for r in rejected {
-                try db.execute(sql: "INSERT INTO rejected_batches (at, topic, reason, payload) VALUES (?, ?, ?, ?)",
-                               arguments: [now.milliseconds, r.topic, r.reason, Data(r.payload)])
+                try db.execute(sql: "INSERT INTO rejected_batches (at, topic, kind, reason, payload) VALUES (?, ?, ?, ?, ?)",
+                               arguments: [now.milliseconds, r.topic, r.kind.rawValue, r.reason, Data(r.payload)])
             }
             return results
         }
@@ -155,6 +158,17 @@ public final class CentralStore: Sendable {
 
     public func eventCount() throws -> Int { try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM events") ?? 0 } }
     public func rejectedCount() throws -> Int { try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM rejected_batches") ?? 0 } }
+
+    /// Refused batches per reason kind, as kept in `rejected_batches`.
+    public func rejectedByReason() throws -> [String: Int] {
+        try pool.read { db in
+            var out: [String: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) AS n FROM rejected_batches GROUP BY kind") {
+                out[row["kind"]] = row["n"]
+            }
+            return out
+        }
+    }
 }
 
 /// What the central tracks per edge.

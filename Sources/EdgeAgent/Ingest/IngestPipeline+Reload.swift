@@ -32,6 +32,7 @@ extension IngestPipeline {
                 let i = Self.addInstance(&next, key: inst.key, sensor: j, equipment: inst.equipment, signal: inst.signal,
                                          rules: inst.rules.reconfigured(to: ns.rules(forEquipment: inst.equipment)))
                 next.instances[i].dirty = true
+                next.dirtyList.append(i)
             }
             s = next
         }

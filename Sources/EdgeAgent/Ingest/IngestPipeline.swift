@@ -40,6 +40,8 @@ public final class IngestPipeline: Sendable {
         var recentQuarantine: [QuarantineEntry] = []
         var nextID = 0
         var scratch: [RuleEvent] = []
+        /// Instances marked dirty since the last checkpoint (may hold some saved since).
+        var dirtyList: [Int] = []
     }
 
     public init(config: EdgeConfiguration, restoredStates: [RuleStateRecord] = [], sink: any EventSink,
@@ -141,6 +143,11 @@ public final class IngestPipeline: Sendable {
             return false
         }
         var sample = Sample(value: reading.value, receivedAt: receivedAt)
+        if let sensorTime = reading.sensorTime, s.instances[i].rules.isAlreadySeen(sensorTime: sensorTime) {
+            // Exactly once for readings with sensor time: a redelivery is recognised, not promoted again.
+            s.counts[QuarantineKey(reason: .alreadySeen, sensor: sensorName), default: 0] += 1
+            return false
+        }
         if let sensorTime = reading.sensorTime {
             let ingest = s.config.ingest
             var skew: RuleRejection?
@@ -159,6 +166,7 @@ public final class IngestPipeline: Sendable {
             }
         }
         s.scratch.removeAll(keepingCapacity: true)
+        if sample.timeSource == .sensor { s.instances[i].rules.lastSensorTime = sample.time }
         let rejection = s.instances[i].rules.observe(sample, into: &s.scratch)
         if let rejection {
             quarantine(&s, &out, rejection, sensor: sensorName, topic: topic, payload: payload, at: receivedAt)
@@ -170,7 +178,10 @@ public final class IngestPipeline: Sendable {
     /// Wraps the rule events in `scratch` into envelopes; saves the instance's state with them.
     private func emit(_ s: inout State, _ out: inout PipelineOutput, instance i: Int, receivedAt: Timestamp) {
         guard !s.scratch.isEmpty else {
-            s.instances[i].dirty = true
+            if !s.instances[i].dirty {
+                s.instances[i].dirty = true
+                s.dirtyList.append(i)
+            }
             return
         }
         let inst = s.instances[i]
@@ -235,11 +246,12 @@ public final class IngestPipeline: Sendable {
     public func checkpoint(now: Timestamp) {
         state.withLock { s in
             var out = PipelineOutput()
-            for i in s.instances.indices where s.instances[i].dirty {
+            for i in s.dirtyList where i < s.instances.count && s.instances[i].dirty {
                 let inst = s.instances[i]
                 out.states.append(record(inst, sensorName: s.config.sensors[inst.sensor].name, at: now))
                 s.instances[i].dirty = false
             }
+            s.dirtyList.removeAll(keepingCapacity: true)
             if !out.isEmpty { sink.accept(out) }
         }
     }

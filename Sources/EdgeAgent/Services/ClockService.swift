@@ -26,7 +26,7 @@ public struct ClockService: Service {
         var lastCheckpoint = Timestamp.now()
         var lastStatus = Timestamp(milliseconds: 0)
         var lastHousekeeping = Timestamp(milliseconds: 0)
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let interval = Duration.milliseconds(settings.tickInterval.value)
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             if Task.isShuttingDownGracefully { break }

@@ -9,12 +9,26 @@ import Synchronization
 /// The hand-off is a lock and a doorbell: the hot path appends and rings; this service
 /// drains everything that piled up into one transaction. Shut down last, so it commits
 /// what the other services handed over while stopping.
+///
+/// Every hand-off is numbered; a ticket names the hand-offs made so far, and is durable once a
+/// transaction holding all of them committed. The ingest clients acknowledge readings to the
+/// plant broker only then (see `IngestCommitGate`).
 public final class EventWriter: EventSink, Service {
     let store: EdgeStore
     let keepQuarantine: Int
     let logger: Logger
     let onCommitted: @Sendable ([EventEnvelope]) -> Void
-    let pending = Mutex(PipelineOutput())
+    let pending = Mutex(Intake())
+    /// The highest hand-off number a committed transaction covered.
+    let durableThrough = Atomic<UInt64>(0)
+
+    struct Intake {
+        var output = PipelineOutput()
+        /// Hand-offs so far.
+        var handed: UInt64 = 0
+        /// Tickets waiting for a commit, with how to wake whoever waits.
+        var waiters: [(ticket: UInt64, wake: @Sendable () -> Void)] = []
+    }
     let doorbell: AsyncStream<Void>
     let ring: AsyncStream<Void>.Continuation
     let counters = Mutex(Counters())
@@ -35,28 +49,69 @@ public final class EventWriter: EventSink, Service {
     }
 
     public func accept(_ output: PipelineOutput) {
-        let wasEmpty = pending.withLock { p -> Bool in
-            let wasEmpty = p.isEmpty
-            p.events += output.events
-            p.states += output.states
-            p.quarantine += output.quarantine
+        let wasEmpty = pending.withLock { intake -> Bool in
+            intake.handed += 1
+            let wasEmpty = intake.output.isEmpty
+            intake.output.events += output.events
+            intake.output.states += output.states
+            intake.output.quarantine += output.quarantine
             // Samples only: counts stay exact in the pipeline; keep memory bounded if the store lags.
-            if p.quarantine.count > keepQuarantine { p.quarantine.removeFirst(p.quarantine.count - keepQuarantine) }
+            if intake.output.quarantine.count > keepQuarantine {
+                intake.output.quarantine.removeFirst(intake.output.quarantine.count - keepQuarantine)
+            }
             return wasEmpty
         }
         // One wake-up per batch, not per event: the hot path must not pay a thread switch each time.
         if wasEmpty { ring.yield() }
     }
 
+    /// A ticket for everything handed over so far; `wake` runs after the commit that covers it.
+    public func ticket(wake: @escaping @Sendable () -> Void) -> UInt64 {
+        let (t, waiting) = pending.withLock { intake -> (UInt64, Bool) in
+            let t = intake.handed
+            guard durableThrough.load(ordering: .acquiring) < t else { return (t, false) }
+            intake.waiters.append((t, wake))
+            return (t, true)
+        }
+        // Someone waits: commit now rather than after the group-commit window.
+        if waiting { ring.yield() }
+        return t
+    }
+
+    public func isDurable(_ ticket: UInt64) -> Bool { durableThrough.load(ordering: .acquiring) >= ticket }
+
     public var stats: Counters { counters.withLock { $0 } }
+
+    let running = Mutex<(started: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
+
+    /// Returns once `run()` has started (or at once if it has).
+    public func waitUntilRunning() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let now = running.withLock { r -> Bool in
+                if r.started { return true }
+                r.waiting.append(c)
+                return false
+            }
+            if now { c.resume() }
+        }
+    }
 
     /// Events arriving within this window share one transaction (one fsync).
     static let groupCommitWindow = Duration.milliseconds(10)
 
     public func run() async throws {
+        let waiting = running.withLock { r -> [CheckedContinuation<Void, Never>] in
+            r.started = true
+            defer { r.waiting = [] }
+            return r.waiting
+        }
+        for c in waiting { c.resume() }
         await withGracefulShutdownHandler {
             for await _ in doorbell {
-                try? await Task.sleep(for: Self.groupCommitWindow)
+                // Batch up what arrives in the window, unless an ingest client waits to acknowledge.
+                if pending.withLock({ $0.waiters.isEmpty }) {
+                    try? await Task.sleep(for: Self.groupCommitWindow)
+                }
                 await flush()
             }
         } onGracefulShutdown: {
@@ -68,11 +123,14 @@ public final class EventWriter: EventSink, Service {
     /// Commits everything pending; on failure keeps it and retries, so nothing is lost.
     func flush() async {
         while true {
-            let batch = pending.withLock { p -> PipelineOutput in
-                defer { p = PipelineOutput() }
-                return p
+            let (batch, through) = pending.withLock { intake -> (PipelineOutput, UInt64) in
+                defer { intake.output = PipelineOutput() }
+                return (intake.output, intake.handed)
             }
-            if batch.isEmpty { return }
+            if batch.isEmpty {
+                markDurable(through: through)
+                return
+            }
             // The latest state per instance is enough; earlier snapshots in the batch are superseded.
             var compact = batch
             var seen = Set<String>()
@@ -83,6 +141,7 @@ public final class EventWriter: EventSink, Service {
                     $0.eventsCommitted += committed.count
                     $0.batches += 1
                 }
+                markDurable(through: through)
                 if !committed.isEmpty { onCommitted(committed) }
             } catch {
                 counters.withLock {
@@ -90,13 +149,24 @@ public final class EventWriter: EventSink, Service {
                     $0.lastError = error.description
                 }
                 logger.error("edge store write failed; retrying", metadata: ["error": "\(error)", "pending_events": "\(batch.events.count)"])
-                pending.withLock { p in
-                    p.events = compact.events + p.events
-                    p.states = compact.states + p.states
-                    p.quarantine = compact.quarantine + p.quarantine
+                pending.withLock { intake in
+                    intake.output.events = compact.events + intake.output.events
+                    intake.output.states = compact.states + intake.output.states
+                    intake.output.quarantine = compact.quarantine + intake.output.quarantine
                 }
                 try? await Task.sleep(for: .seconds(1))
             }
         }
+    }
+
+    /// Records that hand-offs up to `through` are committed and wakes the tickets it covers.
+    func markDurable(through: UInt64) {
+        let woken = pending.withLock { intake -> [@Sendable () -> Void] in
+            if durableThrough.load(ordering: .relaxed) < through { durableThrough.store(through, ordering: .releasing) }
+            let done = intake.waiters.filter { $0.ticket <= through }.map(\.wake)
+            intake.waiters.removeAll { $0.ticket <= through }
+            return done
+        }
+        for wake in woken { wake() }
     }
 }

@@ -6,17 +6,28 @@ import ServiceLifecycle
 import Synchronization
 
 /// Owns one MQTT client per plant broker and feeds their messages into the pipeline.
+///
+/// Each client acknowledges a reading only after the writer committed its effects (`gate`), and
+/// none connects before the writer runs: the store and restored rule state exist already (built
+/// with the agent), so the first reading the broker hands over can be committed and acknowledged.
 public final class IngestService: Service {
     let pipeline: IngestPipeline
+    let writer: EventWriter
+    let gate: IngestCommitGate
     let logger: Logger
     let clients = Mutex<[String: (BrokerConfig, MQTTClient)]>([:])
 
-    public init(pipeline: IngestPipeline, logger: Logger) {
+    public init(pipeline: IngestPipeline, writer: EventWriter, logger: Logger) {
         self.pipeline = pipeline
+        self.writer = writer
+        self.gate = IngestCommitGate(pipeline: pipeline, writer: writer)
         self.logger = logger
     }
 
     public func run() async throws {
+        // Start-up order: subscribe only once the writer can commit (and so acknowledge).
+        await writer.waitUntilRunning()
+        try Task.checkCancellation()
         try apply(pipeline.configuration)
         // Cancellation ends the wait too; either way, stop the clients.
         try? await gracefulShutdown()
@@ -33,7 +44,9 @@ public final class IngestService: Service {
         var wanted: [String: [String: Int]] = [:]
         for s in config.sensors {
             let filter = s.topic.subscriptionFilter
-            wanted[s.broker, default: [:]][filter] = max(wanted[s.broker]?[filter] ?? 0, s.qos)
+            // At most QoS 1: libmosquitto sends a QoS 2 PUBREC before the message reaches us, so a
+            // crash could lose it; at QoS 1 the PUBACK waits for our commit (see DeliveryGate).
+            wanted[s.broker, default: [:]][filter] = max(wanted[s.broker]?[filter] ?? 0, min(s.qos, 1))
         }
         var toStop: [MQTTClient] = []
         var toStart: [MQTTClient] = []
@@ -70,7 +83,7 @@ public final class IngestService: Service {
         let name = broker.name
         var log = logger
         log[metadataKey: "broker"] = "\(name)"
-        return try MQTTClient(options: broker.options, logger: log, onMessage: { message in
+        return try MQTTClient(options: broker.options, logger: log, gate: gate, onMessage: { message in
             pipeline.handle(broker: name, topic: message.topic, payload: message.payload, receivedAt: .now())
         })
     }
@@ -78,9 +91,13 @@ public final class IngestService: Service {
     /// Per broker: connected or not, and how many times it connected.
     public var connections: [BrokerStatus] {
         clients.withLock { c in
-            c.map { BrokerStatus(name: $0.key, host: "\($0.value.0.options.host):\($0.value.0.options.port)",
-                                 connected: $0.value.1.isConnected, connects: $0.value.1.connectionCount) }
-                .sorted { $0.name < $1.name }
+            c.map { entry -> BrokerStatus in
+                let gate = entry.value.1.gateStats
+                return BrokerStatus(name: entry.key, host: "\(entry.value.0.options.host):\(entry.value.0.options.port)",
+                                    connected: entry.value.1.isConnected, connects: entry.value.1.connectionCount,
+                                    acknowledgedAfterCommit: gate.acknowledged, commitWaits: gate.seals)
+            }
+            .sorted { $0.name < $1.name }
         }
     }
 }
@@ -90,4 +107,14 @@ public struct BrokerStatus: Sendable, Codable, Hashable {
     public var host: String
     public var connected: Bool
     public var connects: Int
+    /// Messages acknowledged to this broker, each only after the commit that covers it.
+    public var acknowledgedAfterCommit: Int
+    /// Times the client asked the writer to commit before acknowledging.
+    public var commitWaits: Int
+
+    enum CodingKeys: String, CodingKey {
+        case name, host, connected, connects
+        case acknowledgedAfterCommit = "acknowledged_after_commit"
+        case commitWaits = "commit_waits"
+    }
 }

@@ -64,7 +64,7 @@ extension EdgeStore {
                 events += sizes.count
                 bytes += sizes.reduce(0, +)
             }
-            totals.withLock { $0.events -= events; $0.bytes -= bytes }
+            adjustTotalsOnCommit(db, events: -events, bytes: -bytes)
             return events
         }
     }
@@ -89,8 +89,11 @@ extension EdgeStore {
     /// Over a limit: the lowest-priority oldest events go first (never gap records). Drops
     /// accumulate in `pending_gaps` (one row per reason and class), so a long outage adds no
     /// outbox rows of its own; the uplink turns them into gap records when it sends.
-    func enforceCapacity(db: Database) throws {
+    func enforceCapacity(db: Database, uncommitted: OutboxTotals) throws {
+        // What the outbox holds once this transaction commits: committed totals plus its own inserts.
         var t = totals.withLock { $0 }
+        t.events += uncommitted.events
+        t.bytes += uncommitted.bytes
         guard t.events > limits.maxEvents || t.bytes > limits.maxBytes else { return }
         for cls in Self.drainOrder.reversed() {
             var dropped = 0, droppedBytes = 0
@@ -116,7 +119,7 @@ extension EdgeStore {
             }
             guard dropped > 0, let first, let last else { continue }
             try db.execute(sql: "DELETE FROM events WHERE priority = ? AND type != 'gap' AND seq <= ?", arguments: [cls.rank, lastSeq])
-            totals.withLock { $0.events -= dropped; $0.bytes -= droppedBytes }
+            adjustTotalsOnCommit(db, events: -dropped, bytes: -droppedBytes)
             try recordDrop(db: db, reason: "capacity", cls: cls, count: dropped, first: first, last: last)
         }
     }
@@ -135,7 +138,7 @@ extension EdgeStore {
                 guard count > 0 else { continue }
                 try db.execute(sql: "DELETE FROM events WHERE priority = ? AND type != 'gap' AND committed_at < ?", arguments: [cls.rank, cutoff])
                 let bytes: Int = row[1]
-                totals.withLock { $0.events -= count; $0.bytes -= bytes }
+                adjustTotalsOnCommit(db, events: -count, bytes: -bytes)
                 try recordDrop(db: db, reason: "ttl", cls: cls, count: count, first: row[2], last: row[3])
             }
         }
@@ -156,8 +159,8 @@ extension EdgeStore {
                           reason: row["reason"], now: now)
             }
             try db.execute(sql: "DELETE FROM pending_gaps")
-            gapsPending.withLock { $0 = false }
-            return try insert(gaps, db: db, epoch: epoch, now: now, encoder: encoder)
+            db.afterNextTransaction { [self] _ in gapsPending.withLock { $0 = false } }
+            return try insert(gaps, db: db, epoch: epoch, now: now, encoder: encoder).0
         }
     }
 

@@ -192,7 +192,7 @@ public final class EdgeStore: Sendable {
             let saveEpoch = !epochSaved.withLock { $0 }
             let result = try pool.write { db -> [EventEnvelope] in
                 if saveEpoch { try Self.saveEpoch(epoch, db) }
-                let committed = try insert(batch.events, db: db, epoch: epoch, now: now, encoder: encoder)
+                let (committed, added) = try insert(batch.events, db: db, epoch: epoch, now: now, encoder: encoder)
                 if !batch.states.isEmpty {
                     let upsert = try db.cachedStatement(sql: """
                         INSERT INTO rule_state (key, sensor, equipment, signal, rules, updated_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -213,7 +213,7 @@ public final class EdgeStore: Sendable {
                     try db.execute(sql: "DELETE FROM quarantine WHERE id <= (SELECT MAX(id) FROM quarantine) - ?",
                                    arguments: [keepQuarantine])
                 }
-                try enforceCapacity(db: db)
+                try enforceCapacity(db: db, uncommitted: added)
                 return committed
             }
             if saveEpoch { epochSaved.withLock { $0 = true } }
@@ -224,8 +224,9 @@ public final class EdgeStore: Sendable {
     }
 
     /// Inserts events with seq assigned up front, so each row is written once with its final body.
-    func insert(_ events: [EventEnvelope], db: Database, epoch: Int64, now: Timestamp, encoder: JSONEncoder) throws -> [EventEnvelope] {
-        guard !events.isEmpty else { return [] }
+    func insert(_ events: [EventEnvelope], db: Database, epoch: Int64, now: Timestamp,
+                encoder: JSONEncoder) throws -> ([EventEnvelope], OutboxTotals) {
+        guard !events.isEmpty else { return ([], OutboxTotals(events: 0, bytes: 0)) }
         var seq = try Int64.fetchOne(db, sql: "SELECT seq FROM sqlite_sequence WHERE name = 'events'") ?? 0
         let insert = try db.cachedStatement(sql: """
             INSERT INTO events (seq, event_id, boot_epoch, priority, type, equipment, signal, occurred_at, body, bytes, committed_at)
@@ -244,9 +245,18 @@ public final class EdgeStore: Sendable {
             bytes += body.utf8.count
             committed.append(e)
         }
-        let added = committed.count
-        totals.withLock { $0.events += added; $0.bytes += bytes }
-        return committed
+        adjustTotalsOnCommit(db, events: committed.count, bytes: bytes)
+        return (committed, OutboxTotals(events: committed.count, bytes: bytes))
+    }
+
+    /// Applies a change of the outbox's size to the in-memory totals only once the transaction
+    /// commits (on the writer, before the next transaction starts): a rolled-back write (disk full)
+    /// changes nothing, so its retry cannot count the same events twice.
+    func adjustTotalsOnCommit(_ db: Database, events: Int, bytes: Int) {
+        guard events != 0 || bytes != 0 else { return }
+        db.afterNextTransaction { [self] _ in
+            totals.withLock { $0.events += events; $0.bytes += bytes }
+        }
     }
 
     /// Every saved rule state, to restore the pipeline after a restart.
@@ -275,4 +285,9 @@ public final class EdgeStore: Sendable {
 public struct OutboxTotals: Sendable, Hashable {
     public var events: Int
     public var bytes: Int
+
+    public init(events: Int, bytes: Int) {
+        self.events = events
+        self.bytes = bytes
+    }
 }

@@ -23,8 +23,8 @@ public final class UplinkService: Service {
     let clientBox = Mutex<MQTTClient?>(nil)
 
     struct State {
-        /// Batch id -> when it was sent; acks remove it, timeouts resend it.
-        var inflight: [String: ContinuousClock.Instant] = [:]
+        /// Batch id -> when it was sent and what it carried; acks remove it, timeouts resend it.
+        var inflight: [String: InflightBatch] = [:]
         var cursors: [PriorityClass: Int64] = [:]
         var pendingAcks: [UplinkAck] = []
         var centralOnline = false
@@ -75,7 +75,8 @@ public final class UplinkService: Service {
         }
         var bucket = DrainBucket(eventsPerSecond: config.drainEventsPerSecond, bytesPerSecond: config.drainBytesPerSecond)
         var lastStatus = ContinuousClock.now - .seconds(3600)
-        while !Task.isShuttingDownGracefully {
+        // Cancellation ends the loop as well as graceful shutdown (a cancelled sleep returns at once).
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             var progressed = false
             do {
                 progressed = try step(client, &bucket)
@@ -125,18 +126,23 @@ public final class UplinkService: Service {
             return s.pendingAcks
         }
         if !acks.isEmpty {
+            // A batch refused whole, unreadable to the central, is let go by what this edge sent in it.
+            let refusedWhole = state.withLock { s in
+                acks.filter { $0.batchRefused == true }.flatMap { s.inflight[$0.batch]?.ranges ?? [] }
+            }
             // Every ack that piled up, deleted in one transaction.
-            let deleted = try store.deleteAcknowledged(acks.flatMap { $0.committed + $0.rejected })
+            let deleted = try store.deleteAcknowledged(acks.flatMap { $0.committed + $0.rejected } + refusedWhole)
             state.withLock { s in
                 for ack in acks { s.inflight[ack.batch] = nil }
                 s.stats.eventsAcknowledged += deleted
                 s.stats.lastAckAt = .now()
                 s.stats.eventsRejectedByCentral += acks.reduce(0) { $0 + $1.rejected.reduce(0) { $0 + Int($1.count) } }
+                    + refusedWhole.reduce(0) { $0 + Int($1.count) }
             }
             progressed = true
         }
         for ack in acks {
-            if !ack.rejected.isEmpty {
+            if !ack.rejected.isEmpty || ack.batchRefused == true {
                 logger.error("the central refused a batch; it keeps the raw batch for operators", metadata: [
                     "batch": "\(ack.batch)", "reason": "\(ack.reason ?? "-")"])
             }
@@ -145,7 +151,7 @@ public final class UplinkService: Service {
         let timeout = Duration.milliseconds(config.ackTimeout.value)
         state.withLock { s in
             let reconnected = s.connects != s.seenConnects
-            let expired = s.inflight.values.contains { now - $0 > timeout }
+            let expired = s.inflight.values.contains { now - $0.sentAt > timeout }
             if reconnected || expired {
                 // Everything unacknowledged becomes eligible again; the central deduplicates.
                 if expired { s.stats.resends += s.inflight.count }
@@ -171,7 +177,7 @@ public final class UplinkService: Service {
             }
             bucket.spend(events: rows.count, bytes: payload.count)
             state.withLock { s in
-                s.inflight[id] = .now
+                s.inflight[id] = InflightBatch(sentAt: .now, ranges: SeqRange.covering(rows.map(\.seq)))
                 for r in rows { s.cursors[r.priority] = max(s.cursors[r.priority] ?? 0, r.seq) }
                 s.stats.batchesSent += 1
                 s.stats.eventsSent += rows.count
@@ -292,4 +298,11 @@ struct DrainBucket {
         if eventsPerSecond > 0 { events -= Double(e) }
         if bytesPerSecond > 0 { bytes -= Double(b) }
     }
+}
+
+/// What the uplink remembers of a batch until the central answers it.
+struct InflightBatch: Sendable {
+    var sentAt: ContinuousClock.Instant
+    /// The sequence numbers it carried, for an answer that refuses the batch by id alone.
+    var ranges: [SeqRange]
 }

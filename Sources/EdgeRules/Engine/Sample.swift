@@ -64,6 +64,9 @@ public enum RejectionReason: String, Sendable, Codable, CaseIterable, Comparable
     case outOfOrder = "out_of_order"
     case negativeCounter = "negative_counter"
     case unmappedState = "unmapped_state"
+    /// The sensor time is not after the last processed reading of this instance: a reading the
+    /// plant broker redelivered after a crash, or one that arrived out of order. Not processed again.
+    case alreadySeen = "already_seen"
 
     public static func < (lhs: RejectionReason, rhs: RejectionReason) -> Bool { lhs.rawValue < rhs.rawValue }
 }

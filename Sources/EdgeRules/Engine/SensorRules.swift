@@ -3,6 +3,10 @@ import MillwrightCore
 /// The rules of one sensor instance (one equipment + signal), in a fixed order.
 public struct SensorRules: Codable, Sendable, Hashable {
     public private(set) var rules: [AnyRule]
+    /// The sensor time of the latest reading these rules processed. Saved with the rule state in
+    /// the transaction that commits the reading's effects, so a reading redelivered after a crash
+    /// (its acknowledgement never reached the broker) is recognised: see `isAlreadySeen`.
+    public var lastSensorTime: Timestamp?
 
     public init(specs: [RuleSpec]) {
         rules = specs.map(AnyRule.init)
@@ -29,10 +33,19 @@ public struct SensorRules: Codable, Sendable, Hashable {
 
     public var needsTick: Bool { rules.contains { $0.needsTick } }
 
+    /// Whether a reading with this sensor time was already processed (or is older than one that
+    /// was): sensor time must increase per instance.
+    public func isAlreadySeen(sensorTime: Timestamp) -> Bool {
+        guard let last = lastSensorTime else { return false }
+        return sensorTime <= last
+    }
+
     /// Rules for new specs, keeping the state of every rule whose parameters did not change.
     public func reconfigured(to specs: [RuleSpec]) -> SensorRules {
-        SensorRules(rules: specs.map { spec in
+        var out = SensorRules(rules: specs.map { spec in
             rules.first { $0.spec == spec } ?? AnyRule(spec)
         })
+        out.lastSensorTime = lastSensorTime
+        return out
     }
 }

@@ -28,23 +28,44 @@ public struct JSONPathScanner {
     private var i = 0
     private let paths: [JSONPath]
     private(set) var found: [JSONScalar?]
+    /// Index in `paths` of the member-capture path (the object's path plus one wildcard level), if any.
+    private let captureIndex: Int?
+    private(set) var members: [(key: String, value: JSONScalar)] = []
+    /// Whether the capture path's parent was an object (members may still be empty).
+    private(set) var membersObject = false
 
-    private init(_ bytes: UnsafeRawBufferPointer, paths: [JSONPath]) {
+    private init(_ bytes: UnsafeRawBufferPointer, paths: [JSONPath], captureIndex: Int?) {
         b = bytes
         self.paths = paths
+        self.captureIndex = captureIndex
         found = Array(repeating: nil, count: paths.count)
     }
 
     /// Returns, per path, the scalar there or nil if the path is absent.
     public static func scan(_ bytes: UnsafeRawBufferPointer, paths: [JSONPath]) throws(JSONScanError) -> [JSONScalar?] {
-        var s = JSONPathScanner(bytes, paths: paths)
+        try scan(bytes, paths: paths, membersOf: nil).found
+    }
+
+    /// Also returns every member of the object at `membersOf` (in document order), each member's
+    /// value as a scalar or `.container`; nil when that path is absent or not an object.
+    public static func scan(_ bytes: UnsafeRawBufferPointer, paths: [JSONPath], membersOf: JSONPath?)
+        throws(JSONScanError) -> (found: [JSONScalar?], members: [(key: String, value: JSONScalar)]?) {
+        precondition(paths.count < 64, "at most 63 paths per scan")
+        var all = paths
+        var capture: Int?
+        if let membersOf {
+            capture = all.count
+            // The wildcard level never matches a real key: `object` captures at that depth itself.
+            all.append(JSONPath(components: membersOf.components + [.key("\u{0}*")]))
+        }
+        var s = JSONPathScanner(bytes, paths: all, captureIndex: capture)
         s.skipSpace()
         // Bit i set: path i still matches the current position.
-        let alive: UInt64 = paths.count >= 64 ? ~0 : (1 << UInt64(paths.count)) - 1
+        let alive: UInt64 = (1 << UInt64(all.count)) - 1
         try s.value(depth: 0, alive: alive)
         s.skipSpace()
         guard s.i == s.b.count else { throw .malformed("unexpected text after the JSON value at byte \(s.i)") }
-        return s.found
+        return (Array(s.found.prefix(paths.count)), s.membersObject ? s.members : nil)
     }
 
     private mutating func skipSpace() {
@@ -110,6 +131,7 @@ public struct JSONPathScanner {
     }
 
     private mutating func object(depth: Int, alive: UInt64) throws(JSONScanError) {
+        if let c = captureIndex, alive & (1 << UInt64(c)) != 0, paths[c].components.count == depth + 1 { membersObject = true }
         i += 1
         skipSpace()
         if i < b.count && b[i] == UInt8(ascii: "}") { i += 1; return }
@@ -118,6 +140,14 @@ public struct JSONPathScanner {
             guard i < b.count, b[i] == UInt8(ascii: "\"") else { throw fail("expected a quoted key") }
             var childAlive: UInt64 = 0
             let (start, end, escaped) = try rawString()
+            var capturing = false
+            if let c = captureIndex, alive & (1 << UInt64(c)) != 0, paths[c].components.count == depth + 1 {
+                capturing = true
+                childAlive |= 1 << UInt64(c)
+            }
+            let captureKey: String? = capturing
+                ? (escaped ? decodeString(start, end) : String(decoding: UnsafeRawBufferPointer(rebasing: b[start..<end]), as: UTF8.self))
+                : nil
             if alive != 0 {
                 let keyText: String? = escaped ? decodeString(start, end) : nil
                 for p in paths.indices where alive & (1 << UInt64(p)) != 0 {
@@ -133,6 +163,10 @@ public struct JSONPathScanner {
             i += 1
             skipSpace()
             try value(depth: depth + 1, alive: childAlive)
+            if let captureKey, let c = captureIndex {
+                members.append((captureKey, found[c] ?? .null))
+                found[c] = nil
+            }
             skipSpace()
             guard i < b.count else { throw fail("unterminated object") }
             if b[i] == UInt8(ascii: ",") { i += 1; continue }

@@ -50,17 +50,22 @@ public struct UplinkAck: Codable, Sendable, Hashable {
     /// Ranges of a batch the central refused as invalid; it keeps the raw batch for operators.
     public var rejected: [SeqRange]
     public var reason: String?
+    /// True when the central refused the whole batch and could not read its sequence numbers:
+    /// the edge lets go of every event it sent in that batch (kept raw at the central).
+    public var batchRefused: Bool?
 
-    public init(batch: String, committed: [SeqRange], rejected: [SeqRange] = [], reason: String? = nil) {
+    public init(batch: String, committed: [SeqRange], rejected: [SeqRange] = [], reason: String? = nil, batchRefused: Bool? = nil) {
         version = 1
         self.batch = batch
         self.committed = committed
         self.rejected = rejected
         self.reason = reason
+        self.batchRefused = batchRefused
     }
 
     enum CodingKeys: String, CodingKey {
         case version = "v", batch, committed, rejected, reason
+        case batchRefused = "batch_refused"
     }
 }
 
