@@ -10,6 +10,10 @@ let package = Package(
         .executable(name: "millwright-edge", targets: ["millwright-edge"]),
         .executable(name: "millwright-central", targets: ["millwright-central"]),
         .executable(name: "millwright-bench", targets: ["millwright-bench"]),
+        // libFuzzer targets, built with -sanitize=fuzzer by scripts/fuzz (a plain build makes stubs).
+        .executable(name: "fuzz-batch-decoder", targets: ["fuzz-batch-decoder"]),
+        .executable(name: "fuzz-payload-decoder", targets: ["fuzz-payload-decoder"]),
+        .executable(name: "fuzz-config", targets: ["fuzz-config"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -18,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         // libmosquitto, behind one small module map.
@@ -115,6 +120,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
+        .executableTarget(name: "fuzz-batch-decoder", dependencies: ["CentralIngest"]),
+        .executableTarget(name: "fuzz-payload-decoder", dependencies: ["EdgeAgent", "EdgeConfig", "MillwrightCore"]),
+        .executableTarget(name: "fuzz-config", dependencies: ["CentralIngest", "CentralSync", "EdgeConfig"]),
         .testTarget(name: "MQTTClientTests", dependencies: ["MQTTClient", "TestSupport"]),
         .testTarget(name: "EdgeRulesTests", dependencies: ["EdgeRules", "MillwrightCore"]),
         .testTarget(name: "EdgeConfigTests", dependencies: ["EdgeConfig", "ConfigSupport"]),
@@ -124,7 +132,15 @@ let package = Package(
             name: "CentralSyncTests",
             dependencies: ["CentralIngest", "CentralSync", "EdgeRules", "ERPConnectors", "MillwrightCore", "Reconciliation", "TestSupport"]
         ),
-        .testTarget(name: "EdgeAgentTests", dependencies: ["EdgeAgent", "EdgeConfig", "MQTTClient", "TestSupport"]),
+        .testTarget(
+            name: "EdgeAgentTests",
+            dependencies: [
+                "EdgeAgent", "EdgeConfig", "MQTTClient", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // Shared fixtures: a real mosquitto broker on a free port, temp dirs.
         .target(name: "TestSupport", dependencies: ["EdgeAgent", "MillwrightCore"], path: "Tests/TestSupport"),
     ],

@@ -18,6 +18,9 @@ public struct EdgeAgent: Sendable {
         public var eventOutput: EventOutput = .none
         public var simulator: SensorSimulator.Options?
         public var synchronousFull = true
+        /// Acknowledge plant readings only after their commit (the product); false only for the
+        /// benchmark's reference measurement.
+        public var acknowledgeAfterCommit = true
 
         public init(configPath: String) { self.configPath = configPath }
     }
@@ -46,7 +49,7 @@ public struct EdgeAgent: Sendable {
             EdgeAgent.print(events, as: output)
         }
         pipeline = IngestPipeline(config: config, restoredStates: restored, sink: writer)
-        ingest = IngestService(pipeline: pipeline, writer: writer, logger: logger)
+        ingest = IngestService(pipeline: pipeline, writer: writer, logger: logger, gated: options.acknowledgeAfterCommit)
         reloader = ConfigReloadService(path: options.configPath, pipeline: pipeline, ingest: ingest,
                                        watchInterval: config.ingest.watchInterval, logger: logger)
         simulator = options.simulator.map { SensorSimulator(options: $0, logger: logger) }

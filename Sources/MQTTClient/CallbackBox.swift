@@ -51,7 +51,8 @@ extension MQTTClient {
                 payload = []
             }
             box.onMessage(MQTTMessage(topic: topic, payload: payload, qos: Int(msg.qos), retain: msg.retain))
-            box.delivered.add(1, ordering: .relaxed)
+            // Only QoS 1 and 2 have an acknowledgement to hold; QoS 0 is bounded by `mayRead`.
+            if msg.qos > 0 { box.delivered.add(1, ordering: .relaxed) }
         }
     }
 }

@@ -11,4 +11,7 @@ public protocol DeliveryGate: Sendable {
     func seal(wake: @escaping @Sendable () -> Void) -> UInt64
     /// Whether everything handed over before the ticket was issued is committed.
     func isDurable(_ ticket: UInt64) -> Bool
+    /// False while the application's writer is too far behind to take more: the client stops
+    /// reading (QoS 0 messages included) until it catches up.
+    var mayRead: Bool { get }
 }

@@ -61,18 +61,20 @@ extension MQTTClient {
             let sock = mosquitto_socket(m)
             guard sock >= 0 else { return }
             var events: Int16 = 0
-            if held < maxUnacknowledged && !stopping { events |= Int16(POLLIN) }
+            let writerKeepsUp = gate.mayRead
+            if held < maxUnacknowledged && !stopping && writerKeepsUp { events |= Int16(POLLIN) }
             if held == 0 && mosquitto_want_write(m) { events |= Int16(POLLOUT) }
             var fds = [pollfd(fd: sock, events: events, revents: 0), pollfd(fd: wake.readEnd, events: Int16(POLLIN), revents: 0)]
             // A waiting ticket is woken through the pipe; otherwise wake for keepalive once a second.
-            let rc = poll(&fds, 2, 1000)
+            // A lagging writer is looked at again soon (it rings only for tickets).
+            let rc = poll(&fds, 2, writerKeepsUp ? 1000 : 5)
             if rc < 0 && errno != EINTR { return }
             if fds[1].revents & Int16(POLLIN) != 0 { wake.drain() }
             idle = true
             if fds[0].revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
                 // Read whole packets until the socket is drained or the window is full.
                 var reads = 0
-                while box.delivered.load(ordering: .relaxed) < maxUnacknowledged && reads < 4096 {
+                while box.delivered.load(ordering: .relaxed) < maxUnacknowledged && reads < 4096 && (reads % 256 != 255 || gate.mayRead) {
                     errno = 0
                     let r = mosquitto_loop_read(m, 1)
                     if r != Int32(MOSQ_ERR_SUCCESS.rawValue) { return }

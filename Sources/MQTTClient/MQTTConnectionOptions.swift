@@ -60,7 +60,7 @@ public struct MQTTConnectionOptions: Sendable, Hashable {
     public init(host: String = "127.0.0.1", port: Int = 1883, clientID: String,
                 protocolVersion: ProtocolVersion = .v311, username: String? = nil, password: String? = nil,
                 tls: TLS? = nil, keepalive: Int = 30, cleanStart: Bool = true, sessionExpiry: UInt32 = 86_400,
-                reconnect: ReconnectBackoff.Policy = .init(), receiveMaximum: Int = 100, will: Will? = nil) {
+                reconnect: ReconnectBackoff.Policy = .init(), receiveMaximum: Int = 1000, will: Will? = nil) {
         self.host = host
         self.port = port
         self.clientID = clientID

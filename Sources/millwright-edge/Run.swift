@@ -31,6 +31,11 @@ struct Run: AsyncParsableCommand {
     @Flag(help: "Commit with synchronous=NORMAL instead of FULL (faster, may lose the last commits on power loss).")
     var synchronousNormal = false
 
+    // Benchmarks only (bench/ingest-burst measures the cost of acknowledging after commit against it):
+    // libmosquitto's own behaviour, a PUBACK on receipt, which loses acknowledged readings on a crash.
+    @Flag(help: .hidden)
+    var unsafeAcknowledgeOnReceipt = false
+
     func run() async throws {
         MQTTLibrary.initialize()
         let level = logLevel
@@ -50,6 +55,7 @@ struct Run: AsyncParsableCommand {
         var options = EdgeAgent.Options(configPath: config)
         options.eventOutput = events
         options.synchronousFull = !synchronousNormal
+        options.acknowledgeAfterCommit = !unsafeAcknowledgeOnReceipt
         if simulate, let broker = cfg.brokers.first {
             var sim = SensorSimulator.Options()
             sim.host = broker.options.host

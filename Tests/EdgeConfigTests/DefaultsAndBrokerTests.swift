@@ -31,7 +31,7 @@ struct DefaultsAndBrokerTests {
         #expect(o.clientID == "millwright-e1-main")
         #expect(o.keepalive == 30)
         #expect(o.sessionExpiry == 86_400)
-        #expect(o.receiveMaximum == 100)
+        #expect(o.receiveMaximum == 1000)
         #expect(o.username == nil)
         #expect(o.password == nil)
         #expect(o.tls == nil)

@@ -23,9 +23,12 @@ public final class MasterDataImportService: Service {
         var since: Timestamp?
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let started = Timestamp.now()
-            if (try? await importOnce(since: since)) != nil {
+            do {
+                try await importOnce(since: since)
                 // Overlap by a minute: an order changed during the import is read again, not missed.
                 since = started - .seconds(60)
+            } catch {
+                logger.error("ERP import failed; retrying after import_every", metadata: ["error": "\(error)"])
             }
             try? await Task.sleep(for: .milliseconds(config.importEvery.value))
         }

@@ -22,6 +22,8 @@ public final class PostingDispatcher: Service {
         public var foundExisting = 0
         public var failures = 0
         public var deadLettered = 0
+        /// Writes to the postings outbox that failed (logged each time; the posting is retried).
+        public var storeErrors = 0
     }
 
     public init(store: SyncStore, connectors: [String: any PostingConnector], policy: SyncConfiguration.Policy, logger: Logger) {
@@ -60,6 +62,15 @@ public final class PostingDispatcher: Service {
         }
     }
 
+    /// A write to the postings outbox: never swallowed. Counted in `storeErrors` and logged; the
+    /// posting stays as it was (a `sent` one is looked up by its key on the next attempt).
+    func persist(_ what: String, posting: Int64, _ body: () throws -> Void) {
+        do { try body() } catch {
+            counters.withLock { $0.storeErrors += 1 }
+            logger.error("cannot record \(what) in the postings outbox", metadata: ["posting": "\(posting)", "error": "\(error)"])
+        }
+    }
+
     /// One round: every due posting whose target's breaker lets it through, in order.
     public func deliverDue(now: @Sendable () -> Timestamp = { .now() }) async {
         let due: [Posting]
@@ -69,27 +80,34 @@ public final class PostingDispatcher: Service {
         }
         for p in due {
             guard let connector = connectors[p.target] else {
-                try? store.markFailed(p.id, error: "no connector for target \"\(p.target)\": check `targets:` in the config", retryAt: nil, now: now())
+                persist("the missing connector", posting: p.id) {
+                    try store.markFailed(p.id, error: "no connector for target \"\(p.target)\": check `targets:` in the config", retryAt: nil, now: now())
+                }
                 continue
             }
             guard breakers.withLock({ $0[p.target]?.allows(at: now()) ?? true }) else { continue }
-            do { try store.markSent(p.id, now: now()) } catch { continue }
+            // Marked sent before the call: a crash during it makes the next attempt look the document up first.
+            var marked = false
+            persist("the attempt", posting: p.id) { try store.markSent(p.id, now: now()); marked = true }
+            guard marked else { continue }
             let outcome = await connector.deliver(p)
             let t = now()
             switch outcome {
             case .delivered(let ref, let note):
-                try? store.markAcked(p.id, documentRef: ref, note: note, now: t)
+                persist("the delivery", posting: p.id) { try store.markAcked(p.id, documentRef: ref, note: note, now: t) }
                 breakers.withLock { $0[p.target]?.succeeded() }
                 counters.withLock { s in
                     s.delivered += 1
                     if note.contains("found") { s.foundExisting += 1 }
                 }
-                try? store.recordTargetHealth(p.target, breaker: "closed", failures: 0, success: true, error: nil, now: t)
+                persist("the target's health", posting: p.id) {
+                    try store.recordTargetHealth(p.target, breaker: "closed", failures: 0, success: true, error: nil, now: t)
+                }
                 logger.info("posting delivered", metadata: ["posting": "\(p.id)", "kind": "\(p.kind)", "target": "\(p.target)", "document": "\(ref)", "note": "\(note)"])
             case .failed(let error):
                 let attempts = p.attempts + 1
                 let retryAt: Timestamp? = attempts >= policy.maxAttempts ? nil : t + backoff(attempts: attempts)
-                try? store.markFailed(p.id, error: error, retryAt: retryAt, now: t)
+                persist("the failure", posting: p.id) { try store.markFailed(p.id, error: error, retryAt: retryAt, now: t) }
                 let (state, failures) = breakers.withLock { b -> (CircuitBreaker.State, Int) in
                     b[p.target]?.failed(at: t)
                     return (b[p.target]?.state(at: t) ?? .closed, b[p.target]?.failures ?? 0)
@@ -98,7 +116,9 @@ public final class PostingDispatcher: Service {
                     s.failures += 1
                     if retryAt == nil { s.deadLettered += 1 }
                 }
-                try? store.recordTargetHealth(p.target, breaker: state.rawValue, failures: failures, success: false, error: error, now: t)
+                persist("the target's health", posting: p.id) {
+                    try store.recordTargetHealth(p.target, breaker: state.rawValue, failures: failures, success: false, error: error, now: t)
+                }
                 if retryAt == nil {
                     logger.error("posting dead-lettered: fix it and replay with `millwright-central postings replay \(p.id)`",
                                  metadata: ["posting": "\(p.id)", "kind": "\(p.kind)", "target": "\(p.target)", "attempts": "\(attempts)", "error": "\(error)"])

@@ -6,6 +6,9 @@ import Synchronization
 /// Decoded count events, kept across passes: stored events never change, so each is read and
 /// decoded once, and a pass reads only the rows stored since the last one.
 final class ObservationCache: Sendable {
+    /// Stored events a pass could not decode (stored before ingest validated `values`): counted,
+    /// reported in the pass's outcome and logged by `SyncService`, never silently skipped.
+    let undecodable = Mutex<[EventKey]>([])
     /// An observation as the edge sent it (edge clock, before skew correction).
     struct Raw: Sendable {
         var key: EventKey

@@ -23,6 +23,8 @@ public struct ReconcilePass: Sendable {
         public var reviewItems = 0
         public var unattributed: [String: Double] = [:]
         public var unresolvedOrders: Set<String> = []
+        /// Events that could not be decoded since the last pass (each is reported once).
+        public var undecodableEvents: [String] = []
     }
 
     var reconciler: Reconciler { Reconciler(policy: .init(cadence: config.cadence, grace: config.grace)) }
@@ -74,6 +76,10 @@ public struct ReconcilePass: Sendable {
         // The cursor moves in the same transaction as the postings: a failed pass re-reads the events.
         outcome.postingsCreated = try store.apply(postings: newPostings, reviews: reviews,
                                                   cursor: seen.map { ("event_postings", $0) }, now: now).count
+        outcome.undecodableEvents = cache.undecodable.withLock { keys in
+            defer { keys.removeAll() }
+            return keys.map(\.description)
+        }
         return outcome
     }
 
@@ -132,13 +138,22 @@ public struct ReconcilePass: Sendable {
         else if row.signal == mapping.scrapSignal { kind = .scrap }
         else if let m = mapping.consumption[row.signal] { kind = .consumption; material = m }
         else { return nil }
-        guard let e = try? JSONDecoder().decode(EventEnvelope.self, from: Data(row.body.utf8)),
-              case .number(let delta)? = e.values["delta"] else { return nil }
+        guard let e = decodeEnvelope(row), case .number(let delta)? = e.values["delta"] else { return nil }
         var from = e.occurredAt, to = e.occurredAt
         if case .text(let f)? = e.values["from"], let t = Timestamp(rfc3339: f) { from = t }
         if case .text(let t)? = e.values["to"], let tt = Timestamp(rfc3339: t) { to = tt }
         return .init(key: row.key, equipment: row.equipment, kind: kind, material: material, quantity: delta, from: from, to: to,
                      received: row.centralReceivedAt)
+    }
+
+    /// The stored envelope, or nil after recording the event as undecodable.
+    func decodeEnvelope(_ row: SyncStore.EventRow, _ decoder: JSONDecoder = JSONDecoder()) -> EventEnvelope? {
+        do {
+            return try decoder.decode(EventEnvelope.self, from: Data(row.body.utf8))
+        } catch {
+            cache.undecodable.withLock { $0.append(row.key) }
+            return nil
+        }
     }
 
     /// Moves an edge time onto the central's clock when the edge's offset exceeds the tolerance,
@@ -162,7 +177,7 @@ public struct ReconcilePass: Sendable {
         var out: [SyncStore.NewPosting] = []
         for row in rows {
             guard let mapping = config.equipment[row.equipment], ["downtime", "limit_raised", "rate_raised"].contains(row.type),
-                  let e = try? decoder.decode(EventEnvelope.self, from: Data(row.body.utf8)) else { continue }
+                  let e = decodeEnvelope(row, decoder) else { continue }
             var kinds: [String] = []
             if row.type == "downtime" { kinds += ["maintenance_notification", "planning_exception"] }
             if row.type == "limit_raised", mapping.qualitySignals.contains(row.signal) { kinds.append("quality_hold") }

@@ -10,6 +10,8 @@ public final class SyncService: Service {
     let dispatcher: PostingDispatcher?
     let logger: Logger
     let lastOutcome = Mutex<ReconcilePass.Outcome?>(nil)
+    /// Events left out because they could not be decoded, since start.
+    public let undecodableTotal = Mutex(0)
 
     public init(pass: ReconcilePass, dispatcher: PostingDispatcher?, logger: Logger) {
         self.pass = pass
@@ -33,6 +35,11 @@ public final class SyncService: Service {
             if o.postingsCreated > 0 {
                 logger.info("reconciled", metadata: ["postings_created": "\(o.postingsCreated)", "review_items": "\(o.reviewItems)"])
                 dispatcher?.wake()
+            }
+            if !o.undecodableEvents.isEmpty {
+                undecodableTotal.withLock { $0 += o.undecodableEvents.count }
+                logger.error("stored events that cannot be decoded were left out of reconciliation", metadata: [
+                    "count": "\(o.undecodableEvents.count)", "events": "\(o.undecodableEvents.prefix(10))"])
             }
             if !o.unresolvedOrders.isEmpty {
                 logger.debug("MES names orders the ERP import has not seen (yet)", metadata: ["orders": "\(o.unresolvedOrders.sorted())"])

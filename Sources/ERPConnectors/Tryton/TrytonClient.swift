@@ -46,12 +46,10 @@ public final class TrytonClient: Sendable {
     }
 
     /// The user's context (company, language) is the required last argument of every model call.
+    /// Goes through `call`, so an expired session (Tryton ends one idle for `[session] timeout`,
+    /// 5 minutes by default, e.g. through a network outage) is renewed here too.
     public func context() async throws(TrytonError) -> [String: Any] {
-        guard let s = session.withLock({ $0 }) else {
-            try await login()
-            return try await context()
-        }
-        let ctx = try await rawCall("model.res.user.get_preferences", [true, [:] as [String: Any]], auth: s)
+        let ctx = try await call("model.res.user.get_preferences", [true, [:] as [String: Any]])
         guard let d = ctx as? [String: Any] else { throw .unexpectedAnswer(method: "get_preferences", detail: "\(ctx)") }
         return d
     }
@@ -76,6 +74,7 @@ public final class TrytonClient: Sendable {
         do {
             return try await rawCall(method, params, auth: session.withLock { $0 })
         } catch .http(_, let status, _) where status == 401 || status == 403 {
+            logger.notice("Tryton session expired or refused; logging in again", metadata: ["method": "\(method)", "status": "\(status)"])
             try await login()
             return try await rawCall(method, params, auth: session.withLock { $0 })
         }

@@ -23,4 +23,6 @@ final class IngestCommitGate: DeliveryGate {
     }
 
     func isDurable(_ ticket: UInt64) -> Bool { writer.isDurable(ticket) }
+
+    var mayRead: Bool { writer.keepsUp }
 }

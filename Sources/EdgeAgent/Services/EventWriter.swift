@@ -80,6 +80,13 @@ public final class EventWriter: EventSink, Service {
 
     public func isDurable(_ ticket: UInt64) -> Bool { durableThrough.load(ordering: .acquiring) >= ticket }
 
+    /// Events waiting for a commit beyond which ingest stops reading (the plant broker holds QoS 1
+    /// readings; QoS 0 ones are the broker's to drop): memory stays bounded while the disk is full.
+    public static let maxPendingEvents = 50_000
+
+    /// Whether the writer takes more: false while `maxPendingEvents` or more wait for a commit.
+    public var keepsUp: Bool { pending.withLock { $0.output.events.count < Self.maxPendingEvents } }
+
     public var stats: Counters { counters.withLock { $0 } }
 
     let running = Mutex<(started: Bool, waiting: [CheckedContinuation<Void, Never>])>((false, []))
@@ -108,9 +115,11 @@ public final class EventWriter: EventSink, Service {
         for c in waiting { c.resume() }
         await withGracefulShutdownHandler {
             for await _ in doorbell {
-                // Batch up what arrives in the window, unless an ingest client waits to acknowledge.
-                if pending.withLock({ $0.waiters.isEmpty }) {
-                    try? await Task.sleep(for: Self.groupCommitWindow)
+                // Batch up what arrives in the window, but commit at once when an ingest client
+                // waits to acknowledge (its ticket may come after the hand-off that rang).
+                let windowEnd = ContinuousClock.now + Self.groupCommitWindow
+                while pending.withLock({ $0.waiters.isEmpty }) && ContinuousClock.now < windowEnd && !Task.isCancelled {
+                    try? await Task.sleep(for: .milliseconds(1))
                 }
                 await flush()
             }
@@ -123,39 +132,60 @@ public final class EventWriter: EventSink, Service {
     /// Commits everything pending; on failure keeps it and retries, so nothing is lost.
     func flush() async {
         while true {
-            let (batch, through) = pending.withLock { intake -> (PipelineOutput, UInt64) in
-                defer { intake.output = PipelineOutput() }
-                return (intake.output, intake.handed)
+            switch await onWriterQueue({ self.commitPending() }) {
+            case .nothingPending: return
+            case .committed: continue
+            case .failed: try? await Task.sleep(for: .seconds(1))
             }
-            if batch.isEmpty {
-                markDurable(through: through)
-                return
+        }
+    }
+
+    enum CommitOutcome: Sendable { case nothingPending, committed, failed }
+
+    /// SQLite blocks: commits run on the writer's own queue, never on the cooperative thread pool.
+    let queue = DispatchQueue(label: "millwright.edge-writer")
+
+    func onWriterQueue(_ body: @escaping @Sendable () -> CommitOutcome) async -> CommitOutcome {
+        await withCheckedContinuation { (c: CheckedContinuation<CommitOutcome, Never>) in
+            queue.async { c.resume(returning: body()) }
+        }
+    }
+
+    /// One transaction holding everything handed over so far (on the writer queue).
+    func commitPending() -> CommitOutcome {
+        let (batch, through) = pending.withLock { intake -> (PipelineOutput, UInt64) in
+            defer { intake.output = PipelineOutput() }
+            return (intake.output, intake.handed)
+        }
+        if batch.isEmpty {
+            markDurable(through: through)
+            return .nothingPending
+        }
+        // The latest state per instance is enough; earlier snapshots in the batch are superseded.
+        var compact = batch
+        var seen = Set<String>()
+        compact.states = batch.states.reversed().filter { seen.insert($0.key).inserted }.reversed()
+        do {
+            let committed = try store.commit(compact, keepQuarantine: keepQuarantine)
+            counters.withLock {
+                $0.eventsCommitted += committed.count
+                $0.batches += 1
             }
-            // The latest state per instance is enough; earlier snapshots in the batch are superseded.
-            var compact = batch
-            var seen = Set<String>()
-            compact.states = batch.states.reversed().filter { seen.insert($0.key).inserted }.reversed()
-            do {
-                let committed = try store.commit(compact, keepQuarantine: keepQuarantine)
-                counters.withLock {
-                    $0.eventsCommitted += committed.count
-                    $0.batches += 1
-                }
-                markDurable(through: through)
-                if !committed.isEmpty { onCommitted(committed) }
-            } catch {
-                counters.withLock {
-                    $0.storeErrors += 1
-                    $0.lastError = error.description
-                }
-                logger.error("edge store write failed; retrying", metadata: ["error": "\(error)", "pending_events": "\(batch.events.count)"])
-                pending.withLock { intake in
-                    intake.output.events = compact.events + intake.output.events
-                    intake.output.states = compact.states + intake.output.states
-                    intake.output.quarantine = compact.quarantine + intake.output.quarantine
-                }
-                try? await Task.sleep(for: .seconds(1))
+            markDurable(through: through)
+            if !committed.isEmpty { onCommitted(committed) }
+            return .committed
+        } catch {
+            counters.withLock {
+                $0.storeErrors += 1
+                $0.lastError = error.description
             }
+            logger.error("edge store write failed; retrying", metadata: ["error": "\(error)", "pending_events": "\(batch.events.count)"])
+            pending.withLock { intake in
+                intake.output.events = compact.events + intake.output.events
+                intake.output.states = compact.states + intake.output.states
+                intake.output.quarantine = compact.quarantine + intake.output.quarantine
+            }
+            return .failed
         }
     }
 

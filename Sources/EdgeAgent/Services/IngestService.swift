@@ -13,14 +13,14 @@ import Synchronization
 public final class IngestService: Service {
     let pipeline: IngestPipeline
     let writer: EventWriter
-    let gate: IngestCommitGate
+    let gate: IngestCommitGate?
     let logger: Logger
     let clients = Mutex<[String: (BrokerConfig, MQTTClient)]>([:])
 
-    public init(pipeline: IngestPipeline, writer: EventWriter, logger: Logger) {
+    public init(pipeline: IngestPipeline, writer: EventWriter, logger: Logger, gated: Bool = true) {
         self.pipeline = pipeline
         self.writer = writer
-        self.gate = IngestCommitGate(pipeline: pipeline, writer: writer)
+        self.gate = gated ? IngestCommitGate(pipeline: pipeline, writer: writer) : nil
         self.logger = logger
     }
 

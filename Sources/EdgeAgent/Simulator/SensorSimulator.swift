@@ -58,7 +58,7 @@ public struct SensorSimulator: Service {
         if machines.count > 1 { machines[1].excursionLeft = 8 }
         var step = 0
         let period = Duration.milliseconds(Int64(1000 / max(options.rate, 0.01)))
-        while !Task.isShuttingDownGracefully {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
             guard client.isConnected else {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(100)) }
                 continue
