@@ -120,9 +120,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "fuzz-batch-decoder", dependencies: ["CentralIngest"]),
-        .executableTarget(name: "fuzz-payload-decoder", dependencies: ["EdgeAgent", "EdgeConfig", "MillwrightCore"]),
-        .executableTarget(name: "fuzz-config", dependencies: ["CentralIngest", "CentralSync", "EdgeConfig"]),
+        .target(name: "FuzzSupport"),
+        .executableTarget(name: "fuzz-batch-decoder", dependencies: ["CentralIngest", "FuzzSupport"]),
+        .executableTarget(name: "fuzz-payload-decoder", dependencies: ["EdgeAgent", "EdgeConfig", "FuzzSupport", "MillwrightCore"]),
+        .executableTarget(name: "fuzz-config", dependencies: ["CentralIngest", "CentralSync", "EdgeConfig", "FuzzSupport"]),
         .testTarget(name: "MQTTClientTests", dependencies: ["MQTTClient", "TestSupport"]),
         .testTarget(name: "EdgeRulesTests", dependencies: ["EdgeRules", "MillwrightCore"]),
         .testTarget(name: "EdgeConfigTests", dependencies: ["EdgeConfig", "ConfigSupport"]),

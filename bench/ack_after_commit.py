@@ -8,8 +8,8 @@ The case measured is the one that lost data: the edge restarts onto a persistent
 the plant broker queued N QoS 1 readings, and drains them. Rate = readings / (time from the edge's
 start to its last reading); the edge's start-up is the same in both modes. Run with bench/ack-after-commit.
 """
-from benchlib import free_port, wait_port, stop
-import argparse, json, os, shutil, subprocess, sys, tempfile, time
+from benchlib import edge_status, free_port, rfc3339_seconds, stop, wait_edge_connected, wait_port
+import argparse, os, shutil, subprocess, tempfile, time
 
 def config(port, data_dir, receive_maximum):
     return f"""site: bench
@@ -31,12 +31,6 @@ sensors:
     template: temperature
 """
 
-def status(data_dir):
-    try:
-        with open(os.path.join(data_dir, "status.json")) as f: return json.load(f)
-    except (OSError, ValueError):
-        return None
-
 def run_edge(binary, cfg, data_dir, extra, log):
     return subprocess.Popen([binary, "run", "--config", cfg, "--log-level", "warning"] + extra, stdout=log, stderr=log)
 
@@ -48,13 +42,7 @@ def one_round(binary, port, workdir, n, sensors, unsafe, receive_maximum, lines_
     log = open(os.path.join(workdir, "edge.log"), "a")
     # 1. Subscribe once so the broker keeps a session, then go away.
     edge = run_edge(binary, cfg, data_dir, extra, log)
-    end = time.time() + 20
-    while time.time() < end:
-        st = status(data_dir)
-        if st and st["brokers"] and st["brokers"][0]["connected"]: break
-        time.sleep(0.05)
-    else:
-        raise RuntimeError("edge did not connect; see " + log.name)
+    wait_edge_connected(data_dir, log.name)
     stop(edge)
     # 2. The plant keeps publishing while the edge is away: N readings queue in its session.
     pubs = []
@@ -70,16 +58,13 @@ def one_round(binary, port, workdir, n, sensors, unsafe, receive_maximum, lines_
         deadline = time.time() + 300
         got = 0
         while time.time() < deadline:
-            st = status(data_dir)
+            st = edge_status(data_dir)
             got = st["pipeline"]["messages_received"] if st else 0
             if got >= n: break
             time.sleep(0.02)
-        st = status(data_dir)
+        st = edge_status(data_dir)
         p = st["pipeline"]
-        last_at = p["last_message_at"]
-        import calendar
-        last_ts = calendar.timegm(time.strptime(last_at[:19], "%Y-%m-%dT%H:%M:%S")) + float(last_at[19:-1] or 0)
-        return p["messages_received"] / (last_ts - start), p["messages_received"], st["events_committed"]
+        return p["messages_received"] / (rfc3339_seconds(p["last_message_at"]) - start), p["messages_received"], st["events_committed"]
     finally:
         stop(edge)
 

@@ -123,6 +123,23 @@ def read_json(path):
     except (OSError, ValueError):
         return None
 
+def edge_status(data_dir):
+    """The edge's status.json in its data dir, or None while it is not (fully) written."""
+    return read_json(os.path.join(data_dir, "status.json"))
+
+def rfc3339_seconds(text):
+    """Epoch seconds of the edge's RFC 3339 UTC times ("2026-11-28T10:00:00.123Z")."""
+    import calendar
+    return calendar.timegm(time.strptime(text[:19], "%Y-%m-%dT%H:%M:%S")) + float(text[19:-1] or 0)
+
+def wait_edge_connected(data_dir, log_name, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        st = edge_status(data_dir)
+        if st and st["brokers"] and st["brokers"][0]["connected"]: return st
+        time.sleep(0.05)
+    raise RuntimeError("edge did not connect; see " + log_name)
+
 def sqlite_value(path, sql, default=0):
     """One value from a SQLite file, read-only; `default` while it is not there or busy."""
     if not os.path.exists(path): return default

@@ -6,7 +6,7 @@ packets (so the publisher is never the bottleneck) for N messages spread over S 
 topics. Each consumer is timed the same way: from the publisher's first byte to the
 consumer's last message. Run it with bench/ingest-burst (which builds first).
 """
-from benchlib import cpu_seconds, free_port, proc_status_kib, mqtt_string, remaining_length, wait_port
+from benchlib import cpu_seconds, free_port, proc_status_kib, mqtt_string, remaining_length, rfc3339_seconds, wait_edge_connected, wait_port
 import argparse, calendar, json, os, random, shutil, signal, socket, struct, subprocess, sys, tempfile, time
 
 def build_burst(n, sensors, seed):
@@ -95,13 +95,7 @@ def run_agent(binary, port, burst, n, workdir, sensors):
     log = open(os.path.join(workdir, "agent.log"), "w")
     agent = subprocess.Popen([binary, "run", "--config", cfg, "--log-level", "warning"], stdout=log, stderr=log)
     try:
-        end = time.time() + 20
-        while time.time() < end:
-            st = read_status(data_dir)
-            if st and st["brokers"] and st["brokers"][0]["connected"]: break
-            time.sleep(0.05)
-        else:
-            raise RuntimeError("agent did not connect; see " + log.name)
+        wait_edge_connected(data_dir, log.name)
         time.sleep(0.5)
         cpu0 = cpu_seconds(agent.pid)
         start = publish(port, burst)
@@ -117,9 +111,7 @@ def run_agent(binary, port, burst, n, workdir, sensors):
         time.sleep(0.3)
         st = read_status(data_dir)
         p = st["pipeline"]
-        last_at = p["last_message_at"]
-        last_ts = calendar.timegm(time.strptime(last_at[:19], "%Y-%m-%dT%H:%M:%S")) + float(last_at[19:-1] or 0)
-        rate = p["messages_received"] / (last_ts - start)
+        rate = p["messages_received"] / (rfc3339_seconds(p["last_message_at"]) - start)
         peak = rss_peak_kib(agent.pid)
         cpu = (cpu_seconds(agent.pid) - cpu0) / p["messages_received"] * 1e6
         return rate, p, st["events_committed"], peak, cpu

@@ -1,10 +1,15 @@
 // libFuzzer target: the central's batch decoder on arbitrary bytes (scripts/fuzz builds it with
 // -sanitize=fuzzer; a plain build gets a stub that says so). Any crash, trap or hang is a finding.
 #if FUZZING
+import FuzzSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import CentralIngest
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzBatchDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzBatchDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
     let payload = Array(UnsafeBufferPointer(start: data, count: size))
     switch BatchDecoder.decode(topic: "millwright/v1/plant-a/gw-1/events", payload: payload, maxBytes: 1 << 20) {
     case .success(let batch):
@@ -14,6 +19,11 @@ public func fuzzBatchDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt 
         precondition(!refusal.reason.isEmpty)
     }
     return 0
+}
+@main struct FuzzBatchDecoderMain {
+    static func main() {
+        exit(runFuzzer { data, size in fuzzBatchDecoder(data, size) })
+    }
 }
 #else
 @main struct FuzzBatchDecoderStub {

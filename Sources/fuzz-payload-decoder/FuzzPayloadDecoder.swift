@@ -1,6 +1,10 @@
 // libFuzzer target: the edge's payload decoding and the rules behind it on arbitrary payloads, the
 // way a sensor's bytes reach them (scripts/fuzz builds it with -sanitize=fuzzer).
 #if FUZZING
+import FuzzSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 import EdgeConfig
 import MillwrightCore
 @testable import EdgeAgent
@@ -42,7 +46,8 @@ final class Discard: EventSink {
 let fuzzPipeline = IngestPipeline(config: fuzzConfig, sink: Discard(), idScheme: .sequential(prefix: "f"))
 
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzPayloadDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzPayloadDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
     // The first byte picks the sensor, the rest is the payload, received at a time that moves on.
     let topics = ["f/m1/json", "f/m1/count", "f/m1/state", "f/m2/json"]
@@ -52,6 +57,11 @@ public func fuzzPayloadDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
     fuzzPipeline.handle(broker: "plant", topic: topic, payload: payload, receivedAt: at)
     fuzzPipeline.tick(now: at + Millis(60_000))
     return 0
+}
+@main struct FuzzPayloadDecoderMain {
+    static func main() {
+        exit(runFuzzer { data, size in fuzzPayloadDecoder(data, size) })
+    }
 }
 #else
 @main struct FuzzPayloadDecoderStub {

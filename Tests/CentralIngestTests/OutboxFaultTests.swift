@@ -68,9 +68,10 @@ struct OutboxFaultTests {
         let data = mount.appendingPathComponent("data").path
         let edge = try EdgeProcess(broker: plant) { port, _ in yaml(dataDir: data, plantPort: port, uplink: nil) }
         // EdgeProcess reads status from its own dir; this edge keeps its data on the tmpfs.
+        let subscribed = plant.subscriptions()
         try edge.startWithoutWaiting()
         #expect(eventually { FileManager.default.fileExists(atPath: data + "/edge.sqlite") })
-        usleep(800_000)
+        #expect(plant.waitForSubscriptions(moreThan: subscribed))
         try edge.publishLines("line/m1/state", toggles(100))
         #expect(eventually { self.count(data) == 100 }, "log:\n\(edge.log.suffix(2000))")
 
@@ -96,10 +97,10 @@ struct OutboxFaultTests {
         _ = try? Executables.run("dd", ["if=/dev/zero", "of=\(filler)", "bs=64k"])
         edge.kill()
         let readyBefore = edge.log.components(separatedBy: "edge agent ready").count
+        let subscribedBefore = plant.subscriptions()
         try edge.startWithoutWaiting()
         #expect(eventually { edge.log.components(separatedBy: "edge agent ready").count > readyBefore }, "log:\n\(edge.log.suffix(2000))")
-        #expect(eventually { edge.log.contains("MQTT connected") })
-        usleep(500_000)
+        #expect(plant.waitForSubscriptions(moreThan: subscribedBefore), "log:\n\(edge.log.suffix(2000))")
         try edge.publishLines("line/m1/state", ["IDLE", "RUN", "IDLE", "RUN", "IDLE"])
         #expect(eventually(timeout: 15) { edge.log.components(separatedBy: "edge store write failed").count > 2 })
         #expect(edge.process?.isRunning == true)

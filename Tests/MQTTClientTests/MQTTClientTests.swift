@@ -32,8 +32,8 @@ struct MQTTClientTests {
         c.start()
         defer { c.stop() }
         #expect(eventually { c.isConnected })
-        // Give the SUBACK a moment, then publish with the independent mosquitto_pub client.
-        usleep(200_000)
+        // Publish with the independent mosquitto_pub client once the broker granted the subscription.
+        #expect(broker.waitForSubscriptions(moreThan: 0))
         for i in 0..<20 {
             try Executables.run("mosquitto_pub", ["-p", "\(broker.port)", "-t", "plant/m\(i)/temp", "-q", "1", "-m", "{\"v\":\(i)}"])
         }
@@ -58,7 +58,7 @@ struct MQTTClientTests {
         usleep(600_000)
         try broker.start()
         #expect(eventually(timeout: 15) { received.connects >= 2 })
-        usleep(200_000)
+        #expect(broker.waitForSubscriptions(moreThan: 0), "resubscribed after the restart")
         try Executables.run("mosquitto_pub", ["-p", "\(broker.port)", "-t", "a/b", "-m", "after-restart"])
         #expect(eventually { received.count == 1 })
         let failures = received.events.withLock { $0.filter { if case .connectFailed = $0 { true } else { false } } }
@@ -74,7 +74,7 @@ struct MQTTClientTests {
         try c?.subscribe("queue/#", qos: 1)
         c?.start()
         #expect(eventually { c?.isConnected == true })
-        usleep(200_000)
+        #expect(broker.waitForSubscriptions(moreThan: 0))
         c?.stop()
         c = nil
         for i in 0..<5 {

@@ -33,13 +33,16 @@ public final class EdgeProcess: Sendable {
     }
 
     public func start() throws {
+        let subscribed = broker.subscriptions()
         let p = try ChildProcess(Self.binary, ["run", "--config", configPath, "--log-level", "debug"] + extraArguments, outputFile: logPath)
         child.withLock { $0 = p }
-        guard eventually(timeout: 15, { self.status?.brokers.first?.connected == true }) else {
+        guard eventually(timeout: 30, { self.status?.brokers.first?.connected == true }) else {
             throw FixtureError("the agent did not connect; log:\n\(log)")
         }
-        // Let the SUBACK arrive before the test publishes.
-        usleep(300_000)
+        // Publish only once the broker granted the agent's subscriptions. (A surviving MQTT 3.1.1
+        // session does not subscribe again; its subscriptions are already in place, so the wait
+        // simply ends at its deadline.)
+        broker.waitForSubscriptions(moreThan: subscribed, timeout: 10)
     }
 
     public func rewrite(_ yaml: (_ port: Int, _ dataDir: String) -> String) throws {

@@ -35,6 +35,11 @@ public final class MosquittoBroker: @unchecked Sendable {
         max_queued_messages 0
         max_inflight_messages 0
         log_dest file \(directory.path)/mosquitto.log
+        log_type error
+        log_type warning
+        log_type notice
+        log_type information
+        log_type subscribe
         \(extraConfig)
         """.write(to: conf, atomically: true, encoding: .utf8)
         let p = try ChildProcess(try Executables.locate("mosquitto"), ["-c", conf.path])
@@ -59,6 +64,26 @@ public final class MosquittoBroker: @unchecked Sendable {
         }
         p?.signal(SIGKILL)
         p?.wait()
+    }
+
+    public var logPath: String { directory.appendingPathComponent("mosquitto.log").path }
+
+    /// Subscriptions the broker granted so far (its log, `log_type subscribe`: "<time>: <client> <qos> <filter>"),
+    /// optionally only those of one client.
+    public func subscriptions(client: String? = nil) -> Int {
+        guard let text = try? String(contentsOfFile: logPath, encoding: .utf8) else { return 0 }
+        return text.split(separator: "\n").filter { line in
+            let parts = line.split(separator: " ")
+            guard parts.count == 4, parts[0].hasSuffix(":"), ["0", "1", "2"].contains(parts[2]) else { return false }
+            return client.map { parts[1] == $0 } ?? true
+        }.count
+    }
+
+    /// Waits (generously) until the broker has granted more subscriptions than `before`: a test
+    /// publishes only once its subscriber is really subscribed, instead of sleeping and hoping.
+    @discardableResult
+    public func waitForSubscriptions(moreThan before: Int, client: String? = nil, timeout: Double = 30) -> Bool {
+        eventually(timeout: timeout) { self.subscriptions(client: client) > before }
     }
 
     deinit { stop() }

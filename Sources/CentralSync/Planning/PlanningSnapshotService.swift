@@ -77,7 +77,7 @@ public final class PlanningSnapshotService: Service {
                 try Data(body.utf8).write(to: URL(fileURLWithPath: folder).appendingPathComponent("latest.json"), options: .atomic)
                 try pass.store.recordTargetHealth("planning:folder", breaker: "closed", failures: 0, success: true, error: nil, now: now)
             } catch {
-                try? pass.store.recordTargetHealth("planning:folder", breaker: "closed", failures: 1, success: false, error: "\(error)", now: now)
+                recordHealth("planning:folder", success: false, error: "\(error)", now: now)
                 logger.warning("cannot write the planning snapshot", metadata: ["folder": "\(folder)", "error": "\(error)"])
             }
         }
@@ -88,11 +88,20 @@ public final class PlanningSnapshotService: Service {
             // A snapshot is replaced by the next one: not worth an outbox row, only a freshness figure.
             switch await connector.deliver(p) {
             case .delivered:
-                try? pass.store.recordTargetHealth("planning:\(target)", breaker: "closed", failures: 0, success: true, error: nil, now: now)
+                recordHealth("planning:\(target)", success: true, error: nil, now: now)
             case .failed(let error):
-                try? pass.store.recordTargetHealth("planning:\(target)", breaker: "closed", failures: 1, success: false, error: error, now: now)
+                recordHealth("planning:\(target)", success: false, error: error, now: now)
                 logger.warning("cannot send the planning snapshot", metadata: ["target": "\(target)", "error": "\(error)"])
             }
+        }
+    }
+
+    /// Freshness per destination: a failure to record it is logged, never swallowed.
+    func recordHealth(_ target: String, success: Bool, error: String?, now: Timestamp) {
+        do {
+            try pass.store.recordTargetHealth(target, breaker: "closed", failures: success ? 0 : 1, success: success, error: error, now: now)
+        } catch let storeError {
+            logger.error("cannot record planning freshness", metadata: ["target": "\(target)", "error": "\(storeError)"])
         }
     }
 }

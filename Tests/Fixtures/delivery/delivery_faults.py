@@ -79,6 +79,8 @@ def main():
     ap.add_argument("--drain-timeout", type=float, default=180)
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--edge-arg", action="append", default=[],
+                    help="extra argument for millwright-edge run (e.g. --unsafe-acknowledge-on-receipt, to see the suite catch loss)")
     a = ap.parse_args()
     rng = random.Random(a.seed)
     bindir = os.path.abspath(a.bin)
@@ -119,7 +121,7 @@ broker: {{ port: {central_port}, client_id: c-1, clean_start: false, reconnect: 
         plant = Proc(["mosquitto", "-c", f"{work}/plant.conf"], f"{work}/plant.log")
         cbroker = Proc(["mosquitto", "-c", f"{work}/central-broker.conf"], f"{work}/central-broker.log")
         central = Proc([f"{bindir}/millwright-central", "run", "--config", f"{work}/central.yaml"], f"{work}/central.log")
-        edge = Proc([f"{bindir}/millwright-edge", "run", "--config", f"{work}/edge.yaml"], f"{work}/edge.log")
+        edge = Proc([f"{bindir}/millwright-edge", "run", "--config", f"{work}/edge.yaml"] + a.edge_arg, f"{work}/edge.log")
         procs += [edge, central, cbroker, plant]
         plant.start(); cbroker.start()
         wait_for(lambda: port_open(plant_port) and port_open(central_port), 15, "the brokers")
