@@ -55,7 +55,7 @@ struct DeliveryTests {
         return t
     }
 
-    func expectExactlyOnce(_ central: CentralProcess, _ n: Int, timeout: Double = 40, sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectExactlyOnce(_ central: CentralProcess, _ n: Int, timeout: Double = 120, sourceLocation: SourceLocation = #_sourceLocation) {
         let arrived = eventually(timeout: timeout) { central.eventCount >= n }
         #expect(arrived, "central has \(central.eventCount) of \(n)", sourceLocation: sourceLocation)
         usleep(500_000)
@@ -134,7 +134,7 @@ struct DeliveryTests {
             try edge.start()
         }
         while !loader.isFinished { usleep(50_000) }
-        #expect(eventually(timeout: 30) { edge.status?.outbox.backlogEvents == 0 && edge.status?.pipeline.messagesReceived ?? 0 > 0 })
+        #expect(eventually(timeout: 120) { edge.status?.outbox.backlogEvents == 0 && edge.status?.pipeline.messagesReceived ?? 0 > 0 })
         usleep(1_000_000)
         edge.stop()
         let committed = Set(edge.log.split(separator: "\n").compactMap { line -> String? in
@@ -147,7 +147,11 @@ struct DeliveryTests {
         #expect(Set(stored).count == stored.count, "no duplicates at the central")
         let missing = committed.subtracting(stored)
         #expect(missing.count == 0, "\(missing.count) committed but never delivered, e.g. \(Array(missing.prefix(5)))")
-        #expect(central.query("SELECT COUNT(DISTINCT boot_epoch) FROM events") == "4", "four boots, four epochs")
+        // Each incarnation that committed anything has its own epoch at the central (on a loaded machine
+        // an incarnation may be killed before it committed a thing, so not always four).
+        let committedEpochs = Set(committed.map { $0.split(separator: "|")[0] })
+        let storedEpochs = Set(stored.map { $0.split(separator: "|")[0] })
+        #expect(storedEpochs == committedEpochs && storedEpochs.count >= 2, "epochs stored \(storedEpochs), committed \(committedEpochs)")
     }
 
     @Test func capacityOverflowIsAccountedForByGapRecordsAndAlarmsGoLast() throws {

@@ -47,7 +47,7 @@ struct OutboxFaultTests {
         try central.start()
         defer { central.stop() }
         let start = Date()
-        #expect(eventually(timeout: 20) { central.eventCount == 800 })
+        #expect(eventually(timeout: 60) { central.eventCount == 800 })
         let seconds = Date().timeIntervalSince(start)
         // 200 events/s with one second of burst: 800 events need at least 3 s.
         #expect(seconds >= 2.8, "drained 800 events in \(seconds) s despite a 200/s limit")
@@ -79,12 +79,12 @@ struct OutboxFaultTests {
         let filler = mount.appendingPathComponent("filler").path
         _ = try? Executables.run("dd", ["if=/dev/zero", "of=\(filler)", "bs=64k"])
         try edge.publishLines("line/m1/state", toggles(2000).map { $0 })
-        #expect(eventually(timeout: 15) { edge.log.contains("edge store write failed") }, "log:\n\(edge.log.suffix(2000))")
+        #expect(eventually(timeout: 60) { edge.log.contains("edge store write failed") }, "log:\n\(edge.log.suffix(2000))")
         #expect(edge.process?.isRunning == true, "the agent survives a full disk")
 
         // Space returns: everything held in memory is committed, exactly once.
         try FileManager.default.removeItem(atPath: filler)
-        #expect(eventually(timeout: 20) { self.count(data) == 2100 }, "have \(self.count(data)) of 2100; log:\n\(edge.log.suffix(3000))")
+        #expect(eventually(timeout: 60) { self.count(data) == 2100 }, "have \(self.count(data)) of 2100; log:\n\(edge.log.suffix(3000))")
         #expect(edge.process?.isRunning == true)
         edge.kill()
         // Start-up succeeds on the existing outbox, and the state machine continued where it was.
@@ -102,10 +102,10 @@ struct OutboxFaultTests {
         #expect(eventually { edge.log.components(separatedBy: "edge agent ready").count > readyBefore }, "log:\n\(edge.log.suffix(2000))")
         #expect(plant.waitForSubscriptions(moreThan: subscribedBefore), "log:\n\(edge.log.suffix(2000))")
         try edge.publishLines("line/m1/state", ["IDLE", "RUN", "IDLE", "RUN", "IDLE"])
-        #expect(eventually(timeout: 15) { edge.log.components(separatedBy: "edge store write failed").count > 2 })
+        #expect(eventually(timeout: 60) { edge.log.components(separatedBy: "edge store write failed").count > 2 })
         #expect(edge.process?.isRunning == true)
         try FileManager.default.removeItem(atPath: filler)
-        #expect(eventually(timeout: 20) { self.count(data) == 2106 }, "have \(self.count(data)) of 2106")
+        #expect(eventually(timeout: 60) { self.count(data) == 2106 }, "have \(self.count(data)) of 2106")
         edge.stop()
     }
 

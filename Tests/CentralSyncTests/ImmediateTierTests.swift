@@ -40,11 +40,11 @@ import TestSupport
         let mes = Task { try await h.runtime.mes!.run() }
         defer { mes.cancel() }
         let start = Timestamp.minutes(-30)
-        #expect(eventually(timeout: 10) { (try? Executables.run("mosquitto_pub", ["-p", "\(broker.port)", "-q", "1", "-t", "mes/plant-a/press-1/order", "-m",
+        #expect(await eventuallyAsync(timeout: 60) { (try? Executables.run("mosquitto_pub", ["-p", "\(broker.port)", "-q", "1", "-t", "mes/plant-a/press-1/order", "-m",
             #"{"equipment": "press-1", "order": "PO-IMM", "action": "start", "at": "\#(start.rfc3339)"}"#])) != nil
             && h.runtime.mes!.stats.recorded == 1 })
         _ = try? Executables.run("mosquitto_pub", ["-p", "\(broker.port)", "-t", "mes/plant-a/press-1/order", "-m", "not json"])
-        #expect(eventually(timeout: 5) { h.runtime.mes!.stats.malformed == 1 })
+        #expect(await eventuallyAsync(timeout: 60) { h.runtime.mes!.stats.malformed == 1 })
 
         let down = h.event(.downtime, signal: "machine-state", at: .minutes(-10),
                            values: ["duration_s": .number(600), "reason": .text("jam"), "started_at": .text(Timestamp.minutes(-20).rfc3339)])
@@ -67,7 +67,7 @@ import TestSupport
         let body = first?["body"] as? [String: Any]
         #expect(body?["asset"] as? String == "press-1" && body?["order"] as? String == po.number)
         #expect((first?["key"] as? String)?.hasPrefix("maintenance_notification:") == true)
-        #expect(eventually(timeout: 10) {
+        #expect(eventually(timeout: 60) {
             let text = (try? String(contentsOfFile: unsLog, encoding: .utf8)) ?? ""
             return text.contains("plant/plant-a/press-1/escalations") && text.contains("high_high")
         })

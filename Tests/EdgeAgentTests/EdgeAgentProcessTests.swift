@@ -40,8 +40,11 @@ struct EdgeAgentProcessTests {
         defer { broker.stop() }
         let edge = try EdgeProcess(broker: broker) { plantYAML(port: $0, dataDir: $1) }
         try edge.start()
+        // The limit rule's events only: on a loaded machine the stale watchdog (2 s, receive clock)
+        // may also fire between the steps, which is right but not what this test is about.
+        var limitEvents: [EventEnvelope] { edge.events.filter { $0.type == .limitRaised || $0.type == .limitCleared } }
         try edge.publish("plant/press-1/temp", #"{"v": 95}"#)
-        #expect(eventually { edge.events.count == 1 })
+        #expect(eventually { limitEvents.count == 1 })
         let firstEpoch = try #require(edge.status?.bootEpoch)
         edge.kill()  // SIGKILL: no shutdown hook runs.
         try edge.start()
@@ -49,9 +52,9 @@ struct EdgeAgentProcessTests {
         #expect(secondEpoch > firstEpoch)
         try edge.publish("plant/press-1/temp", #"{"v": 96}"#)   // still high: must not raise again
         try edge.publish("plant/press-1/temp", #"{"v": 40}"#)   // clears the alarm raised before the crash
-        #expect(eventually { edge.events.count == 2 }, "log:\n\(edge.log)")
-        usleep(300_000)
-        let events = edge.events
+        #expect(eventually(timeout: 30) { limitEvents.count == 2 }, "log:\n\(edge.log)")
+        usleep(300_000)  // nothing more may come: a second raise would show here
+        let events = limitEvents
         #expect(events.map(\.type) == [.limitRaised, .limitCleared])
         #expect(events.last?.values["peak"] == .number(96))
         #expect(events.last?.bootEpoch == secondEpoch)
@@ -113,7 +116,7 @@ struct EdgeAgentProcessTests {
         }
         reloads.start()
         try edge.publishLines("plant/m1/parts", (1...n).map(String.init), qos: 1)
-        #expect(eventually(timeout: 20) { edge.status?.pipeline.messagesReceived == n }, "status: \(String(describing: edge.status?.pipeline))")
+        #expect(eventually(timeout: 60) { edge.status?.pipeline.messagesReceived == n }, "status: \(String(describing: edge.status?.pipeline))")
         #expect(edge.status?.pipeline.messagesProcessed == n)
     }
 

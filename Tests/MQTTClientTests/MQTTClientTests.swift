@@ -57,7 +57,7 @@ struct MQTTClientTests {
         #expect(eventually { !c.isConnected })
         usleep(600_000)
         try broker.start()
-        #expect(eventually(timeout: 15) { received.connects >= 2 })
+        #expect(eventually(timeout: 60) { received.connects >= 2 })
         #expect(broker.waitForSubscriptions(moreThan: 0), "resubscribed after the restart")
         try Executables.run("mosquitto_pub", ["-p", "\(broker.port)", "-t", "a/b", "-m", "after-restart"])
         #expect(eventually { received.count == 1 })

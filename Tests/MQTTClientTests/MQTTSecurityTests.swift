@@ -26,7 +26,7 @@ struct MQTTSecurityTests {
         return ("\(d)/ca.pem", "\(d)/server.pem", "\(d)/server.key", "\(d)/client.pem", "\(d)/client.key")
     }
 
-    func connects(_ options: MQTTConnectionOptions, timeout: Double = 5) throws -> (Bool, [MQTTConnectionEvent]) {
+    func connects(_ options: MQTTConnectionOptions, timeout: Double = 60) throws -> (Bool, [MQTTConnectionEvent]) {
         let received = Received()
         let c = try MQTTClient(options: options, onMessage: { _ in },
                                onConnectionChange: { e in received.events.withLock { $0.append(e) } })

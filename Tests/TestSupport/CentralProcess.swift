@@ -29,7 +29,7 @@ public final class CentralProcess: Sendable {
         let before = log.components(separatedBy: "MQTT connected").count
         let p = try ChildProcess(Self.binary, ["run", "--config", configPath, "--log-level", "debug"], outputFile: logPath)
         child.withLock { $0 = p }
-        guard eventually(timeout: 15, { self.log.components(separatedBy: "MQTT connected").count > before }) else {
+        guard eventually(timeout: 60, { self.log.components(separatedBy: "MQTT connected").count > before }) else {
             throw FixtureError("the central did not connect; log:\n\(log)")
         }
     }

@@ -36,7 +36,8 @@ public final class EdgeProcess: Sendable {
         let subscribed = broker.subscriptions()
         let p = try ChildProcess(Self.binary, ["run", "--config", configPath, "--log-level", "debug"] + extraArguments, outputFile: logPath)
         child.withLock { $0 = p }
-        guard eventually(timeout: 30, { self.status?.brokers.first?.connected == true }) else {
+        // The status file of this process, not the one a previous run left behind.
+        guard eventually(timeout: 30, { self.status.map { $0.pid == p.pid && $0.brokers.first?.connected == true } ?? false }) else {
             throw FixtureError("the agent did not connect; log:\n\(log)")
         }
         // Publish only once the broker granted the agent's subscriptions. (A surviving MQTT 3.1.1

@@ -35,6 +35,7 @@ public final class MosquittoBroker: @unchecked Sendable {
         max_queued_messages 0
         max_inflight_messages 0
         log_dest file \(directory.path)/mosquitto.log
+        \(geteuid() == 0 ? "user root" : "")
         log_type error
         log_type warning
         log_type notice
@@ -185,12 +186,24 @@ public enum Executables {
     }
 }
 
-/// Polls a condition until it holds or the timeout passes.
-public func eventually(timeout: Double = 10, _ condition: () -> Bool) -> Bool {
+/// Polls a condition until it holds or the timeout passes. The default deadline is generous: a
+/// condition that holds returns at once, and a loaded 2-core machine can be slow by many seconds.
+public func eventually(timeout: Double = 30, _ condition: () -> Bool) -> Bool {
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if condition() { return true }
         usleep(20_000)
+    }
+    return condition()
+}
+
+/// `eventually` for async tests: sleeps with `Task.sleep`, so the cooperative thread it runs on is
+/// free for the tasks the condition waits for (a blocking poll can starve them on 2 cores).
+public func eventuallyAsync(timeout: Double = 30, _ condition: () -> Bool) async -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if condition() { return true }
+        try? await Task.sleep(for: .milliseconds(20))
     }
     return condition()
 }
