@@ -1,3 +1,4 @@
+import Foundation
 import EdgeConfig
 import Logging
 import MillwrightCore
@@ -36,7 +37,14 @@ public final class IngestService: Service {
             defer { c.removeAll() }
             return c.values.map(\.1)
         }
-        for c in all { c.stop() }
+        // `stop` joins each network thread, which may wait (bounded) for the writer's last commit to
+        // send its acknowledgements: block a dispatch thread for that, not the cooperative pool.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                for c in all { c.stop() }
+                done.resume()
+            }
+        }
     }
 
     /// Brings connections and subscriptions in line with a configuration.
