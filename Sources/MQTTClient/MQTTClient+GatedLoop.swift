@@ -39,7 +39,7 @@ extension MQTTClient {
                     if sealedAt == delivered {
                         // Everything read is committed: the queued PUBACKs may go.
                         box.delivered.store(0, ordering: .relaxed)
-                        gateCounters.withLock { $0.flushes += 1; $0.acknowledged += delivered }
+                        gateCounters.withLock { $0.acknowledged += delivered }
                     }
                 }
                 if ticket == nil, box.delivered.load(ordering: .relaxed) > 0, idle || delivered >= maxUnacknowledged || stopping {
@@ -127,8 +127,6 @@ final class WakePipe: Sendable {
 public struct DeliveryGateCounters: Sendable, Hashable, Codable {
     /// Commits requested before acknowledging.
     public var seals = 0
-    /// Times the held acknowledgements were written.
-    public var flushes = 0
     /// Messages acknowledged after their commit.
     public var acknowledged = 0
 }

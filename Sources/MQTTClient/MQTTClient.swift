@@ -154,7 +154,7 @@ public final class MQTTClient: Sendable {
 
     public var isConnected: Bool { state.withLock { $0.connected } }
 
-    /// Seals, flushes and acknowledged messages of a gated client (zeros without a gate).
+    /// Seals and acknowledged messages of a gated client (zeros without a gate).
     public var gateStats: DeliveryGateCounters { gateCounters.withLock { $0 } }
 
     /// Number of successful connections so far (reconnects included).

@@ -12,9 +12,12 @@ import TestSupport
 @Suite struct LifecycleTests {
     struct Boom: Error {}
 
+    /// Fails once the agent's writer runs, so the others have started and must be brought down.
     struct FailingService: Service {
+        let writer: EventWriter
+
         func run() async throws {
-            try await Task.sleep(for: .milliseconds(500))
+            await writer.waitUntilRunning()
             throw Boom()
         }
     }
@@ -37,7 +40,7 @@ import TestSupport
         options.simulator = sim
         let agent = try EdgeAgent(config: config, options: options, logger: Logger(label: "lifecycle"))
         #expect(agent.uplink != nil && agent.simulator != nil, "every looping service takes part")
-        let group = ServiceGroup(configuration: .init(services: (agent.services + [FailingService()]).map { .init(service: $0) },
+        let group = ServiceGroup(configuration: .init(services: (agent.services + [FailingService(writer: agent.writer)]).map { .init(service: $0) },
                                                       logger: Logger(label: "lifecycle")))
         let started = ContinuousClock.now
         // A hang would block here; the suite's time limit turns it into a failure.

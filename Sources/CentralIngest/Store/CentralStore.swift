@@ -157,8 +157,6 @@ public final class CentralStore: Sendable {
     }
 
     public func eventCount() throws -> Int { try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM events") ?? 0 } }
-    public func rejectedCount() throws -> Int { try pool.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM rejected_batches") ?? 0 } }
-
     /// Refused batches per reason kind, as kept in `rejected_batches`.
     public func rejectedByReason() throws -> [String: Int] {
         try pool.read { db in

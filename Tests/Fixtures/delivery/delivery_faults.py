@@ -86,6 +86,7 @@ def main():
     bindir = os.path.abspath(a.bin)
     work = tempfile.mkdtemp(prefix="millwright-delivery-")
     procs = []
+    result = None
     try:
         plant_port, central_port = free_port(), free_port()
         os.makedirs(f"{work}/plant-persist")
@@ -228,14 +229,9 @@ broker: {{ port: {central_port}, client_id: c-1, clean_start: false, reconnect: 
     finally:
         for p in procs:
             p.stop()
-        if not a.keep and os.path.isdir(work):
-            ok = True
-            try:
-                ok = 'result' in dir() and not result["lost"] and not result["duplicated"]
-            except Exception:
-                ok = False
-            if ok:
-                shutil.rmtree(work, ignore_errors=True)
+        # A failed or lossy run keeps its directory (logs, databases) for a look.
+        if not a.keep and result and not result["lost"] and not result["duplicated"]:
+            shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":
