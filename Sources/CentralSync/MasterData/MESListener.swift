@@ -39,9 +39,8 @@ public final class MESListener: Service {
         let client = try MQTTClient(options: o, logger: logger, onMessage: { [weak self] m in self?.handle(m) })
         try client.subscribe(topic, qos: 1)
         client.start()
-        await withGracefulShutdownHandler {
-            while !Task.isShuttingDownGracefully && !Task.isCancelled { try? await Task.sleep(for: .milliseconds(200)) }
-        } onGracefulShutdown: {}
+        // Returns on graceful shutdown, throws on cancellation: either way the client stops.
+        try? await gracefulShutdown()
         client.stop()
     }
 

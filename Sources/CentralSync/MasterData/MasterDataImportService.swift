@@ -24,13 +24,15 @@ public final class MasterDataImportService: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let started = Timestamp.now()
             do {
-                try await importOnce(since: since)
+                // An import cut short by shutdown is read again next start (imports are incremental reads).
+                let from = since
+                _ = try await cancelWhenGracefulShutdown { try await self.importOnce(since: from) }
                 // Overlap by a minute: an order changed during the import is read again, not missed.
                 since = started - .seconds(60)
             } catch {
                 logger.error("ERP import failed; retrying after import_every", metadata: ["error": "\(error)"])
             }
-            try? await Task.sleep(for: .milliseconds(config.importEvery.value))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(self.config.importEvery.value)) }
         }
     }
 

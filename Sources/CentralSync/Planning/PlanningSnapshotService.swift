@@ -24,7 +24,7 @@ public final class PlanningSnapshotService: Service {
         guard let every = config.planningEvery else { return }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             await publishOnce()
-            try? await Task.sleep(for: .milliseconds(every.value))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(every.value)) }
         }
     }
 

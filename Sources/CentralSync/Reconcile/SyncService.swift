@@ -24,7 +24,7 @@ public final class SyncService: Service {
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             runOnce()
-            try? await Task.sleep(for: .milliseconds(pass.config.reconcileEvery.value))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(self.pass.config.reconcileEvery.value)) }
         }
     }
 
