@@ -20,25 +20,28 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
     var seq: Int64 = 0
     var edge = "gw-1"
 
-    static func config(trytonURL: String, brokerPort: Int, extra: String = "") -> String {
+    static let defaultEquipment = "press-1: { work_center: WC-PRESS-1, yield: parts, scrap: rejects, consumption: { steel-feed: STEEL }, quality: [thickness] }"
+
+    static func config(trytonURL: String, brokerPort: Int, equipment: String = defaultEquipment, extra: String = "") -> String {
         """
         central: test
         broker: { host: 127.0.0.1, port: \(brokerPort), client_id: sync-test-\(brokerPort) }
         erp:
           tryton: { url: "\(trytonURL)", database: millwright, user: admin, password: admin, timeout: 2s }
         equipment:
-          press-1: { work_center: WC-PRESS-1, yield: parts, scrap: rejects, consumption: { steel-feed: STEEL }, quality: [thickness] }
+          \(equipment.replacingOccurrences(of: "\n", with: "\n  "))
         reconcile: { declarations: { every: 15m }, grace: 1m, clock_skew_tolerance: 5s }
         postings: { max_attempts: 3, backoff: { initial: 50ms, maximum: 200ms }, breaker: { failures: 50, open_for: 1s }, timeout: 2s }
         \(extra)
         """
     }
 
-    init(tryton: TrytonServer? = nil, trytonURL: String? = nil, brokerPort: Int = 1, extra: String = "") throws {
+    init(tryton: TrytonServer? = nil, trytonURL: String? = nil, brokerPort: Int = 1, equipment: String = defaultEquipment,
+         extra: String = "") throws {
         let t = try tryton ?? TrytonServer()
         self.tryton = t
         dir = try TemporaryDirectory.make(prefix: "sync")
-        let yaml = Self.config(trytonURL: trytonURL ?? t.url, brokerPort: brokerPort, extra: extra)
+        let yaml = Self.config(trytonURL: trytonURL ?? t.url, brokerPort: brokerPort, equipment: equipment, extra: extra)
         let cc = try CentralConfiguration.parse(yaml: yaml)
         let sc = try SyncConfiguration.parse(yaml: yaml)
         central = try CentralStore(path: dir.appendingPathComponent("central.sqlite").path)

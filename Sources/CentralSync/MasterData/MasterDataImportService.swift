@@ -21,14 +21,21 @@ public final class MasterDataImportService: Service {
 
     public func run() async throws {
         var since: Timestamp?
+        var validated = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let started = Timestamp.now()
             do {
                 // An import cut short by shutdown is read again next start (imports are incremental reads).
                 let from = since
                 _ = try await cancelWhenGracefulShutdown { try await self.importOnce(since: from) }
+                validated = true
                 // Overlap by a minute: an order changed during the import is read again, not missed.
                 since = started - .seconds(60)
+            } catch let error as MasterDataError where !validated {
+                // The mapping names work centers or products the ERP does not have: a configuration
+                // error, fatal at start-up like any other (a failed service ends the central non-zero).
+                logger.critical("the equipment mapping does not match the ERP", metadata: ["problems": "\(error)"])
+                throw error
             } catch {
                 logger.error("ERP import failed; retrying after import_every", metadata: ["error": "\(error)"])
             }
@@ -36,12 +43,20 @@ public final class MasterDataImportService: Service {
         }
     }
 
-    /// One import; returns how many orders were read.
+    /// One import; returns how many orders were read. Throws `MasterDataError` when a mapped work
+    /// center or product is not in the ERP.
     @discardableResult
     public func importOnce(since: Timestamp? = nil, now: Timestamp = .now()) async throws -> Int {
-        let centers = Set(config.equipment.values.map(\.workCenter))
         do {
-            let orders = try await source.fetchOrders(workCenters: centers, since: since)
+            let subtrees = try await resolveMapping(first: since == nil)
+            let ids = subtrees.values.reduce(into: Set<Int64>()) { $0.formUnion($1) }
+            var orders = try await source.fetchOrders(workCenterIDs: ids, since: since)
+            for i in orders.indices {
+                for j in orders[i].works.indices {
+                    let center = orders[i].works[j].workCenterID
+                    orders[i].works[j].equipment = subtrees.filter { center.map($0.value.contains) ?? false }.keys.sorted()
+                }
+            }
             try store.upsertOrders(orders, now: now)
             try recordERPAssignments(orders, now: now)
             logger.debug("ERP import", metadata: ["orders": "\(orders.count)", "incremental": "\(since != nil)"])
@@ -52,20 +67,56 @@ public final class MasterDataImportService: Service {
         }
     }
 
-    /// Running works on mapped work centers start an assignment (at import time: the ERP does not
-    /// say when a work started); a work that stopped running ends it.
+    /// Per mapped equipment, the ERP work center it names and every center below it. Checks the
+    /// consumed product codes too, so every unknown reference is reported at once.
+    func resolveMapping(first: Bool) async throws -> [String: Set<Int64>] {
+        let directory = WorkCenterDirectory(try await source.workCenters())
+        var problems: [String] = []
+        var subtrees: [String: Set<Int64>] = [:]
+        for (equipment, mapping) in config.equipment.sorted(by: { $0.key < $1.key }) {
+            switch directory.resolve(mapping.workCenter) {
+            case .success(let center):
+                subtrees[equipment] = directory.subtree(of: center.id)
+                if first {
+                    logger.info("equipment mapped", metadata: ["equipment": "\(equipment)", "work_center": "\(center.path)",
+                                                               "work_center_id": "\(center.id)"])
+                }
+            case .failure(let problem):
+                problems.append("equipment.\(equipment).work_center: \(problem)")
+            }
+        }
+        let materials = Set(config.equipment.values.flatMap { $0.consumption.values })
+        if !materials.isEmpty {
+            let known = try await source.knownProductCodes(materials)
+            for code in materials.subtracting(known).sorted() {
+                let users = config.equipment.filter { $0.value.consumption.values.contains(code) }.keys.sorted()
+                problems.append("equipment.\(users.joined(separator: ", ")).consumption: \"\(code)\" is not a product code in the ERP")
+            }
+        }
+        if !problems.isEmpty { throw MasterDataError.mappingMismatch(problems) }
+        return subtrees
+    }
+
+    /// A work of a running production that is not finished: Tryton keeps a work `draft` until an
+    /// operator books a cycle, which many plants never do, so `draft` counts as running too.
+    static let activeWorkStates: Set<String> = ["draft", "waiting", "running"]
+
+    /// The works of running productions on mapped work centers start an assignment (at import time:
+    /// the ERP does not say when a work started); a work that finished, or an order no longer
+    /// running, ends it.
     func recordERPAssignments(_ orders: [ERPOrder], now: Timestamp) throws {
-        let equipmentByCenter = Dictionary(grouping: config.equipment.keys.sorted(), by: { config.equipment[$0]!.workCenter })
         let changes = try store.assignmentChanges().filter { $0.source == "erp" }
         for o in orders {
             for w in o.works {
-                for equipment in equipmentByCenter[w.workCenter] ?? [] {
+                for equipment in w.equipment {
                     let last = changes.filter { $0.equipment == equipment && $0.orderRef == o.number }.max { $0.at < $1.at }
-                    let running = w.state == "running" && !o.isClosed
+                    let running = o.state == "running" && Self.activeWorkStates.contains(w.state)
                     if running && last?.action != .start {
-                        try store.recordAssignmentChange(equipment: equipment, orderRef: o.number, action: .start, at: now, source: "erp", now: now)
+                        try store.recordAssignmentChange(equipment: equipment, orderRef: o.number, operation: w.operation,
+                                                         action: .start, at: now, source: "erp", now: now)
                     } else if !running && last?.action == .start {
-                        try store.recordAssignmentChange(equipment: equipment, orderRef: o.number, action: .stop, at: now, source: "erp", now: now)
+                        try store.recordAssignmentChange(equipment: equipment, orderRef: o.number, operation: w.operation,
+                                                         action: .stop, at: now, source: "erp", now: now)
                     }
                 }
             }

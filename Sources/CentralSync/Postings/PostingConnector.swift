@@ -19,7 +19,11 @@ public protocol PostingConnector: Sendable {
 
 /// Where released orders, their operations and planned inputs come from.
 public protocol MasterDataSource: Sendable {
-    /// Orders with an operation on one of `workCenters` (running, waiting, assigned, done or
-    /// cancelled), changed since `since` (nil: all of them).
-    func fetchOrders(workCenters: Set<String>, since: Timestamp?) async throws -> [ERPOrder]
+    /// Every work center, with its parent: what the equipment mapping is resolved against.
+    func workCenters() async throws -> [ERPWorkCenter]
+    /// Of `codes`, those that are product codes in the ERP.
+    func knownProductCodes(_ codes: Set<String>) async throws -> Set<String>
+    /// Orders with a work on one of `workCenterIDs` (running, waiting, assigned, done or
+    /// cancelled), changed since `since` (nil: all of them), each work with its center's id.
+    func fetchOrders(workCenterIDs: Set<Int64>, since: Timestamp?) async throws -> [ERPOrder]
 }

@@ -12,7 +12,8 @@ enum PayloadBuilder {
 
     static func day(_ t: Timestamp) -> String { String(t.rfc3339.prefix(10)) }
 
-    /// A yield or scrap declaration (an output move) or a consumption correction (an input move).
+    /// A yield or scrap declaration (an output move) or a consumption correction (an input move, or a
+    /// return of unused material when negative).
     static func quantity(key: String, line: LineKey, order: ERPOrder, quantity: Double, date: Timestamp, revision: Int,
                          sources: [EventKey]) -> String? {
         var p: [String: Any] = [
@@ -35,7 +36,17 @@ enum PayloadBuilder {
         case .consumption:
             guard let input = order.plannedInputs[line.material] else { return nil }
             p["product_id"] = input.productID; p["product_code"] = line.material; p["unit_id"] = input.unitID
-            p["from_location_id"] = order.storageLocationID; p["to_location_id"] = order.productionLocationID
+            if quantity < 0 {
+                // Less consumed than planned: the rest returns from the production to storage (in
+                // Tryton an output of the material, priced at the inputs' cost when the order is done).
+                p["quantity"] = -quantity
+                p["direction"] = "return"
+                p["unit_price"] = 0
+                p["from_location_id"] = order.productionLocationID; p["to_location_id"] = order.storageLocationID
+            } else {
+                p["direction"] = "issue"
+                p["from_location_id"] = order.storageLocationID; p["to_location_id"] = order.productionLocationID
+            }
         }
         return encode(p)
     }

@@ -102,9 +102,11 @@ public struct ReconcilePass: Sendable {
                 unresolved.insert(r.orderRef)
                 continue
             }
+            // By identity: the works the import placed on this equipment's center (or below it). Orders
+            // imported before identities were recorded still match by the center's name.
             let center = config.equipment[r.equipment]?.workCenter
-            let work = order.works.first { ($0.operation == r.operation || r.operation.isEmpty) && $0.workCenter == center }
-                ?? order.works.first { $0.workCenter == center }
+            let here = order.works.filter { $0.equipment.isEmpty ? $0.workCenter == center : $0.equipment.contains(r.equipment) }
+            let work = here.first { $0.operation == r.operation || r.operation.isEmpty } ?? here.first
             changes.append(AssignmentChange(equipment: r.equipment, orderID: order.id, workID: work?.id, action: r.action, at: r.at))
         }
         return (AssignmentTimeline.build(changes), unresolved)

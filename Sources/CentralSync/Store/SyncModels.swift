@@ -65,14 +65,36 @@ public struct ERPOrder: Sendable, Hashable, Codable {
 /// An operation of an order on a work center (Tryton `production.work`).
 public struct ERPWork: Sendable, Hashable, Codable {
     public var id: Int64
+    /// The routing operation's name as the ERP shows it (what an MES `operation` must equal).
     public var operation: String
+    /// The work center's full path as the ERP shows it ("Line 2 / Press 2"), for people.
     public var workCenter: String
+    /// The work center's identity: what equipment is matched by.
+    public var workCenterID: Int64?
+    /// The mapped equipment whose `work_center` is this work's center or one above it (set at import).
+    public var equipment: [String]
     public var state: String
-    public init(id: Int64, operation: String, workCenter: String, state: String) {
+
+    public init(id: Int64, operation: String, workCenter: String, workCenterID: Int64? = nil, equipment: [String] = [], state: String) {
         self.id = id
         self.operation = operation
         self.workCenter = workCenter
+        self.workCenterID = workCenterID
+        self.equipment = equipment
         self.state = state
+    }
+
+    enum CodingKeys: String, CodingKey { case id, operation, workCenter, workCenterID, equipment, state }
+
+    // Orders stored before identities were imported have neither field.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decode(Int64.self, forKey: .id)
+        operation = try c.decode(String.self, forKey: .operation)
+        workCenter = try c.decode(String.self, forKey: .workCenter)
+        workCenterID = try c.decodeIfPresent(Int64.self, forKey: .workCenterID)
+        equipment = try c.decodeIfPresent([String].self, forKey: .equipment) ?? []
+        state = try c.decode(String.self, forKey: .state)
     }
 }
 

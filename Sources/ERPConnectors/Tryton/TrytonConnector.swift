@@ -6,10 +6,12 @@ import MillwrightCore
 /// Tryton as a postings target and a master data source.
 ///
 /// Quantities become stock moves on the production: yield and scrap are outputs (to storage, to a
-/// waste location), consumption corrections are inputs. Tryton has no idempotency key, so every
+/// waste location) and replace the output Tryton planned from the BOM, which is cancelled;
+/// consumption beyond the planned inputs is an input, a shortfall a return (an output of the
+/// material back to storage). docs/SYNC.md shows the documents before and after. Tryton has no idempotency key, so every
 /// move carries `millwright_key` (the `millwright` Tryton module in deploy/tryton) and each attempt
 /// searches for it before creating: a timeout after Tryton committed never doubles a move.
-public final class TrytonConnector: PostingConnector, MasterDataSource {
+public final class TrytonConnector: PostingConnector {
     let client: TrytonClient
     let logger: Logger
 
@@ -52,12 +54,19 @@ public final class TrytonConnector: PostingConnector, MasterDataSource {
         if let rows = state as? [[String: Any]], let s = rows.first?["state"] as? String, s == "done" || s == "cancelled" {
             return .failed("production \(order) is \(s) in Tryton: nothing may be posted to it (the review queue takes late data)")
         }
+        let isReturn = posting.kind == "consumption" && (p["direction"] as? String) == "return"
+        if posting.kind == "yield" {
+            // Counted output replaces the plan: the output Tryton planned from the BOM would otherwise
+            // be booked beside the counts when the order is done (stock = plan + counted).
+            try await cancelPlannedOutputs(order: order, product: product, ctx: ctx)
+        }
         var move: [String: Any] = [
             "product": product, "unit": unit, "quantity": quantity, "from_location": from, "to_location": to,
             "company": company, "planned_date": TrytonJSON.date(day), "effective_date": TrytonJSON.date(day),
             "millwright_key": key,
         ]
-        move[posting.kind == "consumption" ? "production_input" : "production_output"] = order
+        // A return of unused material is an output of the production (booked when it is done), like yield.
+        move[posting.kind == "consumption" && !isReturn ? "production_input" : "production_output"] = order
         // Tryton prices an output to storage (currency and unit price required) but not one to a
         // waste location (a currency there is refused), nor an input.
         if let price = TrytonJSON.number(p["unit_price"]) {
@@ -68,7 +77,7 @@ public final class TrytonConnector: PostingConnector, MasterDataSource {
         guard let ids = created as? [Any], let id = TrytonJSON.int(ids.first) else {
             throw .unexpectedAnswer(method: "model.stock.move.create", detail: "\(created)")
         }
-        if posting.kind == "consumption" {
+        if posting.kind == "consumption" && !isReturn {
             // An input added to a running production stays draft: reserve it, then book it done.
             // The move exists either way (the posting is delivered); a shortage leaves it for the planner.
             do {
@@ -81,73 +90,19 @@ public final class TrytonConnector: PostingConnector, MasterDataSource {
         return .delivered(documentRef: "stock.move:\(id)", note: "created")
     }
 
-    // MARK: master data
-
-    public func fetchOrders(workCenters: Set<String>, since: Timestamp?) async throws -> [ERPOrder] {
-        try await fetch(workCenters: workCenters, since: since)
-    }
-
-    func fetch(workCenters: Set<String>, since: Timestamp?) async throws(TrytonError) -> [ERPOrder] {
-        let ctx = try await client.context()
-        let centers = try await searchRead("production.work.center", [["name", "in", Array(workCenters)]], ["id", "name"], ctx)
-        let centerNames = Dictionary(uniqueKeysWithValues: centers.compactMap { r in TrytonJSON.int(r["id"]).map { ($0, r["name"] as? String ?? "") } })
-        guard !centerNames.isEmpty else { return [] }
-        var workDomain: [Any] = [["work_center", "in", Array(centerNames.keys)]]
-        if let since { workDomain.append(["production.write_date", ">=", Self.datetime(since)]) }
-        let works = try await searchRead("production.work", workDomain, ["id", "production", "operation", "work_center", "state"], ctx)
-        let orderIDs = Set(works.compactMap { TrytonJSON.int($0["production"]) })
-        guard !orderIDs.isEmpty else { return [] }
-        let orders = try await searchRead("production", [["id", "in", Array(orderIDs)]],
-                                          ["id", "number", "reference", "state", "product", "unit", "quantity", "company",
-                                           "location", "warehouse", "inputs", "works"], ctx)
-        // Everything the orders point at, read in a few calls.
-        let allWorks = try await read("production.work", orders.flatMap { ($0["works"] as? [Any] ?? []).compactMap(TrytonJSON.int) },
-                                      ["id", "operation", "work_center", "state"], ctx)
-        let operations = try await names("production.routing.operation", allWorks.compactMap { TrytonJSON.int($0["operation"]) }, ctx)
-        let allCenters = try await names("production.work.center", allWorks.compactMap { TrytonJSON.int($0["work_center"]) }, ctx)
-        let inputs = try await read("stock.move", orders.flatMap { ($0["inputs"] as? [Any] ?? []).compactMap(TrytonJSON.int) },
-                                    ["id", "product", "unit", "quantity", "state"], ctx)
-        let productIDs = Set(orders.compactMap { TrytonJSON.int($0["product"]) } + inputs.compactMap { TrytonJSON.int($0["product"]) })
-        let products = try await read("product.product", Array(productIDs), ["id", "code", "cost_price"], ctx)
-        let costs = Dictionary(uniqueKeysWithValues: products.compactMap { r in TrytonJSON.int(r["id"]).map { ($0, TrytonJSON.number(r["cost_price"]) ?? 0) } })
-        let companies = try await read("company.company", Array(Set(orders.compactMap { TrytonJSON.int($0["company"]) })), ["id", "currency"], ctx)
-        let currencies = Dictionary(uniqueKeysWithValues: companies.compactMap { r in TrytonJSON.int(r["id"]).map { ($0, TrytonJSON.int(r["currency"])) } })
-        let codes = Dictionary(uniqueKeysWithValues: products.compactMap { r in TrytonJSON.int(r["id"]).map { ($0, r["code"] as? String ?? "") } })
-        let warehouses = try await read("stock.location", Array(Set(orders.compactMap { TrytonJSON.int($0["warehouse"]) })),
-                                        ["id", "storage_location", "waste_locations"], ctx)
-        let worksByID = Dictionary(uniqueKeysWithValues: allWorks.compactMap { r in TrytonJSON.int(r["id"]).map { ($0, r) } })
-        let inputsByID = Dictionary(uniqueKeysWithValues: inputs.compactMap { r in TrytonJSON.int(r["id"]).map { ($0, r) } })
-        let whByID = Dictionary(uniqueKeysWithValues: warehouses.compactMap { r in TrytonJSON.int(r["id"]).map { ($0, r) } })
-
-        return orders.compactMap { o -> ERPOrder? in
-            guard let id = TrytonJSON.int(o["id"]), let product = TrytonJSON.int(o["product"]), let wh = TrytonJSON.int(o["warehouse"]),
-                  let location = TrytonJSON.int(o["location"]), let storage = TrytonJSON.int(whByID[wh]?["storage_location"]) else { return nil }
-            var planned: [String: ERPOrder.PlannedInput] = [:]
-            for i in (o["inputs"] as? [Any] ?? []).compactMap(TrytonJSON.int) {
-                guard let m = inputsByID[i], (m["state"] as? String) != "cancelled", let pid = TrytonJSON.int(m["product"]),
-                      let code = codes[pid], let unit = TrytonJSON.int(m["unit"]) else { continue }
-                planned[code, default: .init(productID: pid, unitID: unit, quantity: 0)].quantity += TrytonJSON.number(m["quantity"]) ?? 0
-            }
-            let works = (o["works"] as? [Any] ?? []).compactMap(TrytonJSON.int).compactMap { wid -> ERPWork? in
-                guard let w = worksByID[wid] else { return nil }
-                return ERPWork(id: wid, operation: TrytonJSON.int(w["operation"]).flatMap { operations[$0] } ?? "",
-                               workCenter: TrytonJSON.int(w["work_center"]).flatMap { allCenters[$0] } ?? "", state: w["state"] as? String ?? "")
-            }
-            return ERPOrder(id: id, number: o["number"] as? String ?? "\(id)", reference: o["reference"] as? String ?? "",
-                            state: o["state"] as? String ?? "", productID: product, productCode: codes[product] ?? "",
-                            quantity: TrytonJSON.number(o["quantity"]) ?? 0, unitID: TrytonJSON.int(o["unit"]) ?? 0,
-                            companyID: TrytonJSON.int(o["company"]) ?? 0, productionLocationID: location, storageLocationID: storage,
-                            scrapLocationID: (whByID[wh]?["waste_locations"] as? [Any])?.compactMap(TrytonJSON.int).first,
-                            plannedInputs: planned, works: works,
-                            currencyID: TrytonJSON.int(o["company"]).flatMap { currencies[$0] ?? nil }, unitCost: costs[product])
-        }
-    }
-
-    static func datetime(_ t: Timestamp) -> [String: Any] {
-        let s = t.rfc3339  // 2026-11-24T08:00:00.000Z
-        let d = s.prefix(10).split(separator: "-").compactMap { Int($0) }
-        let h = s.dropFirst(11).prefix(8).split(separator: ":").compactMap { Int($0) }
-        return ["__class__": "datetime", "year": d[0], "month": d[1], "day": d[2], "hour": h[0], "minute": h[1], "second": h[2], "microsecond": 0]
+    /// Cancels the production's planned outputs of `product` (no `millwright_key`, not yet done,
+    /// not to a waste location). Idempotent: a second call finds nothing left to cancel.
+    func cancelPlannedOutputs(order: Int64, product: Int64, ctx: [String: Any]) async throws(TrytonError) {
+        let planned = try await client.call("model.stock.move.search", [[
+            ["production_output", "=", order], ["product", "=", product], ["millwright_key", "=", NSNull()],
+            ["state", "in", ["staging", "draft", "assigned"]], ["to_location.type", "!=", "lost_found"],
+        ], 0, NSNull(), NSNull(), ctx])
+        guard let ids = planned as? [Any] else { throw .unexpectedAnswer(method: "model.stock.move.search", detail: "\(planned)") }
+        let moves = ids.compactMap(TrytonJSON.int)
+        guard !moves.isEmpty else { return }
+        _ = try await client.call("model.stock.move.cancel", [moves, ctx])
+        logger.info("planned outputs cancelled: counted output replaces them", metadata: [
+            "production": "\(order)", "moves": "\(moves)"])
     }
 
     func searchRead(_ model: String, _ domain: [Any], _ fields: [String], _ ctx: [String: Any]) async throws(TrytonError) -> [[String: Any]] {

@@ -94,9 +94,14 @@ public struct Reconciler: Sendable {
             }
             if delta < 0 {
                 if key.kind == .consumption {
-                    // Consumption only grows while the order runs; below plan is a finding once it is over.
-                    out.append(.review(key, quantity: settled ? delta : 0,
-                                       reason: "consumed less than planned: reduce the planned input in the ERP"))
+                    // Consumption only grows while the order runs: below plan is known once the order has
+                    // left its equipment and grace passed. Then the unused material goes back to stock (a
+                    // return: negative consumption), so the ERP's inputs equal what was consumed.
+                    guard settled else { continue }
+                    let date = min(max(derived.lastTime, endedAt ?? derived.lastTime), now)
+                    let fresh = derived.sources.subtracting(postedSources[key] ?? []).sorted()
+                    out.append(.post(key, quantity: delta, postingDate: date, sources: fresh))
+                    out.append(.review(key, quantity: 0, reason: ""))
                 } else {
                     out.append(.review(key, quantity: delta,
                                        reason: "derived fell below what was posted (an assignment changed after posting): reverse in the ERP"))

@@ -292,6 +292,17 @@ def seed(config):
             cost_price=Decimal('60'), warehouse=warehouse)
         wc.save()
         work_centers[name] = wc.id
+    # A plant set up the usual way: presses nested under their lines (Line 1 > Press 1). The lines
+    # have no category, so a production entered on a line gets its works on the line's press.
+    for line_name, press_name in (('Line 1', 'Press 1'), ('Line 2', 'Press 2')):
+        line = WorkCenter(name=line_name, cost_method='hour',
+            cost_price=Decimal('60'), warehouse=warehouse)
+        line.save()
+        wc = WorkCenter(name=press_name, category=press, parent=line,
+            cost_method='hour', cost_price=Decimal('60'), warehouse=warehouse)
+        wc.save()
+        work_centers[line_name] = line.id
+        work_centers[line_name + ' / ' + press_name] = wc.id
 
     BOM = Model.get('production.bom')
     BOMInput = Model.get('production.bom.input')
@@ -428,7 +439,9 @@ def cmd_production(args):
 
     if args.action == 'create':
         product, = Product.find([('code', '=', args.product)])
-        wc, = WorkCenter.find([('name', '=', args.work_center)])
+        # the name or the full path ("Line 2 / Press 2")
+        wc, = [c for c in WorkCenter.find([])
+            if args.work_center in (c.name, c.rec_name)]
         production = Production()
         production.warehouse = Model.get('stock.location')(
             ids['locations']['warehouse'])
@@ -459,8 +472,9 @@ def cmd_production(args):
         production.reload()
         # works take the work center picked from production.work_center
         # (child_of + category); make sure they use the requested one
+        # (a center without category, like a line, keeps what Tryton picked)
         for work in production.works:
-            if work.work_center != wc:
+            if wc.category and work.work_center != wc:
                 work.work_center = wc
                 work.save()
         production.reload()

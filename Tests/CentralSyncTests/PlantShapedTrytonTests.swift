@@ -1,0 +1,115 @@
+@testable import CentralSync
+import Foundation
+import MillwrightCore
+import Reconciliation
+import Testing
+import TestSupport
+
+/// Against a real Tryton set up the way plants usually are: presses nested under their lines
+/// (Line 1 > Press 1), productions entered with a BOM (so Tryton plans an output and inputs), the
+/// mapping written with the names a user sees. What is checked is the ERP's own documents once
+/// the production is done, the figures a planner and the stock valuation read.
+@Suite(.serialized) struct PlantShapedTrytonTests {
+    static let storage: Int64 = 3
+
+    static func perMinute(_ h: SyncHarness, equipment: String, from start: Timestamp, minutes: Int, each: Double = 1,
+                          signal: String = "parts") -> [EventEnvelope] {
+        (0..<minutes).map { m in
+            h.count(each, signal: signal, from: start + .seconds(Int64(m) * 60), to: start + .seconds(Int64(m + 1) * 60), equipment: equipment)
+        }
+    }
+
+    static func quantity(_ moves: [[String: Any]], _ keep: ([String: Any]) -> Bool) -> Double {
+        moves.filter(keep).map { ($0["quantity"] as? NSNumber)?.doubleValue ?? 0 }.reduce(0, +)
+    }
+
+    static func isDone(_ m: [String: Any]) -> Bool { (m["state"] as? String) == "done" }
+    static func toStorage(_ m: [String: Any]) -> Bool { (m["to_location"] as? NSNumber)?.int64Value == storage }
+
+    /// Issue 9, findings 1 and 2: a production entered on Line 2 (its work lands on Press 2), running
+    /// in Tryton with no MES: the running work assigns the order to the press mapped by its plain
+    /// name, and when the order is done its output is the counted yield, not the plan plus the count.
+    @Test func aDoneProductionOnANestedPressOutputsWhatWasCounted() async throws {
+        let h = try SyncHarness(equipment: #"press-2: { work_center: "Press 2", yield: parts, scrap: rejects }"#)
+        let po = try h.tryton.createProduction(reference: "PO-NEST", quantity: 500, workCenter: "Line 2")
+        let before = try h.tryton.moves(po.id)
+        #expect(Self.quantity(before.outputs) { Self.toStorage($0) && ($0["millwright_key"] as? String) == nil } == 500,
+                "Tryton planned the BOM's output")
+        let t0 = HardCaseTests.bucket(-120)
+        // The ERP does not say when a work started: the import that first sees it running starts it.
+        try await h.runtime.importer!.importOnce(now: t0)
+        let order = try #require(try h.store.orders()[po.id])
+        #expect(order.works.map(\.workCenter) == ["Line 2 / Press 2"])
+        #expect(order.works.map(\.equipment) == [["press-2"]], "the work on Press 2 belongs to the equipment mapped to \"Press 2\"")
+        #expect(try h.store.assignmentChanges().contains { $0.equipment == "press-2" && $0.orderRef == order.number && $0.action == .start })
+
+        // 120 good parts in three 15-minute buckets (10 + 60 + 50) and 6 rejects.
+        var events = Self.perMinute(h, equipment: "press-2", from: t0, minutes: 10)
+        events += Self.perMinute(h, equipment: "press-2", from: t0 + .seconds(900), minutes: 15, each: 4)
+        events += Self.perMinute(h, equipment: "press-2", from: t0 + .seconds(1800), minutes: 10, each: 5)
+        events += Self.perMinute(h, equipment: "press-2", from: t0 + .seconds(1800), minutes: 6, signal: "rejects")
+        try h.send(events)
+        let outcome = try h.reconcile()
+        #expect(outcome.unattributed.isEmpty)
+        try await h.deliver()
+        #expect(try h.store.postings().allSatisfy { $0.status == .acked })
+        // Keys name the routing operation's work, not "-".
+        #expect(try h.store.postings().allSatisfy { $0.line.contains("/\(order.works[0].id)/") })
+
+        try h.tryton.completeProduction(po.id)
+        let after = try h.tryton.moves(po.id)
+        #expect(after.state == "done")
+        #expect(Self.quantity(after.outputs) { Self.isDone($0) && Self.toStorage($0) } == 120, "stock receives the counted yield: \(after.outputs)")
+        #expect(Self.quantity(after.outputs) { Self.isDone($0) && !Self.toStorage($0) } == 6, "scrap goes to the waste location")
+        #expect(after.outputs.filter { ($0["millwright_key"] as? String) == nil }.allSatisfy { ($0["state"] as? String) == "cancelled" },
+                "the planned output is cancelled, not booked: \(after.outputs)")
+        let ledger = try h.ledger(po.id)
+        #expect(ledger.allSatisfy(\.isBalanced) && ledger.map(\.derived).reduce(0, +) == 126)
+    }
+
+    /// Inputs too: less steel consumed than the BOM planned comes back to stock when the order has
+    /// left the press, so Tryton's net consumption equals what was measured.
+    @Test func unusedMaterialReturnsToStockWhenTheOrderLeavesThePress() async throws {
+        let h = try SyncHarness(equipment: #"press-1: { work_center: "Line 1 / Press 1", yield: parts, consumption: { steel-feed: STEEL } }"#)
+        let po = try h.tryton.createProduction(reference: "PO-RET", quantity: 100, workCenter: "Line 1 / Press 1")
+        try await h.importERP()
+        #expect(try h.tryton.moves(po.id).inputs.filter(Self.isDone).count == 1, "Tryton books the planned inputs when the order runs")
+        let t0 = HardCaseTests.bucket(-120)
+        try h.mes("PO-RET", .start, at: t0)
+        try h.send(Self.perMinute(h, equipment: "press-1", from: t0, minutes: 60) + Self.perMinute(h, equipment: "press-1", from: t0, minutes: 60, signal: "steel-feed"))
+        // While the order runs, below plan is not a finding yet.
+        try h.reconcile()
+        try await h.deliver()
+        #expect(try h.store.postings().filter { $0.kind == "consumption" }.isEmpty)
+
+        try h.mes("PO-RET", .stop, at: t0 + .seconds(3600))
+        try h.reconcile()
+        try await h.deliver()
+        let ret = try h.store.postings().filter { $0.kind == "consumption" }
+        #expect(ret.count == 1 && ret.first?.quantity == -40 && ret.first?.status == .acked, "\(ret)")
+
+        try h.tryton.completeProduction(po.id)
+        let after = try h.tryton.moves(po.id)
+        let consumed = Self.quantity(after.inputs) { Self.isDone($0) && ($0["product"] as? String) == "STEEL" }
+        let returned = Self.quantity(after.outputs) { Self.isDone($0) && ($0["product"] as? String) == "STEEL" && Self.toStorage($0) }
+        #expect(consumed == 100 && returned == 40, "net consumption in Tryton is what was measured: \(after)")
+        #expect(Self.quantity(after.outputs) { Self.isDone($0) && ($0["product"] as? String) == "WIDGET" } == 60)
+        let ledger = try #require(try h.ledger(po.id).first { $0.kind == "consumption" })
+        #expect(ledger.derived == 60 && ledger.posted == 60 && ledger.isBalanced)
+    }
+
+    /// A mapping that names what Tryton does not have is refused, naming every unknown reference.
+    @Test func anUnknownWorkCenterOrProductIsRefusedWithTheNamesAndAHint() async throws {
+        let h = try SyncHarness(equipment: """
+            press-1: { work_center: "Press 9", yield: parts, consumption: { steel-feed: STEEL-X } }
+            press-2: { work_center: "Line 2 / Press 2", yield: parts }
+            """)
+        await #expect {
+            try await h.importERP()
+        } throws: { error in
+            let text = "\(error)"
+            return error is MasterDataError && text.contains(#"equipment.press-1.work_center: "Press 9" is not a work center in the ERP (did you mean"#)
+                && text.contains(#""STEEL-X" is not a product code"#) && !text.contains("press-2.work_center")
+        }
+    }
+}
