@@ -103,8 +103,24 @@ package struct YAMLDocument {
         case .duplicatedKeysInMapping(let keys, let context):
             return ConfigIssue(file: file, line: context.mark.line, column: context.mark.column, path: "",
                                message: "key \(keys.map { "\"\($0)\"" }.joined(separator: ", ")) appears more than once in this mapping; keep one")
+        case .reader(let problem, let offset, let value, let yaml):
+            // libyaml's reader reports a byte offset (a control character, invalid UTF-8): turn it
+            // into the line and column an editor shows.
+            let (line, column) = position(ofByte: offset ?? 0, in: yaml)
+            let character = value >= 0 ? String(format: " U+%04X", value) : ""
+            return ConfigIssue(file: file, line: line, column: column, path: "",
+                               message: "not valid YAML: \(problem)\(character) (remove it or quote the value with escapes)")
         default:
             return ConfigIssue(file: file, line: 1, column: 1, path: "", message: "not valid YAML: \(e)")
         }
+    }
+
+    /// 1-based line and column (in characters) of the byte at `offset` in `text`.
+    static func position(ofByte offset: Int, in text: String) -> (line: Int, column: Int) {
+        let bytes = Array(text.utf8.prefix(max(0, offset)))
+        let lineStart = (bytes.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 }) ?? 0
+        let line = bytes.reduce(1) { $1 == UInt8(ascii: "\n") ? $0 + 1 : $0 }
+        let column = String(decoding: bytes[lineStart...], as: UTF8.self).count + 1
+        return (line, column)
     }
 }

@@ -14,7 +14,7 @@ struct MillwrightCentral: AsyncParsableCommand {
         commandName: "millwright-central",
         abstract: "Millwright central: ingest events from every plant edge, reconcile them with ERP orders, post to the ERP, MES and planning.",
         version: MillwrightVersion.current,
-        subcommands: [Run.self, Status.self, CheckConfig.self, Postings.self, Review.self, Ledger.self, TraceCommand.self],
+        subcommands: [Run.self, Status.self, CheckConfig.self, Postings.self, Review.self, Ledger.self, MasterData.self, Assign.self, TraceCommand.self],
         defaultSubcommand: Run.self)
 }
 
@@ -85,6 +85,16 @@ struct Status: ParsableCommand {
         let sync = try SyncStore(central: store)
         let postings = try sync.postings()
         let health = try sync.targetHealth()
+        let unassigned = try sync.unassigned()
+        if !unassigned.isEmpty {
+            print("unassigned production (no order covers these counts; see `review`, then `assign`):")
+            for (equipment, items) in Dictionary(grouping: unassigned, by: \.equipment).sorted(by: { $0.key < $1.key }) {
+                let byKind = Dictionary(grouping: items, by: { $0.kind.rawValue + ($0.material.isEmpty ? "" : " " + $0.material) })
+                    .mapValues { $0.map(\.quantity).reduce(0, +) }.sorted { $0.key < $1.key }
+                print("  \(equipment): " + byKind.map { "\(qty($0.value)) \($0.key)" }.joined(separator: ", ")
+                      + " in \(items.count) span(s), since \(items.map(\.from).min()!.rfc3339)")
+            }
+        }
         guard !postings.isEmpty || !health.isEmpty else { return }
         let counts = Dictionary(grouping: postings, by: \.status).mapValues(\.count)
         print("postings: " + Posting.Status.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")

@@ -103,7 +103,7 @@ struct Postings: ParsableCommand {
 }
 
 struct Review: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "The review queue: quantities not posted (late data for closed orders, reductions).")
+    static let configuration = CommandConfiguration(abstract: "The review queue: quantities not posted (late data for closed orders, reductions), and counts no order covers.")
     @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
 
     func run() throws {
@@ -112,6 +112,13 @@ struct Review: ParsableCommand {
         print("review queue: \(items.count) item(s)")
         for r in items {
             print("  order \(r.orderID) \(r.kind) \(qty(r.quantity)) [\(r.line)]: \(r.reason) (since \(r.firstSeen.rfc3339), \(r.sources.count) events)")
+        }
+        let loose = try ctx.store.unassigned()
+        print("unassigned production: \(loose.count) item(s)")
+        for u in loose {
+            print("  \(u.equipment) \(u.kind.rawValue)\(u.material.isEmpty ? "" : " \(u.material)") \(qty(u.quantity)) counted \(u.from.rfc3339) .. \(u.to.rfc3339)"
+                  + " (\(u.sources.count) events; no order between \(u.after?.rfc3339 ?? "the start") and \(u.before?.rfc3339 ?? "now"); since \(u.firstSeen.rfc3339))")
+            print("    assign: millwright-central assign\(config.map { " -c \($0)" } ?? "") --equipment \(u.equipment) --order ORDER --from \(u.from.rfc3339) --to \(u.to.rfc3339)")
         }
     }
 }
@@ -136,6 +143,13 @@ struct Ledger: ParsableCommand {
             let name = orders[e.orderID].map { "\($0.number) (\($0.state))" } ?? "order \(e.orderID)"
             print("\(name) \(e.kind)\(e.material.isEmpty ? "" : " \(e.material)"): derived \(qty(e.derived)), posted \(qty(e.posted)), "
                   + "in flight \(qty(e.inFlight)), in review \(qty(e.inReview)), open \(qty(e.open))")
+        }
+        if order == nil {
+            // Counted but owed to no order yet: part of the plant's output all the same.
+            for u in try ctx.store.unassigned() {
+                print("unassigned \(u.equipment) \(u.kind.rawValue)\(u.material.isEmpty ? "" : " \(u.material)"): derived \(qty(u.quantity)), "
+                      + "no order (\(u.from.rfc3339) .. \(u.to.rfc3339))")
+            }
         }
     }
 }

@@ -112,4 +112,45 @@ import TestSupport
                 && text.contains(#""STEEL-X" is not a product code"#) && !text.contains("press-2.work_center")
         }
     }
+    /// Issue 9, findings 3 and 4: parts counted while no order runs on the press are visible (review,
+    /// status, ledger, master-data, the log) and an operator can assign them; then they are posted.
+    @Test func countsNoOrderCoversAreShownAndAnOperatorCanAssignThem() async throws {
+        let equipment = #"press-2: { work_center: "Press 2", yield: parts }"#
+        let h = try SyncHarness(equipment: equipment)
+        // Released but not running in Tryton: no assignment from the ERP, and no MES.
+        let po = try h.tryton.createProduction(reference: "PO-LOOSE", quantity: 50, workCenter: "Line 2", state: "waiting")
+        try await h.importERP()
+        let t0 = HardCaseTests.bucket(-120)
+        try h.send(Self.perMinute(h, equipment: "press-2", from: t0, minutes: 20))
+        let outcome = try h.reconcile()
+        #expect(outcome.unattributed.map(\.quantity) == [20] && outcome.unattributed.first?.from == t0)
+        #expect(try h.store.unassigned().map { "\($0.equipment) \($0.kind.rawValue) \($0.quantity)" } == ["press-2 yield 20.0"])
+
+        // The operator's view, through the real binary on the same store.
+        let config = h.dir.appendingPathComponent("central.yaml").path
+        try (SyncHarness.config(trytonURL: h.tryton.url, brokerPort: 1, equipment: equipment) + "\ndata_dir: \(h.dir.path)\n")
+            .write(toFile: config, atomically: true, encoding: .utf8)
+        func cli(_ args: String) throws -> (status: Int32, output: String) {
+            try Executables.run("sh", ["-c", "'\(CentralProcess.binary)' \(args) -c '\(config)' 2>&1"])
+        }
+        let review = try cli("review")
+        #expect(review.output.contains("unassigned production: 1 item(s)") && review.output.contains("press-2 yield 20 counted \(t0.rfc3339)"), "\(review.output)")
+        #expect(try cli("status").output.contains("press-2: 20 yield in 1 span(s)"))
+        #expect(try cli("ledger").output.contains("unassigned press-2 yield: derived 20, no order"))
+        let master = try cli("master-data").output
+        #expect(master.contains("PO-LOOSE") && master.contains("on Line 2 / Press 2") && master.contains("-> equipment press-2"), "\(master)")
+
+        let from = t0.rfc3339, to = (t0 + .seconds(1200)).rfc3339
+        let assigned = try cli("assign --equipment press-2 --order PO-LOOSE --from \(from) --to \(to) --operator-name alice")
+        #expect(assigned.status == 0, "\(assigned.output)")
+        let again = try cli("assign --equipment press-2 --order PO-LOOSE --from \(from) --to \(to)")
+        #expect(again.status != 0 && again.output.contains("already has an order"), "\(again.output)")
+        #expect(try cli("master-data").output.contains("from operator (alice)"))
+
+        try h.reconcile()
+        try await h.deliver()
+        #expect(try h.store.unassigned().isEmpty)
+        #expect(try h.trytonTotals(po.id).yield == 20)
+        #expect(try h.ledger(po.id).allSatisfy(\.isBalanced))
+    }
 }

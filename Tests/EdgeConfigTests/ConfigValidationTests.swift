@@ -233,6 +233,14 @@ struct ConfigValidationTests {
         #expect(found.map(\.location) == [Location(1, 1, "")])
     }
 
+    /// A control character (pasted from a terminal, a tab copied into a value) is located where it
+    /// is, not at 1:1 with the position hidden in the message.
+    @Test func aControlCharacterIsReportedAtItsLineAndColumn() {
+        let found = issues("site: s\nedge: e\nbrokers:\n  plant: { host: ab\u{07}c }\n")
+        #expect(found.map(\.location) == [Location(4, 20, "")])
+        #expect(found.first?.message.contains("U+0007") == true, "\(found)")
+    }
+
     @Test func unknownTopLevelKeyGetsAHint() {
         let found = issues("""
             site: s

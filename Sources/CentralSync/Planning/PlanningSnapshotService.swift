@@ -46,14 +46,19 @@ public final class PlanningSnapshotService: Service {
         var equipmentRows: [[String: Any]] = []
         let dayAgo = now - .seconds(86400)
         let downtimes = try pass.store.events(equipment: Array(config.equipment.keys), types: ["downtime"], since: dayAgo)
+        let unassigned = try pass.store.unassigned()
         for name in config.equipment.keys.sorted() {
             let current = assignments.last { $0.equipment == name && $0.contains(now) }
+            let loose = unassigned.filter { $0.equipment == name }
             let down = downtimes.filter { $0.equipment == name }.compactMap { row -> Double? in
                 guard let e = try? JSONDecoder().decode(EventEnvelope.self, from: Data(row.body.utf8)), case .number(let s)? = e.values["duration_s"] else { return nil }
                 return s
             }.reduce(0, +)
             var row: [String: Any] = ["equipment": name, "work_center": config.equipment[name]!.workCenter,
-                                      "downtime_minutes_24h": (down / 60 * 10).rounded() / 10]
+                                      "downtime_minutes_24h": (down / 60 * 10).rounded() / 10,
+                                      // Counted but owed to no order yet (until an operator assigns one).
+                                      "unassigned_yield": loose.filter { $0.kind == .yield }.map(\.quantity).reduce(0, +),
+                                      "unassigned_scrap": loose.filter { $0.kind == .scrap }.map(\.quantity).reduce(0, +)]
             if let c = current, let o = orders[c.orderID] { row["running_order"] = o.number; row["since"] = c.from.rfc3339 }
             equipmentRows.append(row)
         }

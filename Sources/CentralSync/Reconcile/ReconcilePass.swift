@@ -21,7 +21,8 @@ public struct ReconcilePass: Sendable {
     public struct Outcome: Sendable, Hashable {
         public var postingsCreated = 0
         public var reviewItems = 0
-        public var unattributed: [String: Double] = [:]
+        /// Counts no order covers, per equipment, kind and gap between assignments.
+        public var unattributed: [UnassignedSpan] = []
         public var unresolvedOrders: Set<String> = []
         /// Events that could not be decoded since the last pass (each is reported once).
         public var undecodableEvents: [String] = []
@@ -76,6 +77,7 @@ public struct ReconcilePass: Sendable {
         // The cursor moves in the same transaction as the postings: a failed pass re-reads the events.
         outcome.postingsCreated = try store.apply(postings: newPostings, reviews: reviews,
                                                   cursor: seen.map { ("event_postings", $0) }, now: now).count
+        try store.replaceUnassigned(loose, now: now)
         outcome.undecodableEvents = cache.undecodable.withLock { keys in
             defer { keys.removeAll() }
             return keys.map(\.description)
@@ -87,6 +89,11 @@ public struct ReconcilePass: Sendable {
 
     /// MES starts and stops resolved to ERP orders (by reference, else number). Equipment with MES
     /// data uses only that; equipment without uses the running works the ERP import saw.
+    /// The assignment timeline the next pass attributes by (every source resolved to orders).
+    public func timeline() throws -> [Assignment] {
+        try assignments(orders: try store.orders()).0
+    }
+
     func assignments(orders: [Int64: ERPOrder]) throws -> ([Assignment], Set<String>) {
         var byRef: [String: ERPOrder] = [:]
         for o in orders.values.sorted(by: { $0.id < $1.id }) {
@@ -97,7 +104,8 @@ public struct ReconcilePass: Sendable {
         let mesEquipment = Set(raw.filter { $0.source == "mes" }.map(\.equipment))
         var unresolved = Set<String>()
         var changes: [AssignmentChange] = []
-        for r in raw where r.source == "mes" || !mesEquipment.contains(r.equipment) {
+        // An operator's assignment (of counts no order covered) stands whatever the other sources say.
+        for r in raw where r.source == "mes" || r.source == "operator" || !mesEquipment.contains(r.equipment) {
             guard let order = byRef[r.orderRef] else {
                 unresolved.insert(r.orderRef)
                 continue

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MillwrightCore
+import Reconciliation
 import ServiceLifecycle
 import Synchronization
 
@@ -12,6 +13,8 @@ public final class SyncService: Service {
     let lastOutcome = Mutex<ReconcilePass.Outcome?>(nil)
     /// Events left out because they could not be decoded, since start.
     public let undecodableTotal = Mutex(0)
+    /// What was last logged as unassigned, so a span is logged when it appears or grows, not every pass.
+    let loggedUnassigned = Mutex<[String: Double]>([:])
 
     public init(pass: ReconcilePass, dispatcher: PostingDispatcher?, logger: Logger) {
         self.pass = pass
@@ -41,11 +44,33 @@ public final class SyncService: Service {
                 logger.error("stored events that cannot be decoded were left out of reconciliation", metadata: [
                     "count": "\(o.undecodableEvents.count)", "events": "\(o.undecodableEvents.prefix(10))"])
             }
+            reportUnassigned(o.unattributed)
             if !o.unresolvedOrders.isEmpty {
                 logger.debug("MES names orders the ERP import has not seen (yet)", metadata: ["orders": "\(o.unresolvedOrders.sorted())"])
             }
         } catch {
             logger.error("reconcile pass failed; retrying next cycle", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Counts no order covers are logged at info when they appear or grow (they stay listed by
+    /// `millwright-central review` and `status` until an order is assigned).
+    func reportUnassigned(_ spans: [UnassignedSpan]) {
+        let changed = loggedUnassigned.withLock { last -> [UnassignedSpan] in
+            var now: [String: Double] = [:]
+            var changed: [UnassignedSpan] = []
+            for s in spans {
+                let key = "\(s.equipment)|\(s.kind.rawValue)|\(s.material)|\(s.after?.milliseconds ?? -1)"
+                now[key] = s.quantity
+                if last[key] != s.quantity { changed.append(s) }
+            }
+            last = now
+            return changed
+        }
+        for s in changed {
+            logger.info("counts no order covers: assign an order (millwright-central review, assign)", metadata: [
+                "equipment": "\(s.equipment)", "kind": "\(s.kind.rawValue)", "material": "\(s.material)",
+                "quantity": "\(s.quantity)", "from": "\(s.from.rfc3339)", "to": "\(s.to.rfc3339)", "events": "\(s.events.count)"])
         }
     }
 }

@@ -105,6 +105,24 @@ public final class SyncStore: Sendable {
                 ) WITHOUT ROWID;
                 """)
         }
+        m.registerMigration("sync v2: unassigned production, operator assignments") { db in
+            try db.execute(sql: """
+                CREATE TABLE unassigned_spans (
+                    equipment TEXT NOT NULL,
+                    kind TEXT NOT NULL,
+                    material TEXT NOT NULL,
+                    after_ms INTEGER,
+                    before_ms INTEGER,
+                    from_ms INTEGER NOT NULL,
+                    to_ms INTEGER NOT NULL,
+                    quantity REAL NOT NULL,
+                    sources TEXT NOT NULL,
+                    first_seen INTEGER NOT NULL,
+                    updated_at INTEGER NOT NULL
+                );
+                ALTER TABLE assignment_changes ADD COLUMN operator TEXT;
+                """)
+        }
         return m
     }
 
@@ -137,6 +155,17 @@ public final class SyncStore: Sendable {
         }
     }
 
+    /// When each order was last imported (changed in the ERP or first seen), by order id.
+    public func orderImportTimes() throws -> [Int64: Timestamp] {
+        try pool.read { db in
+            var out: [Int64: Timestamp] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT id, imported_at FROM erp_orders") {
+                out[r["id"]] = Timestamp(milliseconds: r["imported_at"])
+            }
+            return out
+        }
+    }
+
     public func orders() throws -> [Int64: ERPOrder] {
         let decoder = JSONDecoder()
         return try pool.read { db in
@@ -152,33 +181,77 @@ public final class SyncStore: Sendable {
     // MARK: assignments
 
     /// Records a start or stop of an order (by ERP reference or number) on equipment. Idempotent.
+    /// `source` is "mes", "erp" or "operator" (`operator` then names who assigned).
     @discardableResult
     public func recordAssignmentChange(equipment: String, orderRef: String, operation: String = "", action: AssignmentChange.Action,
-                                       at: Timestamp, source: String, now: Timestamp) throws -> Bool {
+                                       at: Timestamp, source: String, operator: String? = nil, now: Timestamp) throws -> Bool {
         try pool.write { db in
             try db.execute(sql: """
-                INSERT OR IGNORE INTO assignment_changes (equipment, order_ref, operation, action, at, source, received_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [equipment, orderRef, operation, action.rawValue, at.milliseconds, source, now.milliseconds])
+                INSERT OR IGNORE INTO assignment_changes (equipment, order_ref, operation, action, at, source, received_at, operator)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [equipment, orderRef, operation, action.rawValue, at.milliseconds, source, now.milliseconds, `operator`])
             return db.changesCount > 0
         }
     }
 
-    struct RawChange {
-        var equipment: String
-        var orderRef: String
-        var operation: String
-        var action: AssignmentChange.Action
-        var at: Timestamp
-        var source: String
+    /// One recorded start or stop, as received: what `master-data` shows and the timeline is built from.
+    public struct RawChange: Sendable, Hashable {
+        public var equipment: String
+        public var orderRef: String
+        public var operation: String
+        public var action: AssignmentChange.Action
+        public var at: Timestamp
+        public var source: String
+        public var receivedAt: Timestamp
+        public var `operator`: String?
     }
 
-    func assignmentChanges() throws -> [RawChange] {
+    public func assignmentChanges() throws -> [RawChange] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT equipment, order_ref, operation, action, at, source FROM assignment_changes").compactMap { r in
+            try Row.fetchAll(db, sql: "SELECT equipment, order_ref, operation, action, at, source, received_at, operator FROM assignment_changes ORDER BY at, rowid").compactMap { r in
                 guard let action = AssignmentChange.Action(rawValue: r["action"]) else { return nil }
                 return RawChange(equipment: r["equipment"], orderRef: r["order_ref"], operation: r["operation"], action: action,
-                                 at: Timestamp(milliseconds: r["at"]), source: r["source"])
+                                 at: Timestamp(milliseconds: r["at"]), source: r["source"], receivedAt: Timestamp(milliseconds: r["received_at"]),
+                                 operator: r["operator"])
+            }
+        }
+    }
+
+    // MARK: unassigned production
+
+    /// Replaces the unassigned spans with this pass's (derived state, like the ledger), keeping when
+    /// each was first seen.
+    func replaceUnassigned(_ spans: [UnassignedSpan], now: Timestamp) throws {
+        try pool.write { db in
+            var firstSeen: [String: Int64] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT equipment, kind, material, after_ms, first_seen FROM unassigned_spans") {
+                let after: Int64? = r["after_ms"]
+                firstSeen["\(r["equipment"] as String)|\(r["kind"] as String)|\(r["material"] as String)|\(after.map(String.init) ?? "-")"] = r["first_seen"]
+            }
+            try db.execute(sql: "DELETE FROM unassigned_spans")
+            for s in spans {
+                let key = "\(s.equipment)|\(s.kind.rawValue)|\(s.material)|\(s.after.map { String($0.milliseconds) } ?? "-")"
+                try db.execute(sql: """
+                    INSERT INTO unassigned_spans (equipment, kind, material, after_ms, before_ms, from_ms, to_ms, quantity, sources, first_seen, updated_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [s.equipment, s.kind.rawValue, s.material, s.after?.milliseconds, s.before?.milliseconds,
+                                     s.from.milliseconds, s.to.milliseconds, s.quantity, Self.json(s.events.sorted().map(\.description)),
+                                     firstSeen[key] ?? now.milliseconds, now.milliseconds])
+            }
+        }
+    }
+
+    /// Counts no order covers, per equipment and gap between its assignments, as the last pass saw them.
+    public func unassigned() throws -> [UnassignedItem] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM unassigned_spans ORDER BY equipment, from_ms, kind, material").compactMap { r in
+                guard let kind = QuantityKind(rawValue: r["kind"]) else { return nil }
+                let after: Int64? = r["after_ms"], before: Int64? = r["before_ms"]
+                return UnassignedItem(equipment: r["equipment"], kind: kind, material: r["material"],
+                                      after: after.map(Timestamp.init(milliseconds:)), before: before.map(Timestamp.init(milliseconds:)),
+                                      from: Timestamp(milliseconds: r["from_ms"]), to: Timestamp(milliseconds: r["to_ms"]),
+                                      quantity: r["quantity"], sources: Self.strings(r["sources"]),
+                                      firstSeen: Timestamp(milliseconds: r["first_seen"]), updatedAt: Timestamp(milliseconds: r["updated_at"]))
             }
         }
     }

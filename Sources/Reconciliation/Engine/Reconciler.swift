@@ -44,16 +44,29 @@ public struct Reconciler: Sendable {
 
     public init(policy: Policy) { self.policy = policy }
 
-    /// Sums the attributed shares into ledger lines. Unattributed quantities come back per equipment.
-    public func derive(_ observations: [Observation], assignments: [Assignment]) -> (lines: [LineKey: DerivedLine], unattributed: [String: Double]) {
+    /// Sums the attributed shares into ledger lines. What no assignment covers comes back as spans
+    /// per equipment, kind, material and gap between assignments.
+    public func derive(_ observations: [Observation], assignments: [Assignment]) -> (lines: [LineKey: DerivedLine], unattributed: [UnassignedSpan]) {
         var lines: [LineKey: DerivedLine] = [:]
-        var loose: [String: Double] = [:]
+        struct GapKey: Hashable { var equipment: String; var kind: QuantityKind; var material: String; var after: Timestamp? }
+        var loose: [GapKey: UnassignedSpan] = [:]
         // Grouped and sorted once, not per observation.
         let byEquipment = Dictionary(grouping: assignments, by: \.equipment).mapValues { $0.sorted { $0.from < $1.from } }
         for o in observations {
-            for share in Attribution.split(o, overSorted: byEquipment[o.equipment] ?? []) {
+            let sorted = byEquipment[o.equipment] ?? []
+            for share in Attribution.split(o, overSorted: sorted) {
                 guard let a = share.assignment else {
-                    loose[o.equipment, default: 0] += share.quantity
+                    // The gap: after the last assignment that ended by then, before the next one.
+                    let after = sorted.last { ($0.to ?? .init(milliseconds: .max)) <= share.time }?.to
+                    let before = sorted.first { $0.from > share.time }?.from
+                    let k = GapKey(equipment: o.equipment, kind: o.kind, material: o.material ?? "", after: after)
+                    var span = loose[k] ?? UnassignedSpan(equipment: o.equipment, kind: o.kind, material: o.material ?? "", after: after,
+                                                          before: before, from: o.from, to: o.to, quantity: 0, events: [])
+                    span.quantity += share.quantity
+                    span.from = min(span.from, o.from)
+                    span.to = max(span.to, o.to)
+                    span.events.insert(o.key)
+                    loose[k] = span
                     continue
                 }
                 let bucket = o.kind == .consumption ? 0 : policy.cadence.bucket(of: share.time)
@@ -64,7 +77,12 @@ public struct Reconciler: Sendable {
                 lines[key]!.lastTime = max(lines[key]!.lastTime, share.time)
             }
         }
-        return (lines, loose)
+        let spans = loose.values.map { s -> UnassignedSpan in
+            var s = s
+            s.quantity = roundQuantity(s.quantity)
+            return s
+        }.sorted { ($0.equipment, $0.from.milliseconds, $0.kind.rawValue, $0.material) < ($1.equipment, $1.from.milliseconds, $1.kind.rawValue, $1.material) }
+        return (lines, spans)
     }
 
     /// - Parameters:
