@@ -85,7 +85,7 @@ struct Status: ParsableCommand {
         let sync = try SyncStore(central: store)
         let postings = try sync.postings()
         let health = try sync.targetHealth()
-        let unassigned = try sync.unassigned()
+        let unassigned = try sync.unassigned().map(\.span)
         if !unassigned.isEmpty {
             print("unassigned production (no order covers these counts; see `review`, then `assign`):")
             for (equipment, items) in Dictionary(grouping: unassigned, by: \.equipment).sorted(by: { $0.key < $1.key }) {

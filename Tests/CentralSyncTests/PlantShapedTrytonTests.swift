@@ -124,7 +124,7 @@ import TestSupport
         try h.send(Self.perMinute(h, equipment: "press-2", from: t0, minutes: 20))
         let outcome = try h.reconcile()
         #expect(outcome.unattributed.map(\.quantity) == [20] && outcome.unattributed.first?.from == t0)
-        #expect(try h.store.unassigned().map { "\($0.equipment) \($0.kind.rawValue) \($0.quantity)" } == ["press-2 yield 20.0"])
+        #expect(try h.store.unassigned().map(\.span).map { "\($0.equipment) \($0.kind.rawValue) \($0.quantity)" } == ["press-2 yield 20.0"])
 
         // The operator's view, through the real binary on the same store.
         let config = h.dir.appendingPathComponent("central.yaml").path

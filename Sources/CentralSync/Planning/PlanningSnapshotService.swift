@@ -46,7 +46,7 @@ public final class PlanningSnapshotService: Service {
         var equipmentRows: [[String: Any]] = []
         let dayAgo = now - .seconds(86400)
         let downtimes = try pass.store.events(equipment: Array(config.equipment.keys), types: ["downtime"], since: dayAgo)
-        let unassigned = try pass.store.unassigned()
+        let unassigned = try pass.store.unassigned().map(\.span)
         for name in config.equipment.keys.sorted() {
             let current = assignments.last { $0.equipment == name && $0.contains(now) }
             let loose = unassigned.filter { $0.equipment == name }

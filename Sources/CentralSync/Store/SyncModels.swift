@@ -159,22 +159,11 @@ public struct LedgerEntry: Sendable, Hashable, Codable {
     public var isBalanced: Bool { open == 0 && inFlight == 0 }
 }
 
-/// Counts no order covers, as an operator sees them: one piece of equipment, one gap between its
-/// assignments, what was counted there and when. `millwright-central assign` gives them an order.
+/// Counts no order covers, as an operator sees them: the pass's span (one piece of equipment, one
+/// gap between its assignments, what was counted there and when) and since when it is known.
+/// `millwright-central assign` gives them an order.
 public struct UnassignedItem: Sendable, Hashable, Codable {
-    public var equipment: String
-    public var kind: QuantityKind
-    /// The consumed product code; "" for yield and scrap.
-    public var material: String
-    /// When the assignment before the gap ended (nil: none before), and the next one starts (nil: none yet).
-    public var after: Timestamp?
-    public var before: Timestamp?
-    /// The earliest and latest time the counts cover.
-    public var from: Timestamp
-    public var to: Timestamp
-    public var quantity: Double
-    /// The events counted (edge:epoch:seq), for `trace`.
-    public var sources: [String]
+    public var span: UnassignedSpan
     public var firstSeen: Timestamp
     public var updatedAt: Timestamp
 }

@@ -247,11 +247,11 @@ public final class SyncStore: Sendable {
             try Row.fetchAll(db, sql: "SELECT * FROM unassigned_spans ORDER BY equipment, from_ms, kind, material").compactMap { r in
                 guard let kind = QuantityKind(rawValue: r["kind"]) else { return nil }
                 let after: Int64? = r["after_ms"], before: Int64? = r["before_ms"]
-                return UnassignedItem(equipment: r["equipment"], kind: kind, material: r["material"],
-                                      after: after.map(Timestamp.init(milliseconds:)), before: before.map(Timestamp.init(milliseconds:)),
-                                      from: Timestamp(milliseconds: r["from_ms"]), to: Timestamp(milliseconds: r["to_ms"]),
-                                      quantity: r["quantity"], sources: Self.strings(r["sources"]),
-                                      firstSeen: Timestamp(milliseconds: r["first_seen"]), updatedAt: Timestamp(milliseconds: r["updated_at"]))
+                let span = UnassignedSpan(equipment: r["equipment"], kind: kind, material: r["material"],
+                                          after: after.map(Timestamp.init(milliseconds:)), before: before.map(Timestamp.init(milliseconds:)),
+                                          from: Timestamp(milliseconds: r["from_ms"]), to: Timestamp(milliseconds: r["to_ms"]),
+                                          quantity: r["quantity"], events: Set(Self.strings(r["sources"]).compactMap(EventKey.init(parsing:))))
+                return UnassignedItem(span: span, firstSeen: Timestamp(milliseconds: r["first_seen"]), updatedAt: Timestamp(milliseconds: r["updated_at"]))
             }
         }
     }
