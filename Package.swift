@@ -125,7 +125,10 @@ let package = Package(
         .executableTarget(name: "fuzz-payload-decoder", dependencies: ["EdgeAgent", "EdgeConfig", "FuzzSupport", "MillwrightCore"]),
         .executableTarget(name: "fuzz-config", dependencies: ["CentralIngest", "CentralSync", "EdgeConfig", "FuzzSupport"]),
         .testTarget(name: "MQTTClientTests", dependencies: ["MQTTClient", "TestSupport"]),
-        .testTarget(name: "EdgeRulesTests", dependencies: ["EdgeRules", "MillwrightCore"]),
+        .testTarget(
+            name: "EdgeRulesTests",
+            dependencies: ["EdgeRules", "MillwrightCore", .product(name: "PropertyBased", package: "swift-property-based")]
+        ),
         .testTarget(name: "EdgeConfigTests", dependencies: ["EdgeConfig", "ConfigSupport"]),
         .testTarget(name: "CentralIngestTests", dependencies: ["CentralIngest", "EdgeAgent", "MillwrightCore", "TestSupport"]),
         .testTarget(name: "ReconciliationTests", dependencies: ["Reconciliation", "MillwrightCore"]),

@@ -55,22 +55,24 @@ struct CounterRuleTests {
         var rule = CounterRule(params: CounterParams(every: .seconds(60), quantity: 10))
         let run = feed(&rule, [(0, 0), (1000, 4), (2000, 8), (3000, 12), (4000, 15)])
         #expect(run.events == [count(at: 3000, delta: 12, from: 0, raw: 12)])
-        // The interval restarts at the early emit.
-        #expect(tick(&rule, at: 62999).isEmpty)
-        #expect(tick(&rule, at: 63000) == [count(at: 4000, delta: 3, from: 3000, raw: 15)])
+        // The grid stays where it was: the rest is counted once the sensor clock is past 60 s.
+        #expect(tick(&rule, at: 60000).isEmpty)
+        #expect(tick(&rule, at: 60001) == [count(at: 4000, delta: 3, from: 3000, raw: 15)])
     }
 
     @Test func tickFlushesAfterEvery() {
         var rule = CounterRule(params: CounterParams(every: .seconds(60)))
         feed(&rule, [(0, 0), (10000, 5)])
-        #expect(tick(&rule, at: 59999).isEmpty)
+        // Due once the sensor clock (carried forward by the edge's) is past the grid point.
+        #expect(tick(&rule, at: 60000).isEmpty)
         // Stamped at the last reading, which is where the counted interval ends.
-        #expect(tick(&rule, at: 60000) == [count(at: 10000, delta: 5, from: 0, raw: 5)])
-        // Nothing pending: no empty count events.
+        #expect(tick(&rule, at: 60001) == [count(at: 10000, delta: 5, from: 0, raw: 5)])
+        // Nothing pending: no empty count events; the grid moves on (next point 420 s).
         #expect(tick(&rule, at: 200_000).isEmpty)
         #expect(tick(&rule, at: 400_000).isEmpty)
-        // The next interval starts where the flushed one ended.
-        #expect(feed(&rule, [(300_000, 9)]).events == [count(at: 300_000, delta: 4, from: 10000, raw: 9)])
+        // A reading between grid points waits for the next one; the interval starts at 10 s.
+        #expect(feed(&rule, [(300_000, 9)]).events.isEmpty)
+        #expect(tick(&rule, at: 420_001) == [count(at: 300_000, delta: 4, from: 10000, raw: 9)])
     }
 
     @Test func unchangedCounterEmitsNothing() {
@@ -163,7 +165,7 @@ struct CounterRuleTests {
     @Test func spikeAloneIsReportedWithAZeroDelta() {
         var rule = CounterRule(params: CounterParams(every: .seconds(60), maxDelta: 50))
         feed(&rule, [(0, 100), (1000, 5000)])
-        #expect(tick(&rule, at: 60000) == [count(at: 1000, delta: 0, from: 0, raw: 5000, spikes: 1)])
+        #expect(tick(&rule, at: 60001) == [count(at: 1000, delta: 0, from: 0, raw: 5000, spikes: 1)])
     }
 
     @Test func glitchToZeroAndBackIsNotCountedTwice() {
@@ -247,5 +249,37 @@ struct CounterRuleTests {
         let run = feed(&revived, [(3000, 10), (60000, 12)])
         // +10 (wrap), spike discarded, +6 back from the spike's baseline, +2.
         #expect(run.events == [count(at: 60000, delta: 18, from: 0, raw: 12, rollovers: 1, spikes: 1)])
+    }
+
+    // MARK: issue 10: cadence, resets, input range
+
+    /// `every` is a cadence: one count per 60 s with a reading every 30 s (the next count was due
+    /// `every` after the previous count's last reading, which gave one every 30 s with ticks).
+    @Test func aReadingEveryThirtySecondsGivesOneCountPerMinute() {
+        var rule = CounterRule(params: CounterParams(bits: 16))
+        var events: [RuleEvent] = []
+        for k in Int64(0)...10 {
+            _ = rule.observe(sample(k * 30_000, .number(Double(k * 10))), into: &events)
+            rule.tick(now: ts(k * 30_000 + 29_000), into: &events)
+        }
+        #expect(events.map(\.occurredAt.milliseconds) == [60_000, 120_000, 180_000, 240_000, 300_000])
+        #expect(events.allSatisfy { $0.values["delta"] == 20 })
+    }
+
+    /// A PLC reboot is reported even when nothing was counted in the window it happened in.
+    @Test func aResetIsReportedEvenWithANothingCounted() {
+        var rule = CounterRule(params: CounterParams(bits: 16, every: .seconds(10)))
+        let run = feed(&rule, [(0, 100), (10000, 0), (13000, 3)])
+        #expect(run.events == [count(at: 10000, delta: 0, from: 0, raw: 0, resets: 1)])
+        #expect(tick(&rule, at: 20001) == [count(at: 13000, delta: 3, from: 10000, raw: 3)])
+    }
+
+    @Test func readingsOutsideTheWidthOrNotWholeAreRefusedAsOutOfRange() {
+        var rule = CounterRule(params: CounterParams(bits: 16, every: .seconds(10)))
+        let run = feed(&rule, [(0, 100), (1000, 70000), (2000, 150.5), (3000, 65536), (10000, 200)])
+        #expect(run.rejectionReasons == [.outOfRange, .outOfRange, .outOfRange])
+        #expect(run.events == [count(at: 10000, delta: 100, from: 0, raw: 200)])
+        var wide = CounterRule(params: CounterParams(bits: 64))
+        #expect(feed(&wide, [(0, 1e19), (1000, 2e19)]).rejectionReasons == [.outOfRange])
     }
 }

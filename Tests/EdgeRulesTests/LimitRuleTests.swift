@@ -15,10 +15,10 @@ struct LimitRuleTests {
     }
 
     private func cleared(
-        at ms: Int64, value: Double, severity: String, duration: Double, peak: Double, threshold: Double
+        at ms: Int64, value: Double, severity: String, remaining: String = "normal", duration: Double, peak: Double, threshold: Double
     ) -> RuleEvent {
         expected(.limitCleared, at: ms, [
-            "value": .number(value), "severity": .text(severity), "duration_s": .number(duration),
+            "value": .number(value), "severity": .text(severity), "remaining": .text(remaining), "duration_s": .number(duration),
             "peak": .number(peak), "threshold": .number(threshold),
         ], kind: .limit)
     }
@@ -74,7 +74,8 @@ struct LimitRuleTests {
         #expect(run.events == [
             raised(at: 0, value: 85, severity: "high", previous: "normal", peak: 85, threshold: 80),
             raised(at: 1000, value: 97, severity: "high_high", previous: "high", peak: 97, threshold: 95),
-            raised(at: 4000, value: 90, severity: "high", previous: "high_high", peak: 99, threshold: 80),
+            // Easing is the end of the high_high alarm; high stays raised.
+            cleared(at: 4000, value: 90, severity: "high_high", remaining: "high", duration: 3, peak: 99, threshold: 95),
             // The clear reports the whole excursion from the first raise, with its peak.
             cleared(at: 6000, value: 70, severity: "high", duration: 6, peak: 99, threshold: 80),
         ])
@@ -95,17 +96,18 @@ struct LimitRuleTests {
         #expect(run.events == [
             raised(at: 0, value: 15, severity: "low", previous: "normal", peak: 15, threshold: 20),
             raised(at: 1000, value: 4, severity: "low_low", previous: "low", peak: 4, threshold: 5),
-            raised(at: 3000, value: 10, severity: "low", previous: "low_low", peak: 2, threshold: 20),
+            cleared(at: 3000, value: 10, severity: "low_low", remaining: "low", duration: 2, peak: 2, threshold: 5),
             cleared(at: 4000, value: 30, severity: "low", duration: 4, peak: 2, threshold: 20),
         ])
     }
 
     @Test func highHighHysteresisHoldsTheSeverity() {
         var rule = LimitRule(params: LimitParams(high: 80, highHigh: 95, hysteresis: 2))
-        let run = feed(&rule, [(0, 96), (1000, 94), (2000, 93.5), (3000, 93)])
+        // Back means strictly below threshold - hysteresis: 93 holds high_high, 92.9 eases it.
+        let run = feed(&rule, [(0, 96), (1000, 94), (2000, 93.5), (3000, 93), (4000, 92.9)])
         #expect(run.events == [
             raised(at: 0, value: 96, severity: "high_high", previous: "normal", peak: 96, threshold: 95),
-            raised(at: 3000, value: 93, severity: "high", previous: "high_high", peak: 96, threshold: 80),
+            cleared(at: 4000, value: 92.9, severity: "high_high", remaining: "high", duration: 4, peak: 96, threshold: 95),
         ])
     }
 
@@ -121,10 +123,11 @@ struct LimitRuleTests {
         ])
         #expect(rule.level == .high)
 
-        // Back at high - hysteresis is outside the band: clears.
-        let more = feed(&rule, [(8000, 78)])
+        // Exactly high - hysteresis is still inside the band; below it clears.
+        #expect(feed(&rule, [(7500, 78)]).events.isEmpty)
+        let more = feed(&rule, [(8000, 77.9)])
         #expect(more.events == [
-            cleared(at: 8000, value: 78, severity: "high", duration: 7, peak: 80.9, threshold: 80),
+            cleared(at: 8000, value: 77.9, severity: "high", duration: 7, peak: 80.9, threshold: 80),
         ])
     }
 
@@ -136,10 +139,10 @@ struct LimitRuleTests {
 
     @Test func lowChatterInsideHysteresisGivesOneRaise() {
         var rule = LimitRule(params: LimitParams(low: 20, hysteresis: 1))
-        let run = feed(&rule, [(0, 20.5), (1000, 19.5), (2000, 20.5), (3000, 19.8), (4000, 20.9), (5000, 21)])
+        let run = feed(&rule, [(0, 20.5), (1000, 19.5), (2000, 20.5), (3000, 19.8), (4000, 21), (5000, 21.1)])
         #expect(run.events == [
             raised(at: 1000, value: 19.5, severity: "low", previous: "normal", peak: 19.5, threshold: 20),
-            cleared(at: 5000, value: 21, severity: "low", duration: 4, peak: 19.5, threshold: 20),
+            cleared(at: 5000, value: 21.1, severity: "low", duration: 4, peak: 19.5, threshold: 20),
         ])
     }
 
@@ -195,7 +198,7 @@ struct LimitRuleTests {
         let run = feed(&rule, [(0, 97), (1000, 85), (3999, 85), (4000, 85)])
         #expect(run.events == [
             raised(at: 0, value: 97, severity: "high_high", previous: "normal", peak: 97, threshold: 95),
-            raised(at: 4000, value: 85, severity: "high", previous: "high_high", peak: 97, threshold: 80),
+            cleared(at: 4000, value: 85, severity: "high_high", remaining: "high", duration: 4, peak: 97, threshold: 95),
         ])
     }
 
@@ -231,8 +234,9 @@ struct LimitRuleTests {
         let run = feed(&rule, [(0, 85), (1000, 90), (2000, 10), (5000, 5), (8000, 30)])
         #expect(run.events == [
             raised(at: 0, value: 85, severity: "high", previous: "normal", peak: 85, threshold: 80),
-            // One event: the severity moved to the other side; the low excursion starts now.
-            raised(at: 2000, value: 10, severity: "low", previous: "high", peak: 10, threshold: 20),
+            // Two alarms: the high side clears, then the low side is raised (same instant: clear first).
+            cleared(at: 2000, value: 10, severity: "high", duration: 2, peak: 90, threshold: 80),
+            raised(at: 2000, value: 10, severity: "low", previous: "normal", peak: 10, threshold: 20),
             cleared(at: 8000, value: 30, severity: "low", duration: 6, peak: 5, threshold: 20),
         ])
     }
@@ -242,17 +246,21 @@ struct LimitRuleTests {
         let run = feed(&rule, [(0, 10), (1000, 99), (3000, 50)])
         #expect(run.events == [
             raised(at: 0, value: 10, severity: "low", previous: "normal", peak: 10, threshold: 20),
-            raised(at: 1000, value: 99, severity: "high_high", previous: "low", peak: 99, threshold: 95),
+            cleared(at: 1000, value: 99, severity: "low", duration: 1, peak: 10, threshold: 20),
+            // high and high_high both due at once: one event for the most severe.
+            raised(at: 1000, value: 99, severity: "high_high", previous: "normal", peak: 99, threshold: 95),
             cleared(at: 3000, value: 50, severity: "high_high", duration: 2, peak: 99, threshold: 95),
         ])
     }
 
-    @Test func abandonedSideChangeKeepsThePeakOfTheActiveAlarm() {
+    @Test func aJumpToTheOtherSideClearsAtOnceAndRaisesOnlyAfterItsOwnDelay() {
         var rule = LimitRule(params: LimitParams(high: 80, low: 20, onDelay: .seconds(5)))
         let run = feed(&rule, [(0, 90), (5000, 90), (6000, 10), (7000, 85), (9000, 70)])
+        // No off_delay: the high alarm ends at 6 s. The low side's on_delay never completes (85 at
+        // 7 s interrupts it) and the return to 85 must wait its own on_delay again.
         #expect(run.events == [
             raised(at: 5000, value: 90, severity: "high", previous: "normal", peak: 90, threshold: 80),
-            cleared(at: 9000, value: 70, severity: "high", duration: 4, peak: 90, threshold: 80),
+            cleared(at: 6000, value: 10, severity: "high", duration: 1, peak: 90, threshold: 80),
         ])
     }
 
@@ -327,5 +335,48 @@ struct LimitRuleTests {
         #expect(after.events == [
             cleared(at: 15000, value: 70, severity: "high", duration: 15, peak: 85, threshold: 80),
         ])
+    }
+
+    // MARK: issue 10: each level has its own timers (ISA-18.2)
+
+    /// high is due 500 ms after 81 arrived, long before 90.5; high_high then waits its own delay.
+    @Test func aMoreSevereLevelWaitsForItsOwnOnDelay() {
+        var rule = LimitRule(params: LimitParams(high: 80, highHigh: 90, hysteresis: 0.5, onDelay: Millis(500)))
+        let run = feed(&rule, [(9250, 81.0), (47350, 90.5)])
+        #expect(run.events == [
+            raised(at: 9750, value: 81, severity: "high", previous: "normal", peak: 81, threshold: 80),
+        ])
+        #expect(tick(&rule, at: 47850).isEmpty, "a delay completes once the clock is past it")
+        #expect(tick(&rule, at: 47851) == [
+            raised(at: 47850, value: 90.5, severity: "high_high", previous: "high", peak: 90.5, threshold: 90),
+        ])
+    }
+
+    /// The alarm eases level by level, each after its own off_delay, and clears on the tick while
+    /// the sensor is silent.
+    @Test func anAlarmEasesLevelByLevelAndClearsOnTheTick() {
+        var rule = LimitRule(params: LimitParams(low: 20, lowLow: 10, offDelay: Millis(500)))
+        let run = feed(&rule, [(24600, 10.0), (26600, 11.5), (27450, 21.0)])
+        #expect(run.events == [
+            raised(at: 24600, value: 10, severity: "low_low", previous: "normal", peak: 10, threshold: 10),
+            cleared(at: 27100, value: 11.5, severity: "low_low", remaining: "low", duration: 2.5, peak: 10, threshold: 10),
+        ])
+        #expect(tick(&rule, at: 27900).isEmpty)
+        #expect(tick(&rule, at: 28000) == [
+            cleared(at: 27950, value: 21, severity: "low", duration: 3.35, peak: 10, threshold: 20),
+        ])
+        #expect(rule.level == .normal)
+    }
+
+    /// With sensor time, the tick carries the sensor's clock forward by the edge's: a sensor 1 h
+    /// behind still clears 500 ms after its last reading, not an hour later.
+    @Test func theTickFollowsTheSensorClock() {
+        var rule = LimitRule(params: LimitParams(high: 80, offDelay: Millis(500)))
+        var events: [RuleEvent] = []
+        _ = rule.observe(Sample(value: 90, time: ts(1000), timeSource: .sensor, receivedAt: ts(3_601_000)), into: &events)
+        _ = rule.observe(Sample(value: 50, time: ts(2000), timeSource: .sensor, receivedAt: ts(3_602_000)), into: &events)
+        rule.tick(now: ts(3_602_600), into: &events)
+        #expect(events.map(\.type) == [.limitRaised, .limitCleared])
+        #expect(events.last?.occurredAt == ts(2500) && events.last?.timeSource == .sensor)
     }
 }

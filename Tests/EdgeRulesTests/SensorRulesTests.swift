@@ -81,7 +81,7 @@ struct SensorRulesTests {
         let after = feed(&revived, [(15000, 90), (20000, 82), (25000, 79.5), (35000, 60)])
         #expect(after.events == [
             expected(.limitCleared, at: 35000, [
-                "value": 60, "severity": "high", "duration_s": 30, "peak": 95, "threshold": 80,
+                "value": 60, "severity": "high", "remaining": "normal", "duration_s": 30, "peak": 95, "threshold": 80,
             ], kind: .limit),
         ])
     }
@@ -165,7 +165,7 @@ struct SensorRulesTests {
             expected(.valueReported, at: 10000, ["value": 86, "reason": "first"], kind: .deadband),
             expected(.valueReported, at: 20000, ["value": 70, "reason": "deadband", "previous": 86], kind: .deadband),
             expected(.limitCleared, at: 20000, [
-                "value": 70, "severity": "high", "duration_s": 20, "peak": 86, "threshold": 80,
+                "value": 70, "severity": "high", "remaining": "normal", "duration_s": 20, "peak": 86, "threshold": 80,
             ], kind: .limit),
         ])
         // The new stale rule starts watching from its first sample.

@@ -76,6 +76,7 @@ public enum AnyRule: Codable, Sendable, Hashable {
     public var needsTick: Bool {
         switch self {
         case .window, .stale, .counter: return true
+        case .limit(let r): return r.needsTick
         default: return false
         }
     }

@@ -63,6 +63,8 @@ public enum RejectionReason: String, Sendable, Codable, CaseIterable, Comparable
     case badTimestamp = "bad_timestamp"
     case outOfOrder = "out_of_order"
     case negativeCounter = "negative_counter"
+    /// A counter reading that is not a whole number, or does not fit the counter's `bits`.
+    case outOfRange = "out_of_range"
     case unmappedState = "unmapped_state"
     /// The sensor time is not after the last processed reading of this instance: a reading the
     /// plant broker redelivered after a crash, or one that arrived out of order. Not processed again.

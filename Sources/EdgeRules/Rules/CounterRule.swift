@@ -23,14 +23,24 @@ public struct CounterParams: Codable, Sendable, Hashable {
 
 /// Cumulative part counters to deltas, with rollover and reset (PLC reboot) detection.
 ///
-/// Never emits a negative or spiked delta. The persisted state holds the last raw
-/// value, so a restart resumes counting from where it was without a gap or a double.
+/// Never emits a negative or spiked delta. Counts are due on a grid of `every` from the instance's
+/// first reading: a count covers the readings after the previous count up to the grid point and
+/// is emitted at the first reading after it, at a reading exactly on it, or on the agent's tick once
+/// the sensor's clock (carried forward from its last reading by the edge's clock) is past it; so at
+/// most one count per `every`, plus early ones when `quantity` is reached. A count is emitted when
+/// anything happened: a delta, a reset, a rollover or a discarded spike; it runs `from` the last
+/// reading before which nothing had moved `to` its last reading. The persisted state holds
+/// the last raw value, so a restart resumes counting from where it was without a gap or a double.
 public struct CounterRule: RuleEvaluator {
     public static let kind = RuleKind.counter
     public let params: CounterParams
     public private(set) var lastRaw: Double?
     var lastTime: Timestamp?
+    var lastReceivedAt: Timestamp?
+    /// Where the next count starts: the previous count's last reading (or the first reading).
     var intervalStart: Timestamp?
+    /// The next grid point a count is due at.
+    var due: Timestamp?
     public private(set) var pending: Double = 0
     var resets = 0
     var rollovers = 0
@@ -44,22 +54,35 @@ public struct CounterRule: RuleEvaluator {
     public mutating func observe(_ sample: Sample, into events: inout [RuleEvent]) -> RuleRejection? {
         guard let raw = sample.numericValue else { return sample.notANumber }
         if raw < 0 { return RuleRejection(.negativeCounter, "a cumulative counter cannot be \(raw)") }
+        if raw != raw.rounded(.towardZero) {
+            return RuleRejection(.outOfRange, "a counter reading must be a whole number, got \(raw)")
+        }
+        let width = params.range ?? 18_446_744_073_709_551_616  // 2^64
+        if raw >= width {
+            return RuleRejection(.outOfRange, "\(raw) does not fit a \(params.bits)-bit counter (at most \(width - 1))")
+        }
         guard let last = lastRaw, let lastT = lastTime else {
             lastRaw = raw
             lastTime = sample.time
+            lastReceivedAt = sample.receivedAt
             intervalStart = sample.time
+            due = sample.time + params.every
+            source = sample.timeSource
             return nil
         }
         if sample.time < lastT {
             return RuleRejection(.outOfOrder, "counter reading at \(sample.time.rfc3339) is older than \(lastT.rfc3339)")
         }
+        // State saved before counts had a grid: it starts at the count in progress.
+        if due == nil { due = (intervalStart ?? lastT) + params.every }
+        // The grid points this reading is past close their counts first.
+        closeWindows(before: sample.time, into: &events)
         var delta = raw - last
         if delta < 0, let base = spikeBase, let maxDelta = params.maxDelta, raw >= base, raw - base <= maxDelta {
             // Back from a glitch: count from the value before the spike, not as a counter reset.
             delta = raw - base
         } else if delta < 0 {
-            if let range = params.range, raw < range, last < range,
-               range - last + raw <= (params.maxDelta ?? range / 4) {
+            if let range = params.range, range - last + raw <= (params.maxDelta ?? range / 4) {
                 delta = range - last + raw
                 rollovers += 1
             } else {
@@ -70,6 +93,7 @@ public struct CounterRule: RuleEvaluator {
         }
         lastRaw = raw
         lastTime = sample.time
+        lastReceivedAt = sample.receivedAt
         source = sample.timeSource
         if let maxDelta = params.maxDelta, delta > maxDelta {
             spikes += 1
@@ -80,32 +104,49 @@ public struct CounterRule: RuleEvaluator {
         }
         if let q = params.quantity, pending >= q {
             flush(into: &events)
-        } else if let start = intervalStart, sample.time - start >= params.every {
+        }
+        if let d = due, sample.time == d {
+            // A reading exactly on the grid point belongs to the count that closes there.
             flush(into: &events)
+            due = d + params.every
         }
         return nil
     }
 
     public mutating func tick(now: Timestamp, into events: inout [RuleEvent]) {
-        if let start = intervalStart, pending > 0 || spikes > 0, now - start >= params.every {
-            flush(into: &events)
-        }
+        guard let t = lastTime, let r = lastReceivedAt else { return }
+        closeWindows(before: t + (now - r), into: &events)
     }
+
+    /// Emits the count of the window that ended at the grid point, if `t` is past it, and moves the
+    /// grid point to the first one at or after `t` (periods without readings have no count).
+    private mutating func closeWindows(before t: Timestamp, into events: inout [RuleEvent]) {
+        guard var d = due, t > d else { return }
+        flush(into: &events)
+        while d < t { d = d + params.every }
+        due = d
+    }
+
+    private var hasNews: Bool { pending > 0 || spikes > 0 || resets > 0 || rollovers > 0 }
 
     private mutating func flush(into events: inout [RuleEvent]) {
         guard let start = intervalStart, let end = lastTime else { return }
-        if pending > 0 || spikes > 0 {
-            var values: [String: Value] = [
-                "delta": .number(pending),
-                "from": .text(start.rfc3339),
-                "to": .text(end.rfc3339),
-                "raw": .number(lastRaw ?? 0),
-            ]
-            if resets > 0 { values["resets"] = .number(Double(resets)) }
-            if rollovers > 0 { values["rollovers"] = .number(Double(rollovers)) }
-            if spikes > 0 { values["discarded_spikes"] = .number(Double(spikes)) }
-            events.append(event(.count, at: end, source, values))
+        guard hasNews else {
+            // Nothing moved up to the last reading: the next count starts there, so its interval
+            // says when the parts were really made (the central splits counts by it).
+            intervalStart = end
+            return
         }
+        var values: [String: Value] = [
+            "delta": .number(pending),
+            "from": .text(start.rfc3339),
+            "to": .text(end.rfc3339),
+            "raw": .number(lastRaw ?? 0),
+        ]
+        if resets > 0 { values["resets"] = .number(Double(resets)) }
+        if rollovers > 0 { values["rollovers"] = .number(Double(rollovers)) }
+        if spikes > 0 { values["discarded_spikes"] = .number(Double(spikes)) }
+        events.append(event(.count, at: end, source, values))
         pending = 0
         resets = 0
         rollovers = 0

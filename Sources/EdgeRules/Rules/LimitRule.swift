@@ -64,83 +64,202 @@ public struct LimitParams: Codable, Sendable, Hashable {
     }
 }
 
-/// High/low limits with severities, hysteresis and on/off delay.
+/// High/low limits with severities, hysteresis and on/off delays, alarmed per level (ISA-18.2).
 ///
-/// Emits `limit_raised` when leaving normal or changing severity, `limit_cleared`
-/// when back to normal; both carry the peak, the clear carries the duration.
+/// Every level is its own alarm: it is raised once the value has been at or beyond its threshold
+/// for `on_delay`, and it ends once the value has been back past the threshold by `hysteresis` for
+/// `off_delay`. A side escalates and eases level by level; the two sides are independent. A value
+/// holds until the next reading (sample and hold), and a delay completes at the first reading after
+/// it ran out (or at a reading exactly then that still keeps the condition), or on the agent's tick
+/// once the sensor's clock, carried forward from its last reading by the edge's clock, is past it.
+/// An event is stamped with the time the delay completed. edge/README.md has the table of cases.
 public struct LimitRule: RuleEvaluator {
     public static let kind = RuleKind.limit
     public let params: LimitParams
+    var high: LimitSide
+    var low: LimitSide
+    /// The last reading: its value holds until the next one.
+    var last: Held?
 
-    public private(set) var level: LimitLevel = .normal
-    /// The level the value has been asking for since `pendingSince`, while a delay runs.
-    var pending: LimitLevel?
-    var pendingSince: Timestamp?
-    var activeSince: Timestamp?
-    var peak: Double?
+    struct Held: Codable, Sendable, Hashable {
+        var value: Double
+        var time: Timestamp
+        var receivedAt: Timestamp
+        var source: TimeSource
+    }
 
-    public init(params: LimitParams) { self.params = params }
+    public init(params: LimitParams) {
+        self.params = params
+        high = LimitSide(isHigh: true, thresholds: [params.high, params.highHigh])
+        low = LimitSide(isHigh: false, thresholds: [params.low, params.lowLow])
+    }
+
+    /// The most severe active level (high side first); `normal` when neither side is active.
+    public var level: LimitLevel {
+        switch (high.active, low.active) {
+        case (2, _): return .highHigh
+        case (1, _): return .high
+        case (_, 2): return .lowLow
+        case (_, 1): return .low
+        default: return .normal
+        }
+    }
+
+    var needsTick: Bool { params.onDelay > .zero || params.offDelay > .zero }
 
     public mutating func observe(_ sample: Sample, into events: inout [RuleEvent]) -> RuleRejection? {
         guard let v = sample.numericValue else { return sample.notANumber }
-        let target = params.level(for: v, current: level)
-        // While an alarm is active its peak stays on its own side, even if the value dips to the other.
-        trackPeak(v, side: level == .normal ? target : level)
-        guard target != level else {
-            if level == .normal { peak = nil }
-            pending = nil
-            pendingSince = nil
-            return nil
+        if let l = last {
+            if sample.time < l.time {
+                return RuleRejection(.outOfOrder, "limit reading at \(sample.time.rfc3339) is older than \(l.time.rfc3339)")
+            }
+            // Delays that ran out before this reading, on the value held until now.
+            complete(before: sample.time, held: l, into: &events)
         }
-        let escalating = isEscalation(to: target)
-        // The delay restarts when the pending change switches between raising and easing, or between sides.
-        if let p = pending, isEscalation(to: p) == escalating, !escalating || p.isHighSide == target.isHighSide {
-            // Same kind of change still pending: keep its start.
-        } else {
-            pendingSince = sample.time
-        }
-        pending = target
-        let delay = escalating ? params.onDelay : params.offDelay
-        if let since = pendingSince, sample.time - since >= delay {
-            transition(to: target, value: v, sample: sample, into: &events)
-        }
+        let reading = Held(value: v, time: sample.time, receivedAt: sample.receivedAt, source: sample.timeSource)
+        last = reading
+        apply(reading, into: &events)
         return nil
     }
 
-    private func isEscalation(to target: LimitLevel) -> Bool {
-        target != .normal && (target.severity > level.severity || target.isHighSide != level.isHighSide)
+    public mutating func tick(now: Timestamp, into events: inout [RuleEvent]) {
+        guard let l = last, needsTick else { return }
+        // The sensor's clock, carried forward from its last reading by the edge's.
+        let clock = l.time + (now - l.receivedAt)
+        complete(before: clock, held: l, into: &events)
     }
 
-    private mutating func trackPeak(_ v: Double, side: LimitLevel) {
-        if side.isHighSide { peak = max(peak ?? v, v) } else if side.isLowSide { peak = min(peak ?? v, v) }
+    /// Fires every timer that completed strictly before `t`, earliest first, on the held value.
+    private mutating func complete(before t: Timestamp, held: Held, into events: inout [RuleEvent]) {
+        while true {
+            let dues = [high.nextDue(onDelay: params.onDelay, offDelay: params.offDelay),
+                        low.nextDue(onDelay: params.onDelay, offDelay: params.offDelay)].compactMap { $0 }
+            guard let d = dues.min(), d < t else { return }
+            let before = (high, low)
+            fire(at: d, held: held, into: &events)
+            // Defensive: a due timer that cannot fire (it cannot happen: a level's off-delay never
+            // completes before the one of the level above it) must not spin.
+            if (high, low) == before { return }
+        }
     }
 
-    private mutating func transition(to target: LimitLevel, value v: Double, sample: Sample, into events: inout [RuleEvent]) {
-        let previous = level
-        level = target
-        pending = nil
-        pendingSince = nil
-        if target == .normal {
-            var values: [String: Value] = [
-                "value": .number(v), "severity": .text(previous.rawValue),
-                "duration_s": seconds(sample.time - (activeSince ?? sample.time)),
-            ]
-            if let p = peak { values["peak"] = .number(p) }
-            if let t = params.threshold(of: previous) { values["threshold"] = .number(t) }
-            events.append(event(.limitCleared, at: sample.time, sample.timeSource, values))
-            activeSince = nil
-            peak = nil
+    /// Applies a new reading: timers start or stop, and those already due (no delay, or one that
+    /// completes exactly now with the condition still true) fire at the reading's time.
+    private mutating func apply(_ r: Held, into events: inout [RuleEvent]) {
+        let h = params.hysteresis
+        for isHigh in [true, false] {
+            var side = isHigh ? high : low
+            for sev in 1...2 where side.thresholds[sev - 1] != nil {
+                let condition = side.isActive(sev) ? side.back(r.value, sev, hysteresis: h) : side.beyond(r.value, sev)
+                if condition {
+                    if side.since[sev - 1] == nil { side.since[sev - 1] = r.time }
+                } else {
+                    side.since[sev - 1] = nil
+                }
+            }
+            if side.active > 0 || side.since[0] != nil || side.since[1] != nil {
+                side.peak = isHigh ? max(side.peak ?? r.value, r.value) : min(side.peak ?? r.value, r.value)
+            } else {
+                side.peak = nil
+            }
+            if isHigh { high = side } else { low = side }
+        }
+        fire(at: r.time, held: r, into: &events)
+    }
+
+    /// Everything due at or before `t` on both sides, as one step at `t`: clears before raises.
+    private mutating func fire(at t: Timestamp, held: Held, into events: inout [RuleEvent]) {
+        var raised: [RuleEvent] = []
+        for isHigh in [true, false] {
+            var side = isHigh ? high : low
+            // Clears, top down: a level ends only once every level above it has.
+            var top = side.active
+            while top > 0 && (isDue(side, top, at: t) || side.thresholds[top - 1] == nil) { top -= 1 }
+            if top < side.active {
+                events.append(cleared(&side, from: side.active, to: top, at: t, value: held))
+            }
+            // Raises: the most severe level due, and every level below it.
+            if let sev = [2, 1].first(where: { $0 > side.active && isDue(side, $0, at: t) }) {
+                raised.append(raise(&side, to: sev, at: t, value: held))
+            }
+            if isHigh { high = side } else { low = side }
+        }
+        events += raised
+    }
+
+    private func isDue(_ side: LimitSide, _ sev: Int, at t: Timestamp) -> Bool {
+        side.thresholds[sev - 1] != nil && (side.due(sev, onDelay: params.onDelay, offDelay: params.offDelay).map { $0 <= t } ?? false)
+    }
+
+    private func raise(_ side: inout LimitSide, to sev: Int, at t: Timestamp, value r: Held) -> RuleEvent {
+        let previous = side.active
+        if previous == 0 {
+            side.activeSince = t
+            side.peak = side.isHigh ? max(side.peak ?? r.value, r.value) : min(side.peak ?? r.value, r.value)
+        }
+        for k in (previous + 1)...sev {
+            side.raisedAt[k - 1] = t
+            side.since[k - 1] = nil
+        }
+        side.active = sev
+        var values: [String: Value] = [
+            "value": .number(r.value), "severity": .text(side.name(sev)), "previous_severity": .text(side.name(previous)),
+        ]
+        if let p = side.peak { values["peak"] = .number(p) }
+        if let th = side.thresholds[sev - 1] { values["threshold"] = .number(th) }
+        return event(.limitRaised, at: t, r.source, values)
+    }
+
+    private func cleared(_ side: inout LimitSide, from sev: Int, to remaining: Int, at t: Timestamp, value r: Held) -> RuleEvent {
+        let since = remaining == 0 ? side.activeSince : side.raisedAt[sev - 1]
+        var values: [String: Value] = [
+            "value": .number(r.value), "severity": .text(side.name(sev)), "remaining": .text(side.name(remaining)),
+            "duration_s": seconds(t - (since ?? t)),
+        ]
+        if let p = side.peak { values["peak"] = .number(p) }
+        if let th = side.thresholds[sev - 1] { values["threshold"] = .number(th) }
+        for k in (remaining + 1)...sev {
+            side.raisedAt[k - 1] = nil
+            side.since[k - 1] = nil
+        }
+        side.active = remaining
+        if remaining == 0 {
+            side.activeSince = nil
+            side.peak = nil
+        }
+        return event(.limitCleared, at: t, r.source, values)
+    }
+}
+
+extension LimitRule {
+    enum CodingKeys: String, CodingKey { case params, high, low, last, level, activeSince, peak }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(params, forKey: .params)
+        try c.encode(high, forKey: .high)
+        try c.encode(low, forKey: .low)
+        try c.encodeIfPresent(last, forKey: .last)
+    }
+
+    /// Reads the per-side state, or the single level saved before levels had their own timers (an
+    /// active alarm stays active across the upgrade; running delays start again).
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(params: try c.decode(LimitParams.self, forKey: .params))
+        if let h = try c.decodeIfPresent(LimitSide.self, forKey: .high), let l = try c.decodeIfPresent(LimitSide.self, forKey: .low) {
+            high = h
+            low = l
+            last = try c.decodeIfPresent(Held.self, forKey: .last)
             return
         }
-        if previous == .normal || previous.isHighSide != target.isHighSide {
-            activeSince = sample.time
-            if previous != .normal { peak = v }
-        }
-        var values: [String: Value] = [
-            "value": .number(v), "severity": .text(target.rawValue), "previous_severity": .text(previous.rawValue),
-        ]
-        if let p = peak { values["peak"] = .number(p) }
-        if let t = params.threshold(of: target) { values["threshold"] = .number(t) }
-        events.append(event(.limitRaised, at: sample.time, sample.timeSource, values))
+        let old = try c.decodeIfPresent(LimitLevel.self, forKey: .level) ?? .normal
+        guard old != .normal else { return }
+        var side = old.isHighSide ? high : low
+        side.active = old.severity
+        side.activeSince = try c.decodeIfPresent(Timestamp.self, forKey: .activeSince)
+        side.raisedAt = (1...2).map { $0 <= old.severity ? side.activeSince : nil }
+        side.peak = try c.decodeIfPresent(Double.self, forKey: .peak)
+        if old.isHighSide { high = side } else { low = side }
     }
 }

@@ -33,6 +33,10 @@ public struct WindowRule: RuleEvaluator {
     /// End of the last closed window: a later sample never reopens a window already summarized.
     var closedUntil: Int64?
     var source = TimeSource.receive
+    /// The last reading's event time and receive time: the tick carries the sensor's clock forward
+    /// from it, so `grace` is measured on the sensor's clock even when it is far from the edge's.
+    var lastTime: Int64?
+    var lastReceivedAt: Int64?
 
     public init(params: WindowParams) { self.params = params }
 
@@ -56,11 +60,14 @@ public struct WindowRule: RuleEvaluator {
         maximum = Swift.max(maximum ?? v, v)
         last = v
         source = sample.timeSource
+        lastTime = t
+        lastReceivedAt = sample.receivedAt.milliseconds
         return nil
     }
 
     public mutating func tick(now: Timestamp, into events: inout [RuleEvent]) {
-        if let s = start, now.milliseconds >= s + params.every.value + params.grace.value {
+        let clock = lastTime.flatMap { t in lastReceivedAt.map { t + now.milliseconds - $0 } } ?? now.milliseconds
+        if let s = start, clock >= s + params.every.value + params.grace.value {
             close(into: &events)
         }
     }
