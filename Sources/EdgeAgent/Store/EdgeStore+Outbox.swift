@@ -52,19 +52,50 @@ extension EdgeStore {
         }
     }
 
+    static let deletesPerCheckpoint = 8
+
     /// Deletes what the central acknowledged; returns how many events went.
+    ///
+    /// Not synced: a delete lost in a power failure only sends those events again, and the central
+    /// drops them as duplicates. Its WAL frames become durable with the next synced commit (the
+    /// WAL is appended to and synced whole). Checkpoints stay in synced commits only: a checkpoint
+    /// here could move committed events into the database file without a sync, and a WAL reset
+    /// after it would leave them nowhere durable.
     @discardableResult
     public func deleteAcknowledged(_ ranges: [SeqRange]) throws -> Int {
         guard !ranges.isEmpty else { return 0 }
-        return try pool.write { db in
-            var events = 0, bytes = 0
-            let delete = try db.cachedStatement(sql: "DELETE FROM events WHERE seq BETWEEN ? AND ? RETURNING bytes")
-            for r in ranges {
-                let sizes = try Int.fetchAll(delete, arguments: [r.from, r.to])
-                events += sizes.count
-                bytes += sizes.reduce(0, +)
+        return try pool.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0; PRAGMA synchronous = OFF")
+            var outcome: Result<Int, any Error> = .success(0)
+            do {
+                try db.inTransaction {
+                    var events = 0, bytes = 0
+                    let delete = try db.cachedStatement(sql: "DELETE FROM events WHERE seq BETWEEN ? AND ? RETURNING bytes")
+                    for r in ranges {
+                        let sizes = try Int.fetchAll(delete, arguments: [r.from, r.to])
+                        events += sizes.count
+                        bytes += sizes.reduce(0, +)
+                    }
+                    adjustTotalsOnCommit(db, events: -events, bytes: -bytes)
+                    outcome = .success(events)
+                    return .commit
+                }
+            } catch {
+                outcome = .failure(error)
             }
-            adjustTotalsOnCommit(db, events: -events, bytes: -bytes)
+            // Back to the durable settings before anything else uses the writer; a failure here is
+            // thrown, never ignored.
+            try db.execute(sql: "PRAGMA synchronous = \(limits.synchronousFull ? "FULL" : "NORMAL"); PRAGMA wal_autocheckpoint = 1000")
+            let events = try outcome.get()
+            // A long drain has no ingest commits to checkpoint the WAL: do it here every few deletes,
+            // synced, so the WAL stays small.
+            let due = deletesSinceCheckpoint.withLock { n -> Bool in
+                n += 1
+                if n < Self.deletesPerCheckpoint { return false }
+                n = 0
+                return true
+            }
+            if due { try db.execute(sql: "PRAGMA wal_checkpoint(PASSIVE)") }
             return events
         }
     }

@@ -37,6 +37,8 @@ public final class EdgeStore: Sendable {
     let gapsPending: Mutex<Bool>
     /// False while this boot's epoch is not yet in `meta` (the disk was full at start-up).
     let epochSaved: Mutex<Bool>
+    /// Unsynced delete transactions since the last checkpoint (see `deleteAcknowledged`).
+    let deletesSinceCheckpoint = Mutex(0)
     /// Set when the store opened in a degraded way (the agent logs it).
     public let startupWarning: String?
 
