@@ -43,7 +43,13 @@ public struct EdgeAgent: Sendable {
         store = try EdgeStore(path: (config.dataDir as NSString).appendingPathComponent("edge.sqlite"),
                               site: config.site, edge: config.edge, limits: outbox)
         if let warning = store.startupWarning { logger.warning("edge store opened degraded", metadata: ["reason": "\(warning)"]) }
-        let restored = try store.loadRuleStates()
+        let (restored, unreadable) = try store.loadRuleStates()
+        if !unreadable.isEmpty {
+            // Their rules start fresh: an alarm active before the restart is raised again if still true.
+            logger.error("saved rule state could not be read; these instances start fresh", metadata: [
+                "count": "\(unreadable.count)", "instances": "\(unreadable.prefix(10).map(\.key))",
+                "first_reason": "\(unreadable[0].reason.prefix(300))"])
+        }
         let output = options.eventOutput
         writer = EventWriter(store: store, keepQuarantine: config.ingest.quarantineKeep, logger: logger) { events in
             EdgeAgent.print(events, as: output)

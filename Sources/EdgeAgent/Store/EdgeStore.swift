@@ -261,17 +261,25 @@ public final class EdgeStore: Sendable {
         }
     }
 
-    /// Every saved rule state, to restore the pipeline after a restart.
-    public func loadRuleStates() throws(StoreError) -> [RuleStateRecord] {
+    /// Every saved rule state, to restore the pipeline after a restart, and the instances whose
+    /// state could not be read (saved by an incompatible version, or damaged): those rules start
+    /// fresh, and the agent says which.
+    public func loadRuleStates() throws(StoreError) -> (records: [RuleStateRecord], unreadable: [(key: String, reason: String)]) {
         let decoder = JSONDecoder()
         do {
             return try pool.read { db in
-                try Row.fetchAll(db, sql: "SELECT key, sensor, equipment, signal, rules, updated_at FROM rule_state ORDER BY key").compactMap { row in
-                    // A state saved by an incompatible version is dropped: the rule starts fresh.
-                    guard let rules = try? decoder.decode(SensorRules.self, from: Data((row["rules"] as String).utf8)) else { return nil }
-                    return RuleStateRecord(key: row["key"], sensor: row["sensor"], equipment: row["equipment"], signal: row["signal"],
-                                           rules: rules, updatedAt: Timestamp(milliseconds: row["updated_at"]))
+                var records: [RuleStateRecord] = []
+                var unreadable: [(key: String, reason: String)] = []
+                for row in try Row.fetchAll(db, sql: "SELECT key, sensor, equipment, signal, rules, updated_at FROM rule_state ORDER BY key") {
+                    do {
+                        let rules = try decoder.decode(SensorRules.self, from: Data((row["rules"] as String).utf8))
+                        records.append(RuleStateRecord(key: row["key"], sensor: row["sensor"], equipment: row["equipment"], signal: row["signal"],
+                                                       rules: rules, updatedAt: Timestamp(milliseconds: row["updated_at"])))
+                    } catch {
+                        unreadable.append((row["key"], "\(error)"))
+                    }
                 }
+                return (records, unreadable)
             }
         } catch {
             throw .writeFailed(reason: "reading rule state: \(error)")
