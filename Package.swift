@@ -132,6 +132,8 @@ let package = Package(
         .testTarget(name: "EdgeConfigTests", dependencies: ["EdgeConfig", "ConfigSupport"]),
         .testTarget(name: "CentralIngestTests", dependencies: ["CentralIngest", "EdgeAgent", "MillwrightCore", "TestSupport"]),
         .testTarget(name: "ReconciliationTests", dependencies: ["Reconciliation", "MillwrightCore"]),
+        // deploy/ checked by the tools that read it (systemd-analyze).
+        .testTarget(name: "DeployTests", dependencies: ["TestSupport"]),
         .testTarget(
             name: "CentralSyncTests",
             dependencies: ["CentralIngest", "CentralSync", "EdgeRules", "ERPConnectors", "MillwrightCore", "Reconciliation", "TestSupport"]
