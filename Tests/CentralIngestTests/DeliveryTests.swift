@@ -215,4 +215,19 @@ struct DeliveryTests {
         #expect(central.eventCount == 0)
         #expect(central.query("SELECT payload FROM rejected_batches ORDER BY id LIMIT 1").contains("gw-9"))
     }
+
+    /// An edge whose batches are larger than the central accepts loses nothing: the central says its
+    /// limit, the edge keeps the events and sends smaller batches (before, it let them go).
+    @Test func batchesTooLargeForTheCentralAreResentSmallerNotDropped() throws {
+        let central = try CentralProcess(brokerPort: centralBroker.port, extra: "ingest: { max_batch_bytes: 4096 }")
+        try central.start()
+        defer { central.stop() }
+        let edge = try EdgeProcess(broker: plant, yaml: edgeYAML(centralPort: centralBroker.port))
+        try edge.start()
+        defer { edge.stop() }
+        try edge.publishLines("line/m1/state", (0..<300).map { $0 % 2 == 0 ? "RUN" : "IDLE" })
+        expectExactlyOnce(central, 300)
+        #expect(Int(central.query("SELECT COUNT(*) FROM rejected_batches WHERE kind = 'too_large'")) ?? 0 >= 1)
+        #expect(eventually { edge.status?.outbox.backlogEvents == 0 })
+    }
 }

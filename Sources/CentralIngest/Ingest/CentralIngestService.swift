@@ -144,8 +144,11 @@ public final class CentralIngestService: Service {
             for r in rejected {
                 guard let site = r.site, let edge = r.edge, let batch = r.batch else { continue }
                 // Too broken to name its sequence numbers: answered by batch id, so the edge stops resending it.
+                // Refused only for its size: the edge keeps the events and resends them in smaller batches.
+                let sizeLimit = r.kind == .tooLarge ? config.maxBatchBytes : nil
                 acknowledge(client, site: site, edge: edge, ack: UplinkAck(batch: batch, committed: [], rejected: r.ranges,
-                                                                          reason: r.reason, batchRefused: r.ranges.isEmpty ? true : nil))
+                                                                          reason: r.reason, batchRefused: r.ranges.isEmpty ? true : nil,
+                                                                          maxBatchBytes: sizeLimit))
             }
         }
     }

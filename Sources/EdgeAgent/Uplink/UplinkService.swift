@@ -34,6 +34,8 @@ public final class UplinkService: Service {
         var seenConnects = 0
         var nextBatch = 0
         var stats = UplinkStats()
+        /// The central refused a batch for its size: batches stay below this (bytes).
+        var batchBytesCap: Int?
     }
 
     public init(config: UplinkConfig, site: String, edge: String, store: EdgeStore, logger: Logger,
@@ -123,10 +125,34 @@ public final class UplinkService: Service {
     /// Returns whether anything happened (otherwise the loop naps briefly).
     func step(_ client: MQTTClient, _ bucket: inout DrainBucket) throws -> Bool {
         var progressed = false
-        let acks = state.withLock { s -> [UplinkAck] in
+        let arrived = state.withLock { s -> [UplinkAck] in
             defer { s.pendingAcks.removeAll() }
             return s.pendingAcks
         }
+        // Refused for its size only: keep the events, send smaller batches, resend what is in flight
+        // (the central deduplicates). A single event larger than the central's limit cannot shrink:
+        // it is let go like any refused batch (the central keeps it raw).
+        let tooLarge = state.withLock { s -> [(ack: UplinkAck, cap: Int)] in
+            var shrink: [(ack: UplinkAck, cap: Int)] = []
+            for ack in arrived {
+                guard let limit = ack.maxBatchBytes, let sent = s.inflight[ack.batch],
+                      sent.ranges.reduce(0, { $0 + Int($1.count) }) > 1 else { continue }
+                let cap = max(1024, limit * 3 / 4)
+                s.batchBytesCap = min(s.batchBytesCap ?? cap, cap)
+                shrink.append((ack, cap))
+            }
+            if !shrink.isEmpty {
+                s.inflight.removeAll()
+                s.cursors.removeAll()
+            }
+            return shrink
+        }
+        for t in tooLarge {
+            logger.warning("the central refuses batches this large: sending smaller batches (set uplink.batch_bytes below the central's max_batch_bytes)",
+                           metadata: ["batch": "\(t.ack.batch)", "central_max_batch_bytes": "\(t.ack.maxBatchBytes ?? 0)", "batch_bytes_now": "\(t.cap)"])
+        }
+        let acks = arrived.filter { ack in !tooLarge.contains { $0.ack.batch == ack.batch } }
+        if !tooLarge.isEmpty { progressed = true }
         if !acks.isEmpty {
             // A batch refused whole, unreadable to the central, is let go by what this edge sent in it.
             let refusedWhole = state.withLock { s in
@@ -164,7 +190,8 @@ public final class UplinkService: Service {
         }
         guard client.isConnected, state.withLock({ $0.centralOnline }) else { return progressed }
         while state.withLock({ $0.inflight.count }) < config.maxInflightBatches {
-            let allowance = bucket.allowance(maxEvents: config.batchEvents, maxBytes: config.batchBytes)
+            let cap = state.withLock { $0.batchBytesCap }
+            let allowance = bucket.allowance(maxEvents: config.batchEvents, maxBytes: min(config.batchBytes, cap ?? .max))
             guard allowance.events > 0 else { break }
             // Drops since the last batch go out first, as gap records: loss is never silent.
             try store.materializePendingGaps()

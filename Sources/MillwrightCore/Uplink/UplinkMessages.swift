@@ -53,19 +53,25 @@ public struct UplinkAck: Codable, Sendable, Hashable {
     /// True when the central refused the whole batch and could not read its sequence numbers:
     /// the edge lets go of every event it sent in that batch (kept raw at the central).
     public var batchRefused: Bool?
+    /// Set when the batch was refused only for its size: the central's `max_batch_bytes`. The edge
+    /// keeps the events and sends them again in smaller batches.
+    public var maxBatchBytes: Int?
 
-    public init(batch: String, committed: [SeqRange], rejected: [SeqRange] = [], reason: String? = nil, batchRefused: Bool? = nil) {
+    public init(batch: String, committed: [SeqRange], rejected: [SeqRange] = [], reason: String? = nil, batchRefused: Bool? = nil,
+                maxBatchBytes: Int? = nil) {
         version = 1
         self.batch = batch
         self.committed = committed
         self.rejected = rejected
         self.reason = reason
         self.batchRefused = batchRefused
+        self.maxBatchBytes = maxBatchBytes
     }
 
     enum CodingKeys: String, CodingKey {
         case version = "v", batch, committed, rejected, reason
         case batchRefused = "batch_refused"
+        case maxBatchBytes = "max_batch_bytes"
     }
 }
 
