@@ -346,6 +346,38 @@ struct ConfigValidationTests {
         #expect(found.map(\.location) == [Location(10, 7, "sensors[0].rules")])
     }
 
+    /// A drain rate the token bucket can never fill would hold the backlog forever: refused.
+    @Test func drainRatesThatCouldNeverSendAreRefused() {
+        let found = issues("""
+            site: s
+            edge: e
+            brokers:
+              plant: {}
+            uplink: { drain_events_per_s: 0.5, drain_bytes_per_s: 100 }
+            sensors:
+              - name: x
+                topic: "a/{equipment}"
+                decode: { format: number }
+                rules:
+                  stale: { after: 5s }
+            """)
+        #expect(found.map(\.path) == ["uplink.drain_events_per_s", "uplink.drain_bytes_per_s"])
+        #expect(found.first?.message.contains("never sends") == true, "\(found)")
+        #expect(throws: Never.self) { try EdgeConfiguration.parse(yaml: """
+            site: s
+            edge: e
+            brokers:
+              plant: {}
+            uplink: { drain_events_per_s: 0, drain_bytes_per_s: 512 }
+            sensors:
+              - name: x
+                topic: "a/{equipment}"
+                decode: { format: number }
+                rules:
+                  stale: { after: 5s }
+            """) }
+    }
+
     @Test func badDurationsAndOutOfRangeNumbers() {
         let found = issues("""
             site: s

@@ -90,8 +90,22 @@ struct ConfigReader {
         if let v = f["batch_bytes"]?.int(in: 1024...(64 << 20)) { u.batchBytes = v }
         if let v = f["ack_timeout"]?.duration(positive: true) { u.ackTimeout = v }
         if let v = f["max_inflight_batches"]?.int(in: 1...1000) { u.maxInflightBatches = v }
-        if let v = f["drain_events_per_s"]?.double(min: 0) { u.drainEventsPerSecond = v }
-        if let v = f["drain_bytes_per_s"]?.double(min: 0) { u.drainBytesPerSecond = v }
+        // Between 0 (unlimited) and one event, or one small event's bytes, the bucket never fills
+        // enough to send: the uplink would hold the backlog forever.
+        if let node = f["drain_events_per_s"], let v = node.double(min: 0) {
+            if v > 0 && v < 1 {
+                node.issue("must be 0 (unlimited) or at least 1, got \(Value.number(v)): below 1 event per second the uplink never sends")
+            } else {
+                u.drainEventsPerSecond = v
+            }
+        }
+        if let node = f["drain_bytes_per_s"], let v = node.double(min: 0) {
+            if v > 0 && v < 512 {
+                node.issue("must be 0 (unlimited) or at least 512, got \(Value.number(v)): below 512 bytes per second the uplink never sends")
+            } else {
+                u.drainBytesPerSecond = v
+            }
+        }
         if let v = f["historical_after"]?.duration() { u.historicalAfter = v }
         if let v = f["status_interval"]?.duration(positive: true) { u.statusInterval = v }
         return u
