@@ -56,6 +56,21 @@ public final class ConfigReloadService: Service {
         }
     }
 
+    /// Settings a reload cannot apply to the running agent (read once at start-up): sensors,
+    /// rules, brokers and the ingest checks apply at once; these wait for a restart.
+    static func needingRestart(from old: EdgeConfiguration, to new: EdgeConfiguration) -> [String] {
+        var out: [String] = []
+        if old.uplink != new.uplink { out.append("uplink") }
+        if old.outbox != new.outbox { out.append("outbox") }
+        let (a, b) = (old.ingest, new.ingest)
+        if a.tickInterval != b.tickInterval { out.append("ingest.tick_interval") }
+        if a.checkpointInterval != b.checkpointInterval { out.append("ingest.checkpoint_interval") }
+        if a.statusInterval != b.statusInterval { out.append("ingest.status_interval") }
+        if a.watchInterval != b.watchInterval { out.append("ingest.watch_interval") }
+        if a.quarantineKeep != b.quarantineKeep { out.append("ingest.quarantine_keep") }
+        return out
+    }
+
     /// Validates and applies the file; returns whether it was accepted.
     @discardableResult
     public func reload(reason: String) -> Bool {
@@ -65,10 +80,15 @@ public final class ConfigReloadService: Service {
             if config.version == pipeline.configuration.version {
                 return true
             }
+            let later = Self.needingRestart(from: pipeline.configuration, to: config)
             try pipeline.reconfigure(to: config)
             try ingest.apply(config)
-            status = ReloadStatus(at: .now(), accepted: true, configVersion: config.version, message: "applied (\(reason))")
+            let message = "applied (\(reason))" + (later.isEmpty ? "" : "; takes effect at the next restart: \(later.joined(separator: ", "))")
+            status = ReloadStatus(at: .now(), accepted: true, configVersion: config.version, message: message)
             logger.notice("configuration reloaded", metadata: ["config_version": "\(config.version)", "sensors": "\(config.sensors.count)"])
+            if !later.isEmpty {
+                logger.warning("these changed settings take effect at the next restart", metadata: ["settings": "\(later)"])
+            }
         } catch let error as ConfigError {
             status = ReloadStatus(at: .now(), accepted: false, configVersion: pipeline.configuration.version,
                                   message: "rejected, running configuration kept:\n\(error)")
