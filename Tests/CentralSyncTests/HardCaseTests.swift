@@ -115,6 +115,7 @@ import TestSupport
         #expect((p.first?.attempts ?? 0) >= 2, "the first attempt timed out")
         let audit = try h.store.audit(postingID: p.first?.id ?? 0)
         #expect(audit.contains { $0.action == "acked" && $0.detail.contains("found by reference") })
+        #expect(h.runtime.dispatcher.stats.foundExisting == 1, "counted as found, not created")
     }
 
     // 4. The same events shuffled in any order give an identical ledger.

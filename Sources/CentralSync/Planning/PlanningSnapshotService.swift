@@ -92,7 +92,7 @@ public final class PlanningSnapshotService: Service {
                             documentRef: nil, lastError: nil, createdAt: now, updatedAt: now)
             // A snapshot is replaced by the next one: not worth an outbox row, only a freshness figure.
             switch await connector.deliver(p) {
-            case .delivered:
+            case .delivered, .found:
                 recordHealth("planning:\(target)", success: true, error: nil, now: now)
             case .failed(let error):
                 recordHealth("planning:\(target)", success: false, error: error, now: now)

@@ -11,7 +11,7 @@ public struct FolderConnector: PostingConnector {
     public func deliver(_ posting: Posting) async -> DeliveryOutcome {
         let name = posting.idempotencyKey.map { $0.isLetter || $0.isNumber || "-_.".contains($0) ? $0 : "_" }
         let file = (path as NSString).appendingPathComponent(String(name) + ".json")
-        if FileManager.default.fileExists(atPath: file) { return .delivered(documentRef: "file:\(file)", note: "found by reference") }
+        if FileManager.default.fileExists(atPath: file) { return .found(documentRef: "file:\(file)", note: "found by reference") }
         do {
             try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
             // Write then rename: a reader never sees half a file.

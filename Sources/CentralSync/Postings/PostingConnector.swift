@@ -5,6 +5,9 @@ public enum DeliveryOutcome: Sendable, Hashable {
     /// The change exists at the target: created now, or found by its reference from an earlier
     /// attempt whose answer was lost. `documentRef` names it there ("stock.move:42").
     case delivered(documentRef: String, note: String)
+    /// The change was already at the target (an earlier attempt applied it, its answer was lost):
+    /// delivered all the same, and counted apart.
+    case found(documentRef: String, note: String)
     /// Not applied; the dispatcher retries with backoff until the attempt limit, then dead-letters it.
     case failed(String)
 }

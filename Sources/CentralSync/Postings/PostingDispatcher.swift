@@ -93,12 +93,13 @@ public final class PostingDispatcher: Service {
             let outcome = await connector.deliver(p)
             let t = now()
             switch outcome {
-            case .delivered(let ref, let note):
+            case .delivered(let ref, let note), .found(let ref, let note):
+                let existed = if case .found = outcome { true } else { false }
                 persist("the delivery", posting: p.id) { try store.markAcked(p.id, documentRef: ref, note: note, now: t) }
                 breakers.withLock { $0[p.target]?.succeeded() }
                 counters.withLock { s in
                     s.delivered += 1
-                    if note.contains("found") { s.foundExisting += 1 }
+                    if existed { s.foundExisting += 1 }
                 }
                 persist("the target's health", posting: p.id) {
                     try store.recordTargetHealth(p.target, breaker: "closed", failures: 0, success: true, error: nil, now: t)

@@ -45,7 +45,7 @@ public final class HTTPJSONConnector: PostingConnector {
             case 200..<300:
                 return .delivered(documentRef: Self.reference(text) ?? "http:\(target)#\(posting.idempotencyKey)", note: "HTTP \(response.status.code)")
             case 409:
-                return .delivered(documentRef: Self.reference(text) ?? "http:\(target)#\(posting.idempotencyKey)", note: "found by reference (HTTP 409)")
+                return .found(documentRef: Self.reference(text) ?? "http:\(target)#\(posting.idempotencyKey)", note: "found by reference (HTTP 409)")
             default:
                 return .failed("\(target) answered HTTP \(response.status.code): \(text.prefix(300))")
             }

@@ -40,7 +40,7 @@ public final class TrytonConnector: PostingConnector {
         // Look up by reference first: an earlier attempt may have been applied without us hearing back.
         let found = try await client.call("model.stock.move.search", [[["millwright_key", "=", key]], 0, 1, NSNull(), ctx])
         if let ids = found as? [Any], let id = TrytonJSON.int(ids.first) {
-            return .delivered(documentRef: "stock.move:\(id)", note: "found by reference \(key)")
+            return .found(documentRef: "stock.move:\(id)", note: "found by reference \(key)")
         }
         guard let order = TrytonJSON.int(p["order_id"]), let product = TrytonJSON.int(p["product_id"]),
               let unit = TrytonJSON.int(p["unit_id"]), let quantity = TrytonJSON.number(p["quantity"]),
