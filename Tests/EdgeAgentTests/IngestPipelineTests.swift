@@ -28,6 +28,19 @@ import Testing
         #expect(sink.states.last?.key == "temp|press-7|temperature")
     }
 
+    /// Past the instance cap a new instance is refused with its own reason, not as an unknown topic.
+    @Test func instancesBeyondTheCapAreRefusedAsTooMany() throws {
+        let sink = CollectingSink()
+        let p = IngestPipeline(config: try config(plantYAML()), sink: sink)
+        for k in 0..<IngestPipeline.maxInstances { p.feed("plant/m\(k)/parts", "1", at: t0) }
+        p.feed("plant/one-too-many/parts", "1", at: t0)
+        p.feed("plant/m7/parts", "2", at: t0 + 1000)
+        p.feed("nowhere/x", "1", at: t0)
+        let counts = Dictionary(uniqueKeysWithValues: p.stats.quarantined.map { ($0.reason.rawValue, $0.count) })
+        #expect(counts == ["too_many_instances": 1, "unknown_topic": 1])
+        #expect(p.stats.instances == IngestPipeline.maxInstances)
+    }
+
     @Test func badInputIsCountedPerReasonAndSensorQuarantinedAndSurvived() throws {
         let sink = CollectingSink()
         let p = IngestPipeline(config: try config(plantYAML()), sink: sink)

@@ -83,11 +83,13 @@ public final class IngestPipeline: Sendable {
             var out = PipelineOutput()
             s.stats.messagesReceived += 1
             s.stats.lastMessageAt = receivedAt
-            let targets = resolve(&s, broker: broker, topic: topic)
+            let (targets, overCap) = resolve(&s, broker: broker, topic: topic)
             if targets.isEmpty {
                 s.stats.messagesRejected += 1
-                quarantine(&s, &out, RuleRejection(.unknownTopic, "no sensor pattern matches this topic"),
-                           sensor: "-", topic: topic, payload: payload, at: receivedAt)
+                let refusal = overCap
+                    ? RuleRejection(.tooManyInstances, "a new sensor instance, but \(Self.maxInstances) are tracked already (check the topic patterns)")
+                    : RuleRejection(.unknownTopic, "no sensor pattern matches this topic")
+                quarantine(&s, &out, refusal, sensor: "-", topic: topic, payload: payload, at: receivedAt)
                 sink.accept(out)
                 return
             }
@@ -110,10 +112,13 @@ public final class IngestPipeline: Sendable {
         }
     }
 
-    private func resolve(_ s: inout State, broker: String, topic: String) -> [Int] {
+    /// The instances a topic feeds, creating new ones up to `maxInstances`; `overCap` when a
+    /// matching instance could not be created.
+    private func resolve(_ s: inout State, broker: String, topic: String) -> (indices: [Int], overCap: Bool) {
         let cacheKey = s.config.brokers.count > 1 ? "\(broker)\u{0}\(topic)" : topic
-        if let hit = s.topicCache[cacheKey] { return hit }
+        if let hit = s.topicCache[cacheKey] { return (hit, false) }
         var indices: [Int] = []
+        var overCap = false
         for route in s.router.routes(broker: broker, topic: topic) {
             let name = s.config.sensors[route.sensor].name
             let key = Self.instanceKey(sensor: name, equipment: route.equipment, signal: route.signal)
@@ -123,11 +128,15 @@ public final class IngestPipeline: Sendable {
                 let specs = s.config.sensors[route.sensor].rules(forEquipment: route.equipment)
                 indices.append(Self.addInstance(&s, key: key, sensor: route.sensor, equipment: route.equipment,
                                                 signal: route.signal, rules: SensorRules(specs: specs)))
+            } else {
+                overCap = true
             }
         }
+        // Not cached over the cap: the answer names the reason each time.
+        if overCap { return (indices, true) }
         if s.topicCache.count >= TopicRouter.maxCachedTopics { s.topicCache.removeAll(keepingCapacity: true) }
         s.topicCache[cacheKey] = indices
-        return indices
+        return (indices, false)
     }
 
     /// Feeds one sensor instance; returns whether the rules saw the sample.

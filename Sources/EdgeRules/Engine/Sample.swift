@@ -69,6 +69,8 @@ public enum RejectionReason: String, Sendable, Codable, CaseIterable, Comparable
     /// The sensor time is not after the last processed reading of this instance: a reading the
     /// plant broker redelivered after a crash, or one that arrived out of order. Not processed again.
     case alreadySeen = "already_seen"
+    /// The topic names a new sensor instance, but the agent already tracks its maximum (100,000).
+    case tooManyInstances = "too_many_instances"
 
     public static func < (lhs: RejectionReason, rhs: RejectionReason) -> Bool { lhs.rawValue < rhs.rawValue }
 }
