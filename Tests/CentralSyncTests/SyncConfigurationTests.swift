@@ -17,6 +17,17 @@ import Testing
         routes: { maintenance_notification: cmms, escalation: uns }
         """
 
+    /// An MES feed with planning snapshots to a folder is synchronisation too (it used to never run).
+    @Test func planningOrMESAloneEnablesTheSynchronisation() throws {
+        let planning = try SyncConfiguration.parse(yaml: """
+            central: c1
+            planning: { every: 1m, folder: /tmp/planning }
+            """)
+        #expect(planning.isEnabled && planning.routes.isEmpty && planning.tryton == nil)
+        #expect(try SyncConfiguration.parse(yaml: "central: c1\nmes: { topic: \"mes/+/+/order\" }\n").isEnabled)
+        #expect(try SyncConfiguration.parse(yaml: "central: c1\n").isEnabled == false)
+    }
+
     @Test func aFullConfigurationReads() throws {
         let c = try SyncConfiguration.parse(yaml: Self.valid)
         #expect(c.tryton?.rpcURL == "http://127.0.0.1:8000/millwright/rpc/")

@@ -75,7 +75,8 @@ public struct SyncConfiguration: Sendable, Hashable {
     /// Nothing to synchronise: the central only ingests.
     public init() {}
 
-    public var isEnabled: Bool { tryton != nil || !routes.isEmpty }
+    /// Any part of the synchronisation configured: an ERP, a route, an MES topic or planning snapshots.
+    public var isEnabled: Bool { tryton != nil || !routes.isEmpty || mesTopic != nil || planningEvery != nil }
 
     public static func load(file: String) throws(ConfigError) -> SyncConfiguration {
         try parse(yaml: try YAMLDocument.readText(file: file), file: file)

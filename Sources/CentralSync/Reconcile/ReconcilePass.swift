@@ -186,7 +186,7 @@ public struct ReconcilePass: Sendable {
         let decoder = JSONDecoder()
         var out: [SyncStore.NewPosting] = []
         for row in rows {
-            guard let mapping = config.equipment[row.equipment], ["downtime", "limit_raised", "rate_raised"].contains(row.type),
+            guard let mapping = config.equipment[row.equipment], ["downtime", "limit_raised"].contains(row.type),
                   let e = decodeEnvelope(row, decoder) else { continue }
             var kinds: [String] = []
             if row.type == "downtime" { kinds += ["maintenance_notification", "planning_exception"] }
