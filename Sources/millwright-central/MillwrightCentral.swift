@@ -107,19 +107,44 @@ struct Status: ParsableCommand {
     }
 }
 
-struct CheckConfig: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "check-config", abstract: "Validate a central configuration file.")
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a central configuration file; with --erp, also resolve the equipment mapping against the ERP.")
 
     @Argument(help: "The central configuration file (YAML).")
     var file: String
 
-    func run() throws {
+    @Flag(help: "Also contact the ERP (erp.tryton) and resolve every mapped work center and consumed product code, as the central does at start-up.")
+    var erp = false
+
+    func run() async throws {
         let c = try loadConfig(file)
         let s = try loadSyncConfig(file)
         print("\(file): OK — central \(c.central), broker \(c.broker.host):\(c.broker.port); config_version \(c.version)")
         if s.isEnabled {
             print("  sync: \(s.equipment.count) equipment mapped, targets \(s.targets.keys.sorted().joined(separator: ", ")), "
                   + "routes \(s.routes.sorted { $0.key < $1.key }.map { "\($0.key)->\($0.value)" }.joined(separator: ", "))")
+        }
+        guard erp else { return }
+        guard let tryton = s.tryton else {
+            FileHandle.standardError.write(Data("\(file): --erp needs erp.tryton in the configuration\n".utf8))
+            throw ExitCode(2)
+        }
+        var logger = Logger(label: "check-config")
+        logger.logLevel = .error
+        let source = TrytonConnector(client: TrytonClient(config: tryton, logger: logger), logger: logger)
+        do {
+            let resolution = try await MappingResolution.resolve(s, against: source)
+            for (equipment, e) in resolution.entries.sorted(by: { $0.key < $1.key }) {
+                print("  \(equipment) -> \(e.center.path) (work center id \(e.center.id)\(e.subtree.count > 1 ? ", and \(e.subtree.count - 1) below it" : ""))")
+            }
+        } catch let error as MasterDataError {
+            FileHandle.standardError.write(Data("\(file): \(error)\n".utf8))
+            throw ExitCode(1)
+        } catch {
+            FileHandle.standardError.write(Data("\(file): cannot reach the ERP at \(tryton.url): \(error)\n".utf8))
+            throw ExitCode(3)
         }
     }
 }

@@ -112,6 +112,22 @@ import TestSupport
                 && text.contains(#""STEEL-X" is not a product code"#) && !text.contains("press-2.work_center")
         }
     }
+    /// `check-config --erp` resolves the mapping the way the central does at start-up.
+    @Test func checkConfigWithTheERPNamesWhatEachEquipmentResolvesTo() throws {
+        let tryton = try TrytonServer()
+        let dir = try TemporaryDirectory.make(prefix: "check-erp")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        func check(_ equipment: String) throws -> (status: Int32, output: String) {
+            let path = dir.appendingPathComponent("central.yaml").path
+            try SyncHarness.config(trytonURL: tryton.url, brokerPort: 1, equipment: equipment).write(toFile: path, atomically: true, encoding: .utf8)
+            return try Executables.run("sh", ["-c", "'\(CentralProcess.binary)' check-config '\(path)' --erp 2>&1"])
+        }
+        let good = try check(#"press-2: { work_center: "Line 2", yield: parts }"#)
+        #expect(good.status == 0 && good.output.contains("press-2 -> Line 2 (work center id") && good.output.contains("and 1 below it"), "\(good.output)")
+        let bad = try check(#"press-2: { work_center: "Press 9", yield: parts }"#)
+        #expect(bad.status == 1 && bad.output.contains(#""Press 9" is not a work center in the ERP"#), "\(bad.output)")
+    }
+
     /// Issue 9, findings 3 and 4: parts counted while no order runs on the press are visible (review,
     /// status, ledger, master-data, the log) and an operator can assign them; then they are posted.
     @Test func countsNoOrderCoversAreShownAndAnOperatorCanAssignThem() async throws {

@@ -67,34 +67,16 @@ public final class MasterDataImportService: Service {
         }
     }
 
-    /// Per mapped equipment, the ERP work center it names and every center below it. Checks the
-    /// consumed product codes too, so every unknown reference is reported at once.
+    /// Per mapped equipment, every work center id whose works belong to it (see `MappingResolution`).
     func resolveMapping(first: Bool) async throws -> [String: Set<Int64>] {
-        let directory = WorkCenterDirectory(try await source.workCenters())
-        var problems: [String] = []
-        var subtrees: [String: Set<Int64>] = [:]
-        for (equipment, mapping) in config.equipment.sorted(by: { $0.key < $1.key }) {
-            switch directory.resolve(mapping.workCenter) {
-            case .success(let center):
-                subtrees[equipment] = directory.subtree(of: center.id)
-                if first {
-                    logger.info("equipment mapped", metadata: ["equipment": "\(equipment)", "work_center": "\(center.path)",
-                                                               "work_center_id": "\(center.id)"])
-                }
-            case .failure(let problem):
-                problems.append("equipment.\(equipment).work_center: \(problem)")
+        let resolution = try await MappingResolution.resolve(config, against: source)
+        if first {
+            for (equipment, e) in resolution.entries.sorted(by: { $0.key < $1.key }) {
+                logger.info("equipment mapped", metadata: ["equipment": "\(equipment)", "work_center": "\(e.center.path)",
+                                                           "work_center_id": "\(e.center.id)"])
             }
         }
-        let materials = Set(config.equipment.values.flatMap { $0.consumption.values })
-        if !materials.isEmpty {
-            let known = try await source.knownProductCodes(materials)
-            for code in materials.subtracting(known).sorted() {
-                let users = config.equipment.filter { $0.value.consumption.values.contains(code) }.keys.sorted()
-                problems.append("equipment.\(users.joined(separator: ", ")).consumption: \"\(code)\" is not a product code in the ERP")
-            }
-        }
-        if !problems.isEmpty { throw MasterDataError.mappingMismatch(problems) }
-        return subtrees
+        return resolution.entries.mapValues(\.subtree)
     }
 
     /// A work of a running production that is not finished: Tryton keeps a work `draft` until an
