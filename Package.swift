@@ -133,7 +133,7 @@ let package = Package(
         .testTarget(name: "CentralIngestTests", dependencies: ["CentralIngest", "EdgeAgent", "MillwrightCore", "TestSupport"]),
         .testTarget(name: "ReconciliationTests", dependencies: ["Reconciliation", "MillwrightCore"]),
         // deploy/ checked by the tools that read it (systemd-analyze).
-        .testTarget(name: "DeployTests", dependencies: ["TestSupport"]),
+        .testTarget(name: "DeployTests", dependencies: ["TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "CentralSyncTests",
             dependencies: ["CentralIngest", "CentralSync", "EdgeRules", "ERPConnectors", "MillwrightCore", "Reconciliation", "TestSupport"]

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import TestSupport
+import Yams
+
+/// The container files, the compose file and the Kubernetes manifest, checked by what runs here:
+/// no container engine can build or start them on this machine, so each is parsed, every file it
+/// references must exist, the configurations it ships pass the binaries' own check-config, and the
+/// runtime images install exactly the shared libraries the binaries link.
+@Suite struct ContainerAndClusterTests {
+    static let deploy = packageRoot.appendingPathComponent("deploy")
+
+    static func binary(_ name: String) -> String { packageRoot.appendingPathComponent(".build/debug/\(name)").path }
+
+    static func run(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        try DeployTools.run(path, arguments)
+    }
+
+    /// `check-config` of one of the binaries on a configuration text.
+    static func checkConfig(_ binary: String, _ text: String) throws -> (status: Int32, output: String) {
+        let dir = try TemporaryDirectory.make(prefix: "deploy-config")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("config.yaml").path
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return try run(Self.binary(binary), ["check-config", path])
+    }
+
+    /// The packages the runtime stage installs (the apt-get line after the last FROM).
+    static func runtimePackages(_ containerfile: String) -> Set<String> {
+        let runtime = containerfile.components(separatedBy: "\nFROM ").last ?? ""
+        let joined = runtime.replacingOccurrences(of: "\\\n", with: " ")
+        guard let line = joined.split(separator: "\n").first(where: { $0.contains("apt-get install") }) else { return [] }
+        let words = line.split(separator: " ").map(String.init)
+        guard let start = words.firstIndex(of: "--no-install-recommends") else { return [] }
+        return Set(words[(start + 1)...].prefix { $0 != "&&" })
+    }
+
+    @Test(arguments: ["millwright-edge", "millwright-central"])
+    func theRuntimeImageInstallsEveryLibraryTheBinaryLinks(name: String) throws {
+        let file = Self.deploy.appendingPathComponent("container/\(name.replacingOccurrences(of: "millwright-", with: "")).Containerfile").path
+        let text = try String(contentsOfFile: file, encoding: .utf8)
+        let installed = Self.runtimePackages(text)
+        #expect(installed.contains("libmosquitto1") && installed.contains("libsqlite3-0"), "\(installed)")
+        #expect(text.contains("USER 10001") && text.contains("--static-swift-stdlib --product \(name)"))
+        // What the binary links, less the Swift runtime (static in the release build the image makes).
+        let ldd = try Self.run("/usr/bin/ldd", [Self.binary(name)]).output
+        var needed: Set<String> = []
+        for line in ldd.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            guard parts.count >= 3, parts[1] == "=>", !line.contains("swift"), !line.contains("Foundation"),
+                  !line.contains("dispatch"), !line.contains("BlocksRuntime") else { continue }
+            // dpkg knows a library by the path it installed (usrmerge: /lib or /usr/lib, the link or its target).
+            let path = String(parts[2])
+            let candidates = [path, URL(fileURLWithPath: path).resolvingSymlinksInPath().path]
+            let owner = try candidates.lazy.map { try Self.run("/usr/bin/dpkg", ["-S", $0]) }.first { $0.status == 0 }
+            needed.insert(owner?.output.split(separator: ":").first.map(String.init) ?? "no package owns \(path)")
+        }
+        #expect(!needed.isEmpty)
+        #expect(needed.subtracting(installed).isEmpty, "\(name) links packages its runtime image lacks: \(needed.subtracting(installed).sorted())")
+    }
+
+    @Test func theComposeFileReferencesWhatExistsAndShipsValidConfigurations() throws {
+        let dir = Self.deploy.appendingPathComponent("compose")
+        let compose = try #require(try Yams.load(yaml: String(contentsOf: dir.appendingPathComponent("compose.yaml"), encoding: .utf8)) as? [String: Any])
+        let services = try #require(compose["services"] as? [String: [String: Any]])
+        #expect(Set(services.keys) == ["plant-broker", "central-broker", "central", "edge"])
+        for (name, service) in services {
+            if let build = service["build"] as? [String: Any], let context = build["context"] as? String, let file = build["dockerfile"] as? String {
+                let root = dir.appendingPathComponent(context).standardizedFileURL
+                #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(file).path), "\(name): \(file)")
+                #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path), "\(name): context \(context)")
+            }
+            for volume in service["volumes"] as? [String] ?? [] where volume.hasPrefix("./") {
+                let source = String(volume.split(separator: ":")[0])
+                #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(source).path), "\(name) mounts \(source)")
+            }
+        }
+        let central = try Self.checkConfig("millwright-central", String(contentsOf: dir.appendingPathComponent("central.yaml"), encoding: .utf8))
+        #expect(central.status == 0, "\(central.output)")
+        let edge = try Self.checkConfig("millwright-edge", String(contentsOf: dir.appendingPathComponent("edge.yaml"), encoding: .utf8))
+        #expect(edge.status == 0, "\(edge.output)")
+        #expect(services["edge"]?["read_only"] as? Bool == true && services["central"]?["read_only"] as? Bool == true)
+    }
+
+    @Test func theKubernetesManifestIsOneHardenedReplicaWithAValidConfiguration() throws {
+        let text = try String(contentsOf: Self.deploy.appendingPathComponent("kubernetes/central.yaml"), encoding: .utf8)
+        let docs = try Yams.load_all(yaml: text).compactMap { $0 as? [String: Any] }
+        #expect(docs.compactMap { $0["kind"] as? String } == ["ConfigMap", "StatefulSet"])
+        let configMap = try #require(docs.first { $0["kind"] as? String == "ConfigMap" })
+        let embedded = try #require((configMap["data"] as? [String: String])?["central.yaml"])
+        let check = try Self.checkConfig("millwright-central", embedded)
+        #expect(check.status == 0, "\(check.output)")
+        let set = try #require(docs.first { $0["kind"] as? String == "StatefulSet" })
+        let spec = try #require(set["spec"] as? [String: Any])
+        #expect(spec["replicas"] as? Int == 1, "SQLite has one writer: one replica until the PostgreSQL seam")
+        let pod = try #require((spec["template"] as? [String: Any])?["spec"] as? [String: Any])
+        #expect((pod["securityContext"] as? [String: Any])?["runAsNonRoot"] as? Bool == true)
+        let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+        let security = try #require(container["securityContext"] as? [String: Any])
+        #expect(security["readOnlyRootFilesystem"] as? Bool == true && security["allowPrivilegeEscalation"] as? Bool == false)
+        #expect(((security["capabilities"] as? [String: Any])?["drop"] as? [String]) == ["ALL"])
+        let mounts = (container["volumeMounts"] as? [[String: Any]] ?? []).compactMap { $0["mountPath"] as? String }
+        #expect(mounts.contains("/var/lib/millwright-central") && embedded.contains("data_dir: /var/lib/millwright-central"))
+    }
+}
