@@ -82,10 +82,11 @@ public final class UplinkService: Service {
         // Cancellation ends the loop as well as graceful shutdown (a cancelled sleep returns at once).
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             var progressed = false
-            do {
-                progressed = try step(client, &bucket)
-            } catch {
-                logger.error("uplink step failed; retrying", metadata: ["error": "\(error)"])
+            let (result, next) = await stepOffPool(client, bucket)
+            bucket = next
+            switch result {
+            case .success(let p): progressed = p
+            case .failure(let error): logger.error("uplink step failed; retrying", metadata: ["error": "\(error)"])
             }
             if ContinuousClock.now - lastStatus >= .milliseconds(config.statusInterval.value), client.isConnected {
                 try? client.publish(topic: UplinkTopics.status(site: site, edge: edge), payload: statusPayload(), qos: 1, retain: true)
@@ -96,6 +97,20 @@ public final class UplinkService: Service {
                 let waitingForAcks = state.withLock { !$0.inflight.isEmpty }
                 let nap = Duration.milliseconds(waitingForAcks ? 1 : 20)
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: nap) }
+            }
+        }
+    }
+
+    /// SQLite blocks (reads for the next batch, deletes on ack): each step runs on the uplink's
+    /// own queue, never on the cooperative thread pool the agent's other services share.
+    let queue = DispatchQueue(label: "millwright.edge-uplink")
+
+    func stepOffPool(_ client: MQTTClient, _ bucket: DrainBucket) async -> (Result<Bool, any Error>, DrainBucket) {
+        await withCheckedContinuation { (c: CheckedContinuation<(Result<Bool, any Error>, DrainBucket), Never>) in
+            queue.async {
+                var b = bucket
+                let result = Result { try self.step(client, &b) }
+                c.resume(returning: (result, b))
             }
         }
     }
