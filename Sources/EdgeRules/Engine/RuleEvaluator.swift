@@ -40,3 +40,10 @@ extension Sample {
 }
 
 func seconds(_ span: Millis) -> Value { .number(span.seconds) }
+
+/// The sensor's clock at the edge's time `now`, carried forward from its last reading (event time
+/// `lastTime`, received at `lastReceivedAt`) by the edge's clock. Ticks complete delays, counts and
+/// windows on it, so a sensor whose clock is far from the edge's behaves as it would in replay.
+func sensorClock(now: Timestamp, lastTime: Timestamp, lastReceivedAt: Timestamp) -> Timestamp {
+    lastTime + (now - lastReceivedAt)
+}

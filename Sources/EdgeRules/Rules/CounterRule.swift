@@ -115,7 +115,7 @@ public struct CounterRule: RuleEvaluator {
 
     public mutating func tick(now: Timestamp, into events: inout [RuleEvent]) {
         guard let t = lastTime, let r = lastReceivedAt else { return }
-        closeWindows(before: t + (now - r), into: &events)
+        closeWindows(before: sensorClock(now: now, lastTime: t, lastReceivedAt: r), into: &events)
     }
 
     /// Emits the count of the window that ended at the grid point, if `t` is past it, and moves the

@@ -17,7 +17,6 @@ public enum LimitLevel: String, Codable, Sendable, Hashable {
     }
 
     var isHighSide: Bool { self == .high || self == .highHigh }
-    var isLowSide: Bool { self == .low || self == .lowLow }
 }
 
 public struct LimitParams: Codable, Sendable, Hashable {
@@ -41,26 +40,6 @@ public struct LimitParams: Codable, Sendable, Hashable {
         self.hysteresis = hysteresis
         self.onDelay = onDelay
         self.offDelay = offDelay
-    }
-
-    /// The level a value belongs to, given the current level (hysteresis holds a raised level).
-    func level(for v: Double, current: LimitLevel) -> LimitLevel {
-        let h = hysteresis
-        if let hh = highHigh, v >= hh || (current == .highHigh && v > hh - h) { return .highHigh }
-        if let hi = high, v >= hi || (current.isHighSide && v > hi - h) { return .high }
-        if let ll = lowLow, v <= ll || (current == .lowLow && v < ll + h) { return .lowLow }
-        if let lo = low, v <= lo || (current.isLowSide && v < lo + h) { return .low }
-        return .normal
-    }
-
-    func threshold(of level: LimitLevel) -> Double? {
-        switch level {
-        case .high: return high
-        case .highHigh: return highHigh
-        case .low: return low
-        case .lowLow: return lowLow
-        case .normal: return nil
-        }
     }
 }
 
@@ -124,9 +103,7 @@ public struct LimitRule: RuleEvaluator {
 
     public mutating func tick(now: Timestamp, into events: inout [RuleEvent]) {
         guard let l = last, needsTick else { return }
-        // The sensor's clock, carried forward from its last reading by the edge's.
-        let clock = l.time + (now - l.receivedAt)
-        complete(before: clock, held: l, into: &events)
+        complete(before: sensorClock(now: now, lastTime: l.time, lastReceivedAt: l.receivedAt), held: l, into: &events)
     }
 
     /// Fires every timer that completed strictly before `t`, earliest first, on the held value.
@@ -158,7 +135,7 @@ public struct LimitRule: RuleEvaluator {
                 }
             }
             if side.active > 0 || side.since[0] != nil || side.since[1] != nil {
-                side.peak = isHigh ? max(side.peak ?? r.value, r.value) : min(side.peak ?? r.value, r.value)
+                side.track(peak: r.value)
             } else {
                 side.peak = nil
             }
@@ -195,7 +172,7 @@ public struct LimitRule: RuleEvaluator {
         let previous = side.active
         if previous == 0 {
             side.activeSince = t
-            side.peak = side.isHigh ? max(side.peak ?? r.value, r.value) : min(side.peak ?? r.value, r.value)
+            side.track(peak: r.value)
         }
         for k in (previous + 1)...sev {
             side.raisedAt[k - 1] = t

@@ -33,6 +33,11 @@ struct LimitSide: Codable, Sendable, Hashable {
     static let names: [Bool: [String]] = [true: ["normal", "high", "high_high"], false: ["normal", "low", "low_low"]]
     func name(_ severity: Int) -> String { Self.names[isHigh]![severity] }
 
+    /// The most extreme value so far: the highest on the high side, the lowest on the low side.
+    mutating func track(peak v: Double) {
+        peak = isHigh ? max(peak ?? v, v) : min(peak ?? v, v)
+    }
+
     /// Inclusive: a value at the threshold is beyond it.
     func beyond(_ v: Double, _ severity: Int) -> Bool {
         guard let t = thresholds[severity - 1] else { return false }

@@ -35,8 +35,8 @@ public struct WindowRule: RuleEvaluator {
     var source = TimeSource.receive
     /// The last reading's event time and receive time: the tick carries the sensor's clock forward
     /// from it, so `grace` is measured on the sensor's clock even when it is far from the edge's.
-    var lastTime: Int64?
-    var lastReceivedAt: Int64?
+    var lastTime: Timestamp?
+    var lastReceivedAt: Timestamp?
 
     public init(params: WindowParams) { self.params = params }
 
@@ -60,14 +60,14 @@ public struct WindowRule: RuleEvaluator {
         maximum = Swift.max(maximum ?? v, v)
         last = v
         source = sample.timeSource
-        lastTime = t
-        lastReceivedAt = sample.receivedAt.milliseconds
+        lastTime = sample.time
+        lastReceivedAt = sample.receivedAt
         return nil
     }
 
     public mutating func tick(now: Timestamp, into events: inout [RuleEvent]) {
-        let clock = lastTime.flatMap { t in lastReceivedAt.map { t + now.milliseconds - $0 } } ?? now.milliseconds
-        if let s = start, clock >= s + params.every.value + params.grace.value {
+        let clock = lastTime.flatMap { t in lastReceivedAt.map { sensorClock(now: now, lastTime: t, lastReceivedAt: $0) } } ?? now
+        if let s = start, clock.milliseconds >= s + params.every.value + params.grace.value {
             close(into: &events)
         }
     }
