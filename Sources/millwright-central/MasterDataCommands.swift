@@ -15,11 +15,11 @@ struct MasterData: ParsableCommand {
 
     func run() throws {
         let ctx = try SyncContext(config: config)
-        let orders = try ctx.store.orders().values.sorted { $0.id < $1.id }
+        let byID = try ctx.store.orders()
+        let orders = byID.values.sorted { $0.id < $1.id }
         let imported = try ctx.store.orderImportTimes()
         let changes = try ctx.store.assignmentChanges()
-        let timeline = try ctx.pass.timeline()
-        let byID = Dictionary(uniqueKeysWithValues: orders.map { ($0.id, $0) })
+        let timeline = try ctx.pass.timeline(orders: byID)
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = .sortedKeys
@@ -86,12 +86,12 @@ struct Assign: ParsableCommand {
         let now = Timestamp.now()
         guard start < end else { throw ValidationError("--from must be before --to") }
         guard end <= now else { throw ValidationError("--to is in the future: assign only what was counted") }
-        let orders = try ctx.store.orders().values
-        guard let o = orders.first(where: { $0.number == order || (!$0.reference.isEmpty && $0.reference == order) }) else {
+        let imported = try ctx.store.orders()
+        guard let o = imported.values.first(where: { $0.number == order || (!$0.reference.isEmpty && $0.reference == order) }) else {
             throw ValidationError("no imported order has number or reference \"\(order)\" (see `millwright-central master-data`)")
         }
         guard !o.isClosed else { throw ValidationError("order \(o.number) is \(o.state) in the ERP: nothing can be posted to it") }
-        let clash = try ctx.pass.timeline().filter { $0.equipment == equipment && $0.from < end && ($0.to.map { $0 > start } ?? true) }
+        let clash = try ctx.pass.timeline(orders: imported).filter { $0.equipment == equipment && $0.from < end && ($0.to.map { $0 > start } ?? true) }
         guard clash.isEmpty else {
             let c = clash[0]
             throw ValidationError("\(equipment) already has an order from \(c.from.rfc3339) to \(c.to?.rfc3339 ?? "now"): assign only a range no order covers")

@@ -89,7 +89,7 @@ struct Status: ParsableCommand {
         if !unassigned.isEmpty {
             print("unassigned production (no order covers these counts; see `review`, then `assign`):")
             for (equipment, items) in Dictionary(grouping: unassigned, by: \.equipment).sorted(by: { $0.key < $1.key }) {
-                let byKind = Dictionary(grouping: items, by: { $0.kind.rawValue + ($0.material.isEmpty ? "" : " " + $0.material) })
+                let byKind = Dictionary(grouping: items, by: \.what)
                     .mapValues { $0.map(\.quantity).reduce(0, +) }.sorted { $0.key < $1.key }
                 print("  \(equipment): " + byKind.map { "\(qty($0.value)) \($0.key)" }.joined(separator: ", ")
                       + " in \(items.count) span(s), since \(items.map(\.from).min()!.rfc3339)")

@@ -117,7 +117,7 @@ struct Review: ParsableCommand {
         print("unassigned production: \(loose.count) item(s)")
         for item in loose {
             let u = item.span
-            print("  \(u.equipment) \(u.kind.rawValue)\(u.material.isEmpty ? "" : " \(u.material)") \(qty(u.quantity)) counted \(u.from.rfc3339) .. \(u.to.rfc3339)"
+            print("  \(u.equipment) \(u.what) \(qty(u.quantity)) counted \(u.from.rfc3339) .. \(u.to.rfc3339)"
                   + " (\(u.events.count) events; no order between \(u.after?.rfc3339 ?? "the start") and \(u.before?.rfc3339 ?? "now"); since \(item.firstSeen.rfc3339))")
             print("    assign: millwright-central assign\(config.map { " -c \($0)" } ?? "") --equipment \(u.equipment) --order ORDER --from \(u.from.rfc3339) --to \(u.to.rfc3339)")
         }
@@ -148,7 +148,7 @@ struct Ledger: ParsableCommand {
         if order == nil {
             // Counted but owed to no order yet: part of the plant's output all the same.
             for u in try ctx.store.unassigned().map(\.span) {
-                print("unassigned \(u.equipment) \(u.kind.rawValue)\(u.material.isEmpty ? "" : " \(u.material)"): derived \(qty(u.quantity)), "
+                print("unassigned \(u.equipment) \(u.what): derived \(qty(u.quantity)), "
                       + "no order (\(u.from.rfc3339) .. \(u.to.rfc3339))")
             }
         }

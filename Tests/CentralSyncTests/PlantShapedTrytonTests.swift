@@ -23,6 +23,11 @@ import TestSupport
         moves.filter(keep).map { ($0["quantity"] as? NSNumber)?.doubleValue ?? 0 }.reduce(0, +)
     }
 
+    /// The real `millwright-central` on a configuration file, stdout and stderr together.
+    static func central(_ arguments: String, config: String) throws -> (status: Int32, output: String) {
+        try Executables.run("sh", ["-c", "'\(CentralProcess.binary)' \(arguments) '\(config)' 2>&1"])
+    }
+
     static func isDone(_ m: [String: Any]) -> Bool { (m["state"] as? String) == "done" }
     static func toStorage(_ m: [String: Any]) -> Bool { (m["to_location"] as? NSNumber)?.int64Value == storage }
 
@@ -120,7 +125,7 @@ import TestSupport
         func check(_ equipment: String) throws -> (status: Int32, output: String) {
             let path = dir.appendingPathComponent("central.yaml").path
             try SyncHarness.config(trytonURL: tryton.url, brokerPort: 1, equipment: equipment).write(toFile: path, atomically: true, encoding: .utf8)
-            return try Executables.run("sh", ["-c", "'\(CentralProcess.binary)' check-config '\(path)' --erp 2>&1"])
+            return try Self.central("check-config --erp", config: path)
         }
         let good = try check(#"press-2: { work_center: "Line 2", yield: parts }"#)
         #expect(good.status == 0 && good.output.contains("press-2 -> Line 2 (work center id") && good.output.contains("and 1 below it"), "\(good.output)")
@@ -146,9 +151,7 @@ import TestSupport
         let config = h.dir.appendingPathComponent("central.yaml").path
         try (SyncHarness.config(trytonURL: h.tryton.url, brokerPort: 1, equipment: equipment) + "\ndata_dir: \(h.dir.path)\n")
             .write(toFile: config, atomically: true, encoding: .utf8)
-        func cli(_ args: String) throws -> (status: Int32, output: String) {
-            try Executables.run("sh", ["-c", "'\(CentralProcess.binary)' \(args) -c '\(config)' 2>&1"])
-        }
+        func cli(_ args: String) throws -> (status: Int32, output: String) { try Self.central("\(args) -c", config: config) }
         let review = try cli("review")
         #expect(review.output.contains("unassigned production: 1 item(s)") && review.output.contains("press-2 yield 20 counted \(t0.rfc3339)"), "\(review.output)")
         #expect(try cli("status").output.contains("press-2: 20 yield in 1 span(s)"))

@@ -89,9 +89,10 @@ public struct ReconcilePass: Sendable {
 
     /// MES starts and stops resolved to ERP orders (by reference, else number). Equipment with MES
     /// data uses only that; equipment without uses the running works the ERP import saw.
-    /// The assignment timeline the next pass attributes by (every source resolved to orders).
-    public func timeline() throws -> [Assignment] {
-        try assignments(orders: try store.orders()).0
+    /// The assignment timeline the next pass attributes by (every source resolved to `orders`, the
+    /// imported orders when not given).
+    public func timeline(orders: [Int64: ERPOrder]? = nil) throws -> [Assignment] {
+        try assignments(orders: try orders ?? store.orders()).0
     }
 
     func assignments(orders: [Int64: ERPOrder]) throws -> ([Assignment], Set<String>) {

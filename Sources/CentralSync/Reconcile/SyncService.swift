@@ -14,7 +14,7 @@ public final class SyncService: Service {
     /// Events left out because they could not be decoded, since start.
     public let undecodableTotal = Mutex(0)
     /// What was last logged as unassigned, so a span is logged when it appears or grows, not every pass.
-    let loggedUnassigned = Mutex<[String: Double]>([:])
+    let loggedUnassigned = Mutex<[UnassignedSpan.Gap: Double]>([:])
 
     public init(pass: ReconcilePass, dispatcher: PostingDispatcher?, logger: Logger) {
         self.pass = pass
@@ -57,12 +57,11 @@ public final class SyncService: Service {
     /// `millwright-central review` and `status` until an order is assigned).
     func reportUnassigned(_ spans: [UnassignedSpan]) {
         let changed = loggedUnassigned.withLock { last -> [UnassignedSpan] in
-            var now: [String: Double] = [:]
+            var now: [UnassignedSpan.Gap: Double] = [:]
             var changed: [UnassignedSpan] = []
             for s in spans {
-                let key = "\(s.equipment)|\(s.kind.rawValue)|\(s.material)|\(s.after?.milliseconds ?? -1)"
-                now[key] = s.quantity
-                if last[key] != s.quantity { changed.append(s) }
+                now[s.gap] = s.quantity
+                if last[s.gap] != s.quantity { changed.append(s) }
             }
             last = now
             return changed

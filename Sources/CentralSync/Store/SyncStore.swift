@@ -223,20 +223,21 @@ public final class SyncStore: Sendable {
     /// each was first seen.
     func replaceUnassigned(_ spans: [UnassignedSpan], now: Timestamp) throws {
         try pool.write { db in
-            var firstSeen: [String: Int64] = [:]
+            var firstSeen: [UnassignedSpan.Gap: Int64] = [:]
             for r in try Row.fetchAll(db, sql: "SELECT equipment, kind, material, after_ms, first_seen FROM unassigned_spans") {
                 let after: Int64? = r["after_ms"]
-                firstSeen["\(r["equipment"] as String)|\(r["kind"] as String)|\(r["material"] as String)|\(after.map(String.init) ?? "-")"] = r["first_seen"]
+                guard let kind = QuantityKind(rawValue: r["kind"]) else { continue }
+                firstSeen[UnassignedSpan.Gap(equipment: r["equipment"], kind: kind, material: r["material"],
+                                             after: after.map(Timestamp.init(milliseconds:)))] = r["first_seen"]
             }
             try db.execute(sql: "DELETE FROM unassigned_spans")
             for s in spans {
-                let key = "\(s.equipment)|\(s.kind.rawValue)|\(s.material)|\(s.after.map { String($0.milliseconds) } ?? "-")"
                 try db.execute(sql: """
                     INSERT INTO unassigned_spans (equipment, kind, material, after_ms, before_ms, from_ms, to_ms, quantity, sources, first_seen, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [s.equipment, s.kind.rawValue, s.material, s.after?.milliseconds, s.before?.milliseconds,
                                      s.from.milliseconds, s.to.milliseconds, s.quantity, Self.json(s.events.sorted().map(\.description)),
-                                     firstSeen[key] ?? now.milliseconds, now.milliseconds])
+                                     firstSeen[s.gap] ?? now.milliseconds, now.milliseconds])
             }
         }
     }

@@ -85,7 +85,7 @@ extension EdgeStore {
             }
             // Back to the durable settings before anything else uses the writer; a failure here is
             // thrown, never ignored.
-            try db.execute(sql: "PRAGMA synchronous = \(limits.synchronousFull ? "FULL" : "NORMAL"); PRAGMA wal_autocheckpoint = 1000")
+            try db.execute(sql: "PRAGMA synchronous = \(limits.synchronousMode); PRAGMA wal_autocheckpoint = 1000")
             let events = try outcome.get()
             // A long drain has no ingest commits to checkpoint the WAL: do it here every few deletes,
             // synced, so the WAL stays small.

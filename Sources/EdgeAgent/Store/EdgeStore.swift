@@ -54,7 +54,7 @@ public final class EdgeStore: Sendable {
             pool = try DatabasePool(path: path, configuration: config)
             // After opening: GRDB's WAL set-up sets NORMAL on the writer, over any prepare hook.
             try pool.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = \(limits.synchronousFull ? "FULL" : "NORMAL")")
+                try db.execute(sql: "PRAGMA synchronous = \(limits.synchronousMode)")
             }
             try Self.migrator.migrate(pool)
             let (previous, current, pending) = try pool.read { db -> (Int64, OutboxTotals, Bool) in
@@ -300,4 +300,9 @@ public struct OutboxTotals: Sendable, Hashable {
         self.events = events
         self.bytes = bytes
     }
+}
+
+extension OutboxConfig {
+    /// The writer's durable `PRAGMA synchronous`: set at open, and restored after unsynced deletes.
+    var synchronousMode: String { synchronousFull ? "FULL" : "NORMAL" }
 }

@@ -36,6 +36,12 @@ public final class UplinkService: Service {
         var stats = UplinkStats()
         /// The central refused a batch for its size: batches stay below this (bytes).
         var batchBytesCap: Int?
+
+        /// Everything unacknowledged becomes eligible again (the central deduplicates what it had).
+        mutating func resendEverythingInFlight() {
+            inflight.removeAll()
+            cursors.removeAll()
+        }
     }
 
     public init(config: UplinkConfig, site: String, edge: String, store: EdgeStore, logger: Logger,
@@ -157,8 +163,7 @@ public final class UplinkService: Service {
                 shrink.append((ack, cap))
             }
             if !shrink.isEmpty {
-                s.inflight.removeAll()
-                s.cursors.removeAll()
+                s.resendEverythingInFlight()
             }
             return shrink
         }
@@ -198,8 +203,7 @@ public final class UplinkService: Service {
             if reconnected || expired {
                 // Everything unacknowledged becomes eligible again; the central deduplicates.
                 if expired { s.stats.resends += s.inflight.count }
-                s.inflight.removeAll()
-                s.cursors.removeAll()
+                s.resendEverythingInFlight()
                 s.seenConnects = s.connects
             }
         }

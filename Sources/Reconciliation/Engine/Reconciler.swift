@@ -48,8 +48,7 @@ public struct Reconciler: Sendable {
     /// per equipment, kind, material and gap between assignments.
     public func derive(_ observations: [Observation], assignments: [Assignment]) -> (lines: [LineKey: DerivedLine], unattributed: [UnassignedSpan]) {
         var lines: [LineKey: DerivedLine] = [:]
-        struct GapKey: Hashable { var equipment: String; var kind: QuantityKind; var material: String; var after: Timestamp? }
-        var loose: [GapKey: UnassignedSpan] = [:]
+        var loose: [UnassignedSpan.Gap: UnassignedSpan] = [:]
         // Grouped and sorted once, not per observation.
         let byEquipment = Dictionary(grouping: assignments, by: \.equipment).mapValues { $0.sorted { $0.from < $1.from } }
         for o in observations {
@@ -59,7 +58,7 @@ public struct Reconciler: Sendable {
                     // The gap: after the last assignment that ended by then, before the next one.
                     let after = sorted.last { ($0.to ?? .init(milliseconds: .max)) <= share.time }?.to
                     let before = sorted.first { $0.from > share.time }?.from
-                    let k = GapKey(equipment: o.equipment, kind: o.kind, material: o.material ?? "", after: after)
+                    let k = UnassignedSpan.Gap(equipment: o.equipment, kind: o.kind, material: o.material ?? "", after: after)
                     var span = loose[k] ?? UnassignedSpan(equipment: o.equipment, kind: o.kind, material: o.material ?? "", after: after,
                                                           before: before, from: o.from, to: o.to, quantity: 0, events: [])
                     span.quantity += share.quantity

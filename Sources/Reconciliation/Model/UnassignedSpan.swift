@@ -21,6 +21,26 @@ public struct UnassignedSpan: Sendable, Hashable, Codable {
     public var quantity: Double
     public var events: Set<EventKey>
 
+    /// What names a span from pass to pass: equipment, kind, material and the gap it lies in.
+    public struct Gap: Sendable, Hashable {
+        public var equipment: String
+        public var kind: QuantityKind
+        public var material: String
+        public var after: Timestamp?
+
+        public init(equipment: String, kind: QuantityKind, material: String, after: Timestamp?) {
+            self.equipment = equipment
+            self.kind = kind
+            self.material = material
+            self.after = after
+        }
+    }
+
+    public var gap: Gap { Gap(equipment: equipment, kind: kind, material: material, after: after) }
+
+    /// "yield", or "consumption STEEL": what was counted, for people.
+    public var what: String { material.isEmpty ? kind.rawValue : "\(kind.rawValue) \(material)" }
+
     public init(equipment: String, kind: QuantityKind, material: String, after: Timestamp?, before: Timestamp?,
                 from: Timestamp, to: Timestamp, quantity: Double, events: Set<EventKey>) {
         self.equipment = equipment
