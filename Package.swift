@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         // libmosquitto, behind one small module map.
@@ -80,6 +81,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The central's PostgreSQL backend (postgres-nio): the same seams as the SQLite one, for replicas.
+        .target(
+            name: "CentralPostgres",
+            dependencies: [
+                "CentralIngest", "MillwrightCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Reconciliation, pure: attribution by event time, cadence tiers, the ledger, posting decisions.
         .target(name: "Reconciliation", dependencies: ["MillwrightCore"]),
         // The central's synchronisation: ERP master data, assignments, the reconcile pass, the postings
@@ -105,7 +115,7 @@ let package = Package(
         .executableTarget(
             name: "millwright-central",
             dependencies: [
-                "CentralIngest", "CentralSync", "ERPConnectors", "MillwrightCore", "MQTTClient",
+                "CentralIngest", "CentralPostgres", "CentralSync", "ERPConnectors", "MillwrightCore", "MQTTClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -131,6 +141,11 @@ let package = Package(
         ),
         .testTarget(name: "EdgeConfigTests", dependencies: ["EdgeConfig", "ConfigSupport"]),
         .testTarget(name: "CentralIngestTests", dependencies: ["CentralIngest", "EdgeAgent", "MillwrightCore", "TestSupport"]),
+        // Store seams, one contract per concern, run on SQLite and on a PostgreSQL the tests start.
+        .testTarget(
+            name: "CentralStoreTests",
+            dependencies: ["CentralIngest", "CentralPostgres", "MillwrightCore", "TestSupport", .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "ReconciliationTests", dependencies: ["Reconciliation", "MillwrightCore"]),
         // deploy/ checked by the tools that read it (systemd-analyze).
         .testTarget(name: "DeployTests", dependencies: ["TestSupport", .product(name: "Yams", package: "Yams")]),

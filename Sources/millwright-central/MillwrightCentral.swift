@@ -45,44 +45,51 @@ struct Run: AsyncParsableCommand {
         }
         let logger = Logger(label: "millwright-central")
         let cfg = try loadConfig(config)
-        let store = try CentralStore(path: (cfg.dataDir as NSString).appendingPathComponent("central.sqlite"))
-        let ingest = CentralIngestService(config: cfg, store: store, logger: logger)
         let syncConfig = try loadSyncConfig(config)
+        try OpenedStores.refuseSyncOnPostgres(cfg, syncConfig, file: config)
+        let stores = try await OpenedStores.open(cfg, logger: logger)
+        let ingest = CentralIngestService(config: cfg, store: stores.ingest, logger: logger)
         var services: [any Service] = [ingest]
-        if syncConfig.isEnabled {
-            let sync = try SyncRuntime(central: cfg, sync: syncConfig, store: store, logger: logger)
+        if syncConfig.isEnabled, let sqlite = stores.sqlite {
+            let sync = try SyncRuntime(central: cfg, sync: syncConfig, store: sqlite, logger: logger)
             services += sync.services
         }
-        logger.info("central ready", metadata: ["central": "\(cfg.central)", "store": "\(store.path)",
+        logger.info("central ready", metadata: ["central": "\(cfg.central)", "store": "\(stores.ingest.location)",
                                                 "broker": "\(cfg.broker.host):\(cfg.broker.port)",
                                                 "sync": "\(syncConfig.isEnabled ? "targets \(syncConfig.targets.keys.sorted())" : "off")"])
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
+        await stores.ingest.close()
         let s = ingest.stats
         logger.info("central stopped", metadata: ["events_stored": "\(s.eventsStored)", "duplicates": "\(s.duplicates)"])
     }
 }
 
-struct Status: ParsableCommand {
+struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Per edge: last seen, last seq, events, duplicates, gaps, status.")
 
     @Option(name: .shortAndLong, help: "The central configuration file (YAML); without it, the embedded default.")
     var config: String?
 
-    func run() throws {
+    func run() async throws {
         let cfg = try loadConfig(config)
-        let store = try CentralStore(path: (cfg.dataDir as NSString).appendingPathComponent("central.sqlite"))
+        var logger = Logger(label: "millwright-central")
+        logger.logLevel = .error
+        let stores = try await OpenedStores.open(cfg, logger: logger)
+        defer { Task { await stores.ingest.close() } }
+        let store = stores.ingest
         let now = Timestamp.now()
-        let refused = try store.rejectedByReason()
+        let refused = try await store.rejectedByReason()
         let refusedText = refused.isEmpty ? "" : " (" + refused.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + ")"
-        print("central \(cfg.central): \(try store.eventCount()) events stored, \(refused.values.reduce(0, +)) batches refused\(refusedText)")
-        for e in try store.edges() {
+        print("central \(cfg.central): \(try await store.eventCount()) events stored, \(refused.values.reduce(0, +)) batches refused\(refusedText)")
+        for e in try await store.edges() {
             let age = (now - e.lastSeen).seconds
             print("  \(e.site)/\(e.edge): last seen \(String(format: "%.0f", age))s ago, epoch \(e.lastEpoch), last seq \(e.lastSeq), "
                   + "\(e.events) events, \(e.duplicates) duplicates, \(e.gapEvents) gap records (\(e.droppedReported) dropped at the edge)")
         }
-        let sync = try SyncStore(central: store)
+        guard let sqlite = stores.sqlite else { return }
+        let sync = try SyncStore(central: sqlite)
         let postings = try sync.postings()
         let health = try sync.targetHealth()
         let unassigned = try sync.unassigned().map(\.span)
@@ -121,7 +128,13 @@ struct CheckConfig: AsyncParsableCommand {
     func run() async throws {
         let c = try loadConfig(file)
         let s = try loadSyncConfig(file)
-        print("\(file): OK — central \(c.central), broker \(c.broker.host):\(c.broker.port); config_version \(c.version)")
+        try OpenedStores.refuseSyncOnPostgres(c, s, file: file)
+        let backend: String
+        switch c.store {
+        case .sqlite: backend = "SQLite \((c.dataDir as NSString).appendingPathComponent("central.sqlite"))"
+        case .postgresql(let pg): backend = pg.display
+        }
+        print("\(file): OK — central \(c.central), broker \(c.broker.host):\(c.broker.port), store \(backend); config_version \(c.version)")
         if s.isEnabled {
             print("  sync: \(s.equipment.count) equipment mapped, targets \(s.targets.keys.sorted().joined(separator: ", ")), "
                   + "routes \(s.routes.sorted { $0.key < $1.key }.map { "\($0.key)->\($0.value)" }.joined(separator: ", "))")

@@ -14,6 +14,10 @@ struct SyncContext {
     init(config: String?) throws {
         central = try loadConfig(config)
         sync = try loadSyncConfig(config)
+        if case .postgresql = central.store {
+            FileHandle.standardError.write(Data("store.backend: postgresql holds ingested events only in this release; this command reads the sync tables, which need backend: sqlite\n".utf8))
+            throw ExitCode(2)
+        }
         let cs = try CentralStore(path: (central.dataDir as NSString).appendingPathComponent("central.sqlite"))
         store = try SyncStore(central: cs)
     }

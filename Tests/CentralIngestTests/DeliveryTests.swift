@@ -15,44 +15,12 @@ struct DeliveryTests {
         centralBroker = try MosquittoBroker()
     }
 
-    /// One state sensor: every RUN/IDLE toggle is exactly one promoted event.
     func edgeYAML(centralPort: Int, extra: String = "") -> (Int, String) -> String {
-        { port, dir in
-            """
-            site: plant-a
-            edge: gw-1
-            data_dir: \(dir)
-            brokers:
-              plant: { port: \(port), client_id: gw-1-plant, reconnect: { initial: 100ms, maximum: 1s } }
-            uplink: { port: \(centralPort), client_id: gw-1-uplink, ack_timeout: 1s, batch_events: 50,
-                      status_interval: 500ms, reconnect: { initial: 100ms, maximum: 1s } }
-            ingest: { status_interval: 200ms, watch_interval: 0s }
-            \(extra)
-            sensors:
-              - name: state
-                topic: "line/{equipment}/state"
-                decode: { format: text }
-                rules:
-                  state: { map: { RUN: running, IDLE: idle } }
-            """
-        }
+        StateSensorLoad.edgeYAML(centralPort: centralPort, extra: extra)
     }
 
-    /// Publishes `n` alternating states (QoS 1) in chunks, from a background thread.
     func load(_ n: Int, chunk: Int = 100, pause: useconds_t = 30_000) -> Thread {
-        let port = plant.port
-        let t = Thread {
-            var i = 0
-            while i < n {
-                let lines = (i..<min(n, i + chunk)).map { $0 % 2 == 0 ? "RUN" : "IDLE" }
-                _ = try? Executables.run("mosquitto_pub", ["-p", "\(port)", "-t", "line/m1/state", "-q", "1", "-l"],
-                                         input: Data((lines.joined(separator: "\n") + "\n").utf8))
-                i += chunk
-                usleep(pause)
-            }
-        }
-        t.start()
-        return t
+        StateSensorLoad.publish(n, port: plant.port, chunk: chunk, pause: pause)
     }
 
     func expectExactlyOnce(_ central: CentralProcess, _ n: Int, timeout: Double = 120, sourceLocation: SourceLocation = #_sourceLocation) {

@@ -9,13 +9,13 @@ public final class CentralProcess: Sendable {
 
     public static var binary: String { packageRoot.appendingPathComponent(".build/debug/millwright-central").path }
 
-    public init(brokerPort: Int, extra: String = "") throws {
+    public init(brokerPort: Int, clientID: String = "test-central", extra: String = "") throws {
         dir = try TemporaryDirectory.make(prefix: "central")
         configPath = dir.appendingPathComponent("central.yaml").path
         try """
             central: test-central
             data_dir: data
-            broker: { port: \(brokerPort), client_id: test-central, reconnect: { initial: 100ms, maximum: 1s } }
+            broker: { port: \(brokerPort), client_id: \(clientID), reconnect: { initial: 100ms, maximum: 1s } }
             \(extra)
             """.write(toFile: configPath, atomically: true, encoding: .utf8)
     }

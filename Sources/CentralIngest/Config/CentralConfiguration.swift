@@ -15,6 +15,8 @@ public struct CentralConfiguration: Sendable, Hashable {
     /// Larger batches are refused (and kept raw for operators).
     public var maxBatchBytes = 16 << 20
     public var version: String
+    /// The database: SQLite under `data_dir` (default) or PostgreSQL (`store.backend`).
+    public var store: StoreSettings = .sqlite
 
     /// The embedded default: SQLite under ./var/central, the local central broker on port 1884.
     public static var embeddedDefault: CentralConfiguration {
@@ -36,10 +38,12 @@ public struct CentralConfiguration: Sendable, Hashable {
     }
 
     /// Sections read by CentralSync's `SyncConfiguration` from the same file.
-    static let syncSections = ["erp", "equipment", "mes", "reconcile", "postings", "targets", "routes", "planning"]
+    public static let syncSections = ["erp", "equipment", "mes", "reconcile", "postings", "targets", "routes", "planning"]
+    /// Sections read here.
+    public static let ingestSections = ["central", "data_dir", "broker", "ingest", "store"]
 
     static func read(_ doc: YAMLDocument) -> CentralConfiguration? {
-        guard let top = doc.root.fields(allowed: ["central", "data_dir", "broker", "ingest"] + syncSections, required: ["central", "broker"]) else { return nil }
+        guard let top = doc.root.fields(allowed: ingestSections + syncSections, required: ["central", "broker"]) else { return nil }
         let name = top["central"]?.string()
         if let name, !name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
             top["central"]?.issue("\"\(name)\" may hold only letters, digits, '-', '_' and '.'")
@@ -64,9 +68,10 @@ public struct CentralConfiguration: Sendable, Hashable {
             window = f["commit_window"]?.duration() ?? window
             maxBytes = f["max_batch_bytes"]?.int(in: 4096...(256 << 20)) ?? maxBytes
         }
+        let store = StoreSettings.read(top["store"], document: doc)
         guard let name, let broker else { return nil }
         return CentralConfiguration(central: name, dataDir: doc.resolve(top["data_dir"]?.string() ?? "./var/\(name)"),
                                     broker: broker, sharedSubscription: shared, commitWindow: window, maxBatchBytes: maxBytes,
-                                    version: doc.fingerprint)
+                                    version: doc.fingerprint, store: store)
     }
 }

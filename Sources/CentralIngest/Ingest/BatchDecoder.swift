@@ -194,6 +194,13 @@ enum BatchDecoder {
         guard let eventID = text(1), !eventID.isEmpty, eventID.utf8.count <= 200 else {
             return .failure(Invalid(.invalidField, "no event_id (1 to 200 bytes of text)"))
         }
+        // Names are shown and indexed; a control character (NUL above all, which PostgreSQL text
+        // cannot hold) would fail the commit of every batch sharing the transaction.
+        for i in [1, 6, 7] {
+            if let s = text(i), s.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+                return .failure(Invalid(.invalidField, "\(eventPaths[i]) contains a control character"))
+            }
+        }
         guard text(2) == site, text(3) == edge else { return .failure(Invalid(.wrongEdge, "belongs to \(text(2) ?? "?")/\(text(3) ?? "?")")) }
         guard case .number(let epochD)? = f[4], case .number(let seqD)? = f[5] else {
             return .failure(Invalid(.invalidField, "has no boot_epoch/seq numbers"))

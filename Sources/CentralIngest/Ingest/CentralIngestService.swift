@@ -9,7 +9,7 @@ import Synchronization
 /// transactions, and acknowledges only what is committed.
 public final class CentralIngestService: Service {
     let config: CentralConfiguration
-    let store: CentralStore
+    let store: any IngestStore
     let logger: Logger
     /// A message from the broker, already decoded on the MQTT thread.
     enum Incoming: Sendable {
@@ -28,7 +28,7 @@ public final class CentralIngestService: Service {
     let counters = Mutex(CentralIngestStats())
     let clientBox = Mutex<MQTTClient?>(nil)
 
-    public init(config: CentralConfiguration, store: CentralStore, logger: Logger) {
+    public init(config: CentralConfiguration, store: any IngestStore, logger: Logger) {
         self.config = config
         self.store = store
         self.logger = logger
@@ -110,7 +110,11 @@ public final class CentralIngestService: Service {
             for m in messages {
                 switch m {
                 case .status(let site, let edge, let json):
-                    try? store.recordStatus(edge: edge, site: site, json: json, at: now)
+                    do { try await store.recordStatus(edge: edge, site: site, json: json, at: now) } catch {
+                        // Only the latest status is kept; the edge republishes it on its next change.
+                        counters.withLock { $0.storeErrors += 1 }
+                        logger.warning("could not keep an edge's status", metadata: ["edge": "\(edge)", "error": "\(error)"])
+                    }
                 case .batch(.success(let b), _):
                     valid.append(b)
                 case .batch(.failure(let r), let topic):
@@ -120,7 +124,7 @@ public final class CentralIngestService: Service {
                 }
             }
             do {
-                let results = try store.commit(valid, rejected: rejected, now: now)
+                let results = try await store.commit(valid, rejected: rejected, now: now)
                 counters.withLock { c in
                     c.batches += valid.count
                     c.rejectedBatches += rejected.count

@@ -1,3 +1,4 @@
+import CentralIngest
 import ConfigSupport
 import Foundation
 import MillwrightCore
@@ -202,6 +203,6 @@ public struct SyncConfiguration: Sendable, Hashable {
         return c
     }
 
-    public static let topLevelKeys = ["central", "data_dir", "broker", "ingest", "erp", "equipment", "mes", "reconcile", "postings",
-                                      "targets", "routes", "planning"]
+    /// The ingest's sections (read by `CentralConfiguration`) and ours: one file, one key list.
+    public static let topLevelKeys = CentralConfiguration.ingestSections + CentralConfiguration.syncSections
 }

@@ -168,33 +168,3 @@ public final class CentralStore: Sendable {
         }
     }
 }
-
-/// What the central tracks per edge.
-public struct EdgeRecord: Sendable, Codable, Hashable {
-    public var edge: String
-    public var site: String
-    public var firstSeen: Timestamp
-    public var lastSeen: Timestamp
-    public var lastEpoch: Int64
-    public var lastSeq: Int64
-    public var events: Int
-    public var duplicates: Int
-    public var batches: Int
-    /// Gap records received and the events they say were dropped at the edge.
-    public var gapEvents: Int
-    public var droppedReported: Int
-    /// The edge's latest retained status (JSON).
-    public var status: String?
-
-    enum CodingKeys: String, CodingKey {
-        case edge, site
-        case firstSeen = "first_seen"
-        case lastSeen = "last_seen"
-        case lastEpoch = "last_epoch"
-        case lastSeq = "last_seq"
-        case events, duplicates, batches
-        case gapEvents = "gap_events"
-        case droppedReported = "dropped_reported"
-        case status
-    }
-}

@@ -1,0 +1,169 @@
+import CentralIngest
+import Foundation
+import MillwrightCore
+import PostgresNIO
+
+/// The ingest seam on PostgreSQL, for one or several central replicas sharing the database.
+///
+/// Why it is shaped this way: a group commit of batches is two statements whatever its size,
+/// each event column bound as one array and expanded by `unnest`, so PostgreSQL parses and plans
+/// once per commit rather than once per event; duplicates are dropped by the unique key
+/// (`ON CONFLICT DO NOTHING`), so two replicas offered the same batch store it once, and the keys
+/// that were new come back with `RETURNING` to tell the edge what was new.
+public final class PostgresIngestStore: IngestStore {
+    public let database: PostgresDatabase
+
+    public init(_ database: PostgresDatabase) {
+        self.database = database
+    }
+
+    public var location: String { database.settings.display }
+
+    struct Key: Hashable {
+        var edge: String
+        var epoch: Int64
+        var seq: Int64
+    }
+
+    public func commit(_ batches: [ValidBatch], rejected: [RejectedBatch], now: Timestamp) async throws -> [IngestOutcome] {
+        // Key order in every transaction: two replicas inserting overlapping keys take the index
+        // locks in the same order, so they wait for each other instead of deadlocking.
+        let events = batches.flatMap(\.events).sorted { ($0.edge, $0.bootEpoch, $0.seq) < ($1.edge, $1.bootEpoch, $1.seq) }
+        let perEdge = Self.edgeTotals(batches)
+        let logger = database.logger
+        return try await database.transaction { c in
+            var fresh = Set<Key>()
+            if !events.isEmpty {
+                let rows = try await c.query("""
+                    INSERT INTO events (edge, boot_epoch, seq, event_id, site, equipment, signal, type, priority,
+                        occurred_at, edge_received_at, central_received_at, is_historical, body)
+                    SELECT * FROM unnest(\(events.map(\.edge))::text[], \(events.map(\.bootEpoch))::int8[], \(events.map(\.seq))::int8[],
+                        \(events.map(\.eventID))::text[], \(events.map(\.site))::text[], \(events.map(\.equipment))::text[],
+                        \(events.map(\.signal))::text[], \(events.map(\.type.rawValue))::text[], \(events.map { Int32($0.priority.rank) })::int4[],
+                        \(events.map(\.occurredAt.milliseconds))::int8[], \(events.map(\.edgeReceivedAt.milliseconds))::int8[],
+                        \(Array(repeating: now.milliseconds, count: events.count))::int8[], \(events.map(\.isHistorical))::bool[],
+                        \(events.map(\.body))::text[])
+                    ON CONFLICT ON CONSTRAINT events_key DO NOTHING
+                    RETURNING edge, boot_epoch, seq
+                    """, logger: logger)
+                for try await (edge, epoch, seq) in rows.decode((String, Int64, Int64).self) {
+                    fresh.insert(Key(edge: edge, epoch: epoch, seq: seq))
+                }
+            }
+            // Attribute what was new to the batches in order; an event twice in one commit is new once.
+            var outcomes: [IngestOutcome] = []
+            var gaps: [String: (events: Int64, dropped: Int64, inserted: Int64)] = [:]
+            for b in batches {
+                var inserted = 0
+                for e in b.events where fresh.remove(Key(edge: e.edge, epoch: e.bootEpoch, seq: e.seq)) != nil {
+                    inserted += 1
+                    if e.type == .gap {
+                        gaps[b.edge, default: (0, 0, 0)].events += 1
+                        gaps[b.edge, default: (0, 0, 0)].dropped += Int64(e.droppedCount)
+                    }
+                }
+                gaps[b.edge, default: (0, 0, 0)].inserted += Int64(inserted)
+                outcomes.append(IngestOutcome(inserted: inserted, duplicates: b.events.count - inserted))
+            }
+            if !perEdge.isEmpty {
+                let edges = perEdge.keys.sorted()
+                let t = edges.map { perEdge[$0]! }
+                let g = edges.map { gaps[$0] ?? (0, 0, 0) }
+                try await c.query("""
+                    INSERT INTO edges AS e (edge, site, first_seen, last_seen, last_epoch, last_seq, events, duplicates, batches, gap_events, dropped_reported)
+                    SELECT u.edge, u.site, \(now.milliseconds), \(now.milliseconds), u.last_epoch, u.last_seq, u.inserted,
+                        u.total - u.inserted, u.batches, u.gaps, u.dropped
+                    FROM unnest(\(edges)::text[], \(t.map(\.site))::text[], \(t.map(\.lastEpoch))::int8[], \(t.map(\.lastSeq))::int8[],
+                        \(g.map(\.inserted))::int8[], \(t.map(\.events))::int8[], \(t.map(\.batches))::int8[],
+                        \(g.map(\.events))::int8[], \(g.map(\.dropped))::int8[])
+                        AS u(edge, site, last_epoch, last_seq, inserted, total, batches, gaps, dropped)
+                    ORDER BY u.edge
+                    ON CONFLICT (edge) DO UPDATE SET
+                        last_seen = excluded.last_seen,
+                        last_epoch = GREATEST(e.last_epoch, excluded.last_epoch),
+                        last_seq = GREATEST(e.last_seq, excluded.last_seq),
+                        events = e.events + excluded.events,
+                        duplicates = e.duplicates + excluded.duplicates,
+                        batches = e.batches + excluded.batches,
+                        gap_events = e.gap_events + excluded.gap_events,
+                        dropped_reported = e.dropped_reported + excluded.dropped_reported
+                    """, logger: logger)
+            }
+            for r in rejected {
+                try await c.query("""
+                    INSERT INTO rejected_batches (at, topic, kind, reason, payload)
+                    VALUES (\(now.milliseconds), \(Self.text(r.topic)), \(r.kind.rawValue), \(Self.text(r.reason)), \(ByteBuffer(bytes: r.payload)))
+                    """, logger: logger)
+            }
+            return outcomes
+        }
+    }
+
+    /// What one commit adds to each edge's row (SQLite: one upsert per batch, same sums).
+    struct EdgeTotals {
+        var site: String
+        var lastEpoch: Int64 = 0
+        var lastSeq: Int64 = 0
+        var events: Int64 = 0
+        var batches: Int64 = 0
+    }
+
+    static func edgeTotals(_ batches: [ValidBatch]) -> [String: EdgeTotals] {
+        var out: [String: EdgeTotals] = [:]
+        for b in batches {
+            var t = out[b.edge] ?? EdgeTotals(site: b.site)
+            t.site = b.site
+            t.lastEpoch = max(t.lastEpoch, b.events.map(\.bootEpoch).max() ?? 0)
+            t.lastSeq = max(t.lastSeq, b.events.map(\.seq).max() ?? 0)
+            t.events += Int64(b.events.count)
+            t.batches += 1
+            out[b.edge] = t
+        }
+        return out
+    }
+
+    /// PostgreSQL text cannot hold NUL; a refused batch's topic or reason is only shown, so a NUL
+    /// in it is shown as U+FFFD instead of failing the commit that keeps the batch.
+    static func text(_ s: String) -> String {
+        s.contains("\0") ? s.replacingOccurrences(of: "\0", with: "\u{FFFD}") : s
+    }
+
+    public func recordStatus(edge: String, site: String, json: String, at: Timestamp) async throws {
+        try await database.transaction { c in
+            try await c.query("""
+                INSERT INTO edges (edge, site, first_seen, last_seen, status, status_at)
+                VALUES (\(edge), \(site), \(at.milliseconds), \(at.milliseconds), \(Self.text(json)), \(at.milliseconds))
+                ON CONFLICT (edge) DO UPDATE SET status = excluded.status, status_at = excluded.status_at
+                """, logger: database.logger)
+        }
+    }
+
+    public func edges() async throws -> [EdgeRecord] {
+        let rows = try await database.query("""
+            SELECT edge, site, first_seen, last_seen, last_epoch, last_seq, events, duplicates, batches, gap_events, dropped_reported, status
+            FROM edges ORDER BY site, edge
+            """)
+        var out: [EdgeRecord] = []
+        for try await r in rows.decode((String, String, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64, String?).self) {
+            out.append(EdgeRecord(edge: r.0, site: r.1, firstSeen: Timestamp(milliseconds: r.2), lastSeen: Timestamp(milliseconds: r.3),
+                                  lastEpoch: r.4, lastSeq: r.5, events: Int(r.6), duplicates: Int(r.7), batches: Int(r.8),
+                                  gapEvents: Int(r.9), droppedReported: Int(r.10), status: r.11))
+        }
+        return out
+    }
+
+    public func eventCount() async throws -> Int {
+        for try await n in try await database.query("SELECT COUNT(*) FROM events").decode(Int64.self) { return Int(n) }
+        return 0
+    }
+
+    public func rejectedByReason() async throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        for try await (kind, n) in try await database.query("SELECT kind, COUNT(*) FROM rejected_batches GROUP BY kind").decode((String, Int64).self) {
+            out[kind] = Int(n)
+        }
+        return out
+    }
+
+    public func close() async { database.close() }
+}
