@@ -144,7 +144,10 @@ let package = Package(
         // Store seams, one contract per concern, run on SQLite and on a PostgreSQL the tests start.
         .testTarget(
             name: "CentralStoreTests",
-            dependencies: ["CentralIngest", "CentralPostgres", "MillwrightCore", "TestSupport", .product(name: "Logging", package: "swift-log")]
+            dependencies: [
+                "CentralIngest", "CentralPostgres", "MillwrightCore", "TestSupport",
+                .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio"),
+            ]
         ),
         .testTarget(name: "ReconciliationTests", dependencies: ["Reconciliation", "MillwrightCore"]),
         // deploy/ checked by the tools that read it (systemd-analyze).

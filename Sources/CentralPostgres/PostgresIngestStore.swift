@@ -52,11 +52,13 @@ public final class PostgresIngestStore: IngestStore {
             }
             // Attribute what was new to the batches in order; an event twice in one commit is new once.
             var outcomes: [IngestOutcome] = []
+            var clocks = EdgeClockSamples()
             var gaps: [String: (events: Int64, dropped: Int64, inserted: Int64)] = [:]
             for b in batches {
                 var inserted = 0
                 for e in b.events where fresh.remove(Key(edge: e.edge, epoch: e.bootEpoch, seq: e.seq)) != nil {
                     inserted += 1
+                    clocks.add(e, now: now)
                     if e.type == .gap {
                         gaps[b.edge, default: (0, 0, 0)].events += 1
                         gaps[b.edge, default: (0, 0, 0)].dropped += Int64(e.droppedCount)
@@ -87,6 +89,16 @@ public final class PostgresIngestStore: IngestStore {
                         batches = e.batches + excluded.batches,
                         gap_events = e.gap_events + excluded.gap_events,
                         dropped_reported = e.dropped_reported + excluded.dropped_reported
+                    """, logger: logger)
+            }
+            let samples = clocks.sorted
+            if !samples.isEmpty {
+                try await c.query("""
+                    INSERT INTO edge_clock_offsets AS o (edge, boot_epoch, offset_ms, samples)
+                    SELECT * FROM unnest(\(samples.map(\.edge))::text[], \(samples.map(\.bootEpoch))::int8[],
+                        \(samples.map(\.offset))::int8[], \(samples.map(\.samples))::int8[])
+                    ON CONFLICT (edge, boot_epoch) DO UPDATE SET offset_ms = LEAST(o.offset_ms, excluded.offset_ms),
+                        samples = o.samples + excluded.samples
                     """, logger: logger)
             }
             for r in rejected {
@@ -161,6 +173,60 @@ public final class PostgresIngestStore: IngestStore {
         var out: [String: Int] = [:]
         for try await (kind, n) in try await database.query("SELECT kind, COUNT(*) FROM rejected_batches GROUP BY kind").decode((String, Int64).self) {
             out[kind] = Int(n)
+        }
+        return out
+    }
+
+    // MARK: reading events back
+
+    static let columns = "txid, id, edge, boot_epoch, seq, equipment, signal, type, occurred_at, central_received_at, body"
+
+    func fetch(_ query: PostgresQuery) async throws -> [FeedEvent] {
+        var out: [FeedEvent] = []
+        let rows = try await database.query(query)
+        for try await r in rows.decode((Int64, Int64, String, Int64, Int64, String, String, String, Int64, Int64, String).self) {
+            out.append(FeedEvent(position: FeedPosition(transaction: r.0, row: r.1), edge: r.2, bootEpoch: r.3, seq: r.4,
+                                 equipment: r.5, signal: r.6, type: r.7, occurredAt: Timestamp(milliseconds: r.8),
+                                 centralReceivedAt: Timestamp(milliseconds: r.9), body: r.10))
+        }
+        return out
+    }
+
+    public func events(after position: FeedPosition, _ filter: FeedFilter, limit: Int) async throws -> [FeedEvent] {
+        if filter.isEmpty { return [] }
+        // Only transactions older than every one still running: their rows are final, and any row
+        // not read yet will sort after the last one returned.
+        return try await fetch("""
+            SELECT \(unescaped: Self.columns) FROM events
+            WHERE (txid, id) > (\(position.transaction), \(position.row))
+              AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+              AND (\(filter.equipment)::text[] IS NULL OR equipment = ANY(\(filter.equipment)::text[]))
+              AND (\(filter.types)::text[] IS NULL OR type = ANY(\(filter.types)::text[]))
+            ORDER BY txid, id LIMIT \(Int64(max(0, limit)))
+            """)
+    }
+
+    public func events(occurredSince since: Timestamp, _ filter: FeedFilter) async throws -> [FeedEvent] {
+        if filter.isEmpty { return [] }
+        return try await fetch("""
+            SELECT \(unescaped: Self.columns) FROM events
+            WHERE occurred_at >= \(since.milliseconds)
+              AND (\(filter.equipment)::text[] IS NULL OR equipment = ANY(\(filter.equipment)::text[]))
+              AND (\(filter.types)::text[] IS NULL OR type = ANY(\(filter.types)::text[]))
+            """)
+    }
+
+    public func event(edge: String, bootEpoch: Int64, seq: Int64) async throws -> FeedEvent? {
+        try await fetch("""
+            SELECT \(unescaped: Self.columns) FROM events WHERE edge = \(edge) AND boot_epoch = \(bootEpoch) AND seq = \(seq)
+            """).first
+    }
+
+    public func edgeClockOffsets() async throws -> [String: Int64] {
+        var out: [String: Int64] = [:]
+        let rows = try await database.query("SELECT edge, boot_epoch, offset_ms FROM edge_clock_offsets")
+        for try await (edge, epoch, offset) in rows.decode((String, Int64, Int64).self) {
+            out["\(edge):\(epoch)"] = offset
         }
         return out
     }

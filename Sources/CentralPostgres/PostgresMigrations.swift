@@ -55,6 +55,22 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        ("ingest v2: commit-order feed, edge clock offsets, event-time index", [
+            // The inserting transaction's id: readers follow (txid, id) and only read transactions
+            // older than every one still running, so a late commit is never skipped.
+            "ALTER TABLE events ADD COLUMN txid BIGINT NOT NULL DEFAULT (pg_current_xact_id()::text::bigint)",
+            "CREATE INDEX events_feed ON events (txid, id)",
+            "CREATE INDEX events_equipment_time ON events (equipment, occurred_at)",
+            """
+            CREATE TABLE edge_clock_offsets (
+                edge TEXT NOT NULL,
+                boot_epoch BIGINT NOT NULL,
+                offset_ms BIGINT NOT NULL,
+                samples BIGINT NOT NULL,
+                PRIMARY KEY (edge, boot_epoch)
+            )
+            """,
+        ]),
     ]
 
     static func migrate(_ db: PostgresDatabase) async throws {

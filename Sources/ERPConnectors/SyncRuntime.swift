@@ -19,9 +19,10 @@ public struct SyncRuntime: Sendable {
     public let planning: PlanningSnapshotService?
     public let tryton: TrytonClient?
 
-    public init(central: CentralConfiguration, sync: SyncConfiguration, store central_: CentralStore, logger: Logger) throws {
+    public init(central: CentralConfiguration, sync: SyncConfiguration, store central_: CentralStore, events: any IngestStore,
+                logger: Logger) throws {
         let store = try SyncStore(central: central_)
-        let pass = ReconcilePass(config: sync, store: store)
+        let pass = ReconcilePass(config: sync, store: store, events: events)
         self.store = store
         self.pass = pass
         var connectors: [String: any PostingConnector] = [:]

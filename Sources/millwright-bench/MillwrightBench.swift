@@ -6,7 +6,7 @@ import Foundation
 /// Each subcommand does one measurable thing and prints a human-readable table; the last
 /// line of output is `RESULT {json}` for the bench script that called it.
 @main
-struct MillwrightBench: ParsableCommand {
+struct MillwrightBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "millwright-bench",
         abstract: "Benchmark drivers for the scripts in bench/ (see docs/BENCHMARKS.md).",

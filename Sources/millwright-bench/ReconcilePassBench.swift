@@ -7,7 +7,7 @@ import MillwrightCore
 import Reconciliation
 
 /// The reconcile pass over a realistic history, against the cheapest way to read the same events.
-struct ReconcilePassBench: ParsableCommand {
+struct ReconcilePassBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "reconcile-pass",
         abstract: "Time ReconcilePass.run over E presses x D days of per-minute counts, next to a plain SQLite sum of the same events.",
@@ -22,7 +22,7 @@ struct ReconcilePassBench: ParsableCommand {
     @Option(help: "Days of history inside the horizon.") var days = 7
     @Option(help: "Rounds of the steady pass and the reference.") var rounds = 5
 
-    func run() throws {
+    func run() async throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("millwright-bench-reconcile-\(getpid())")
         defer { try? FileManager.default.removeItem(at: dir) }
         let central = try CentralStore(path: dir.appendingPathComponent("central.sqlite").path)
@@ -83,18 +83,18 @@ struct ReconcilePassBench: ParsableCommand {
         let events = Int(seq)
         print("reconcile-pass: \(equipment) presses x \(days) days = \(events) count events, \(orders.count) orders")
 
-        let pass = ReconcilePass(config: config, store: sync)
+        let pass = ReconcilePass(config: config, store: sync, events: SQLiteIngestStore(central))
         var t = ContinuousClock.now
-        let first = try pass.run(now: now)
+        let first = try await pass.run(now: now)
         let firstSeconds = seconds(since: t)
         var steady: [Double] = [], reference: [Double] = []
         var referenceTotal = 0.0
         for _ in 0..<rounds {
             t = ContinuousClock.now
-            _ = try pass.run(now: now)
+            _ = try await pass.run(now: now)
             steady.append(seconds(since: t))
             t = ContinuousClock.now
-            referenceTotal = try central.pool.read { db in
+            referenceTotal = try await central.pool.read { db in
                 try Double.fetchOne(db, sql: """
                     SELECT SUM(json_extract(body, '$.values.delta')) FROM events WHERE type = 'count' AND equipment LIKE 'press-%'
                     """) ?? 0

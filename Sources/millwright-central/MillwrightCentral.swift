@@ -51,7 +51,7 @@ struct Run: AsyncParsableCommand {
         let ingest = CentralIngestService(config: cfg, store: stores.ingest, logger: logger)
         var services: [any Service] = [ingest]
         if syncConfig.isEnabled, let sqlite = stores.sqlite {
-            let sync = try SyncRuntime(central: cfg, sync: syncConfig, store: sqlite, logger: logger)
+            let sync = try SyncRuntime(central: cfg, sync: syncConfig, store: sqlite, events: stores.ingest, logger: logger)
             services += sync.services
         }
         logger.info("central ready", metadata: ["central": "\(cfg.central)", "store": "\(stores.ingest.location)",

@@ -10,6 +10,7 @@ struct SyncContext {
     let central: CentralConfiguration
     let sync: SyncConfiguration
     let store: SyncStore
+    let events: any IngestStore
 
     init(config: String?) throws {
         central = try loadConfig(config)
@@ -20,9 +21,10 @@ struct SyncContext {
         }
         let cs = try CentralStore(path: (central.dataDir as NSString).appendingPathComponent("central.sqlite"))
         store = try SyncStore(central: cs)
+        events = SQLiteIngestStore(cs)
     }
 
-    var pass: ReconcilePass { ReconcilePass(config: sync, store: store) }
+    var pass: ReconcilePass { ReconcilePass(config: sync, store: store, events: events) }
 }
 
 func loadSyncConfig(_ path: String?) throws -> SyncConfiguration {
@@ -128,15 +130,15 @@ struct Review: ParsableCommand {
     }
 }
 
-struct Ledger: ParsableCommand {
+struct Ledger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Derived versus posted per order: the books balance when nothing is open.")
     @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
     @Option(help: "Only this ERP order id.") var order: Int64?
     @Flag(help: "One JSON object per line.") var json = false
 
-    func run() throws {
+    func run() async throws {
         let ctx = try SyncContext(config: config)
-        let entries = try ctx.pass.ledger().filter { order == nil || $0.orderID == order }
+        let entries = try await ctx.pass.ledger().filter { order == nil || $0.orderID == order }
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = .sortedKeys
@@ -159,24 +161,24 @@ struct Ledger: ParsableCommand {
     }
 }
 
-struct TraceCommand: ParsableCommand {
+struct TraceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trace", abstract: "Back from an ERP document (stock.move:42) to its events and edges, or forward from an event (edge:epoch:seq).")
     @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
     @Option(help: "An ERP document reference, like stock.move:42.") var document: String?
     @Option(help: "An event key, edge:boot_epoch:seq.") var event: String?
 
-    func run() throws {
+    func run() async throws {
         let ctx = try SyncContext(config: config)
-        let trace = Trace(store: ctx.store)
+        let trace = Trace(store: ctx.store, events: ctx.events)
         if let document {
-            let b = try trace.back(document: document)
+            let b = try await trace.back(document: document)
             guard !b.postings.isEmpty else { throw ValidationError("no posting produced \(document)") }
             for p in b.postings { print("\(document) <- posting #\(p.id) \(p.kind) \(qty(p.quantity)) [\(p.line)] key \(p.idempotencyKey)") }
             for e in b.events { print("  <- event \(e.key) \(e.type) \(e.equipment)/\(e.signal) at \(e.occurredAt) (received \(e.centralReceivedAt))") }
             print("  <- edges: \(b.edges.joined(separator: ", "))")
         } else if let event, let key = EventKey(parsing: event) {
-            let f = try trace.forward(event: key)
+            let f = try await trace.forward(event: key)
             if let e = f.event { print("event \(e.key) \(e.type) \(e.equipment)/\(e.signal) at \(e.occurredAt)") } else { print("event \(event): not stored") }
             for p in f.postings { print("  -> posting #\(p.id) \(p.kind) \(qty(p.quantity)) \(p.status.rawValue) -> \(p.documentRef ?? "not yet delivered")") }
             for r in f.review { print("  -> review: order \(r.orderID) \(r.kind) \(qty(r.quantity)): \(r.reason)") }

@@ -31,7 +31,7 @@ import TestSupport
         try h.mes("PO-LATE", .start, at: t0)
         try h.mes("PO-LATE", .stop, at: t0 + .seconds(7200))
         try h.send(Self.perMinute(h, from: t0, minutes: 60))
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
         #expect(try h.trytonTotals(po.id).yield == 60)
         let postedBefore = try h.store.postings().count
@@ -40,7 +40,7 @@ import TestSupport
         try await h.importERP()
         // The second hour was buffered at the edge for hours and arrives now, marked historical.
         try h.send(Self.perMinute(h, from: t0 + .seconds(3600), minutes: 60, historical: true), receivedAt: .now())
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
 
         #expect(try h.store.postings().count == postedBefore, "nothing may be posted to a closed order")
@@ -48,7 +48,7 @@ import TestSupport
         let review = try h.store.reviewItems()
         #expect(review.map(\.quantity).reduce(0, +) == 60)
         #expect(review.allSatisfy { $0.orderID == po.id && $0.reason.contains("closed") })
-        let ledger = try h.ledger(po.id)
+        let ledger = try await h.ledger(po.id)
         #expect(ledger.count == 1)
         #expect(ledger.first.map { $0.derived == 120 && $0.posted == 60 && $0.inReview == 60 && $0.open == 0 && $0.inFlight == 0 } == true)
     }
@@ -76,7 +76,7 @@ import TestSupport
         guard let c = counts.first, case .text(let f)? = c.values["from"], case .text(let t)? = c.values["to"],
               let from = Timestamp(rfc3339: f), let to = Timestamp(rfc3339: t) else { return }
         try h.send([h.count(delta, from: from, to: to)])
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
         #expect(try h.trytonTotals(po.id).yield == 786)
     }
@@ -103,9 +103,9 @@ import TestSupport
         #expect(try h.send(events).inserted == 10)
         // The edge reconnects and resends the same batch: all duplicates.
         #expect(try h.send(events).duplicates == 10)
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
         let totals = try h.trytonTotals(po.id)
         #expect(totals.keys.count == 1, "exactly one ERP document")
@@ -140,10 +140,10 @@ import TestSupport
             // Arriving in four chunks, with reconciliation and posting between them.
             for chunk in stride(from: 0, to: events.count, by: 15) {
                 try h.send(Array(events[chunk..<min(chunk + 15, events.count)]), receivedAt: .now())
-                try h.reconcile()
+                try await h.reconcile()
                 try await h.deliver()
             }
-            ledgers.append(try h.ledger(po.id).map { "\($0.kind) derived \($0.derived) posted \($0.posted) review \($0.inReview) open \($0.open)" })
+            ledgers.append(try await h.ledger(po.id).map { "\($0.kind) derived \($0.derived) posted \($0.posted) review \($0.inReview) open \($0.open)" })
             trytonYields.append(try h.trytonTotals(po.id).yield)
         }
         #expect(ledgers[0] == ledgers[1] && ledgers[1] == ledgers[2])
@@ -167,7 +167,7 @@ import TestSupport
             let from = changeover + .seconds(Int64(m) * 60), to = changeover + .seconds(Int64(m + 1) * 60)
             try h.send([h.count(1, from: from, to: to, skew: fast)], receivedAt: to + .seconds(1))
         }
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
         #expect(try h.trytonTotals(a.id).yield == 20)
         #expect(try h.trytonTotals(b.id).yield == 20)
@@ -192,7 +192,7 @@ import TestSupport
         try h.mes("PO-SPLIT-B", .start, at: changeover)
         // 15 parts counted over [changeover - 10 min, changeover + 5 min]: 10 to A, 5 to B.
         try h.send([h.count(15, from: changeover - .seconds(600), to: changeover + .seconds(300))])
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
         #expect(try h.trytonTotals(a.id).yield == 10)
         #expect(try h.trytonTotals(b.id).yield == 5)
@@ -210,7 +210,7 @@ import TestSupport
         let t0 = Self.bucket(-60)
         try h.mes("PO-REJECT", .start, at: t0)
         try h.send(Self.perMinute(h, from: t0, minutes: 5, signal: "rejects"))
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
         let dead = try h.store.postings(status: .dead)
         #expect(dead.count == 1)
@@ -218,7 +218,7 @@ import TestSupport
         #expect(dead.first?.lastError?.contains("To Location") == true, "Tryton's reason is kept: \(dead.first?.lastError ?? "")")
         #expect(try h.trytonTotals(po.id).keys.isEmpty)
         // Reconciling again does not post the same quantity a second time while it sits in the dead letters.
-        try h.reconcile()
+        try await h.reconcile()
         #expect(try h.store.postings().count == 1)
 
         // The operator points the scrap at Lost and Found (4) and replays.
@@ -231,7 +231,7 @@ import TestSupport
         try await h.deliver()
         // Replaying again after it was acknowledged is refused: nothing to replay.
         #expect(throws: SyncStore.StoreError.self) { try h.store.replay(id: posting.id, payload: nil, operator: "alice", now: .now()) }
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
 
         let moves = try h.tryton.moves(po.id).outputs.filter { ($0["millwright_key"] as? String) == posting.idempotencyKey }
@@ -241,7 +241,7 @@ import TestSupport
         let audit = try h.store.audit(postingID: posting.id).map { "\($0.actor) \($0.action)" }
         #expect(audit.contains("millwright dead-lettered") && audit.contains("alice payload-edited") && audit.contains("alice replayed")
                 && audit.contains("millwright acked"))
-        let ledger = try h.ledger(po.id).first { $0.kind == "scrap" }
+        let ledger = try await h.ledger(po.id).first { $0.kind == "scrap" }
         #expect(ledger.map { $0.derived == 5 && $0.posted == 5 && $0.isBalanced } == true)
     }
 
@@ -256,22 +256,22 @@ import TestSupport
         try h.mes("PO-CONS", .start, at: t0)
         // The first hour's consumption is within plan: nothing to correct.
         try h.send(Self.perMinute(h, from: t0, minutes: 60, signal: "steel-feed"))
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
         #expect(try h.store.postings().isEmpty)
         // More is consumed than planned: one correction move for the excess.
         try h.send(Self.perMinute(h, from: t0 + .seconds(3600), minutes: 44, signal: "steel-feed"))
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
         #expect(try h.trytonTotals(po.id).keyedInputs == 4)
         // Consumption from the first hour arrives late (buffered): a further correction.
         try h.send([h.count(3, signal: "steel-feed", from: t0, to: t0 + .seconds(60), historical: true)], receivedAt: .now())
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
         let totals = try h.trytonTotals(po.id)
         #expect(totals.keyedInputs == 7)
         #expect(totals.allInputs == 107)
-        let ledger = try h.ledger(po.id).first { $0.kind == "consumption" }
+        let ledger = try await h.ledger(po.id).first { $0.kind == "consumption" }
         #expect(ledger.map { $0.derived == 107 && $0.posted == 107 && $0.open == 0 } == true)
     }
 }

@@ -50,11 +50,11 @@ import TestSupport
                            values: ["duration_s": .number(600), "reason": .text("jam"), "started_at": .text(Timestamp.minutes(-20).rfc3339)])
         let alarm = h.event(.limitRaised, signal: "thickness", at: .minutes(-5), values: ["severity": .text("high_high"), "value": .number(2.9)])
         try h.send([down, alarm])
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
         // The edge resends after a reconnect: nothing is posted twice.
         #expect(try h.send([down, alarm]).duplicates == 2)
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
 
         let posted = try h.store.postings()

@@ -54,7 +54,7 @@ import TestSupport
         events += Self.perMinute(h, equipment: "press-2", from: t0 + .seconds(1800), minutes: 10, each: 5)
         events += Self.perMinute(h, equipment: "press-2", from: t0 + .seconds(1800), minutes: 6, signal: "rejects")
         try h.send(events)
-        let outcome = try h.reconcile()
+        let outcome = try await h.reconcile()
         #expect(outcome.unattributed.isEmpty)
         try await h.deliver()
         #expect(try h.store.postings().allSatisfy { $0.status == .acked })
@@ -68,7 +68,7 @@ import TestSupport
         #expect(Self.quantity(after.outputs) { Self.isDone($0) && !Self.toStorage($0) } == 6, "scrap goes to the waste location")
         #expect(after.outputs.filter { ($0["millwright_key"] as? String) == nil }.allSatisfy { ($0["state"] as? String) == "cancelled" },
                 "the planned output is cancelled, not booked: \(after.outputs)")
-        let ledger = try h.ledger(po.id)
+        let ledger = try await h.ledger(po.id)
         #expect(ledger.allSatisfy(\.isBalanced) && ledger.map(\.derived).reduce(0, +) == 126)
     }
 
@@ -83,12 +83,12 @@ import TestSupport
         try h.mes("PO-RET", .start, at: t0)
         try h.send(Self.perMinute(h, equipment: "press-1", from: t0, minutes: 60) + Self.perMinute(h, equipment: "press-1", from: t0, minutes: 60, signal: "steel-feed"))
         // While the order runs, below plan is not a finding yet.
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
         #expect(try h.store.postings().filter { $0.kind == "consumption" }.isEmpty)
 
         try h.mes("PO-RET", .stop, at: t0 + .seconds(3600))
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
         let ret = try h.store.postings().filter { $0.kind == "consumption" }
         #expect(ret.count == 1 && ret.first?.quantity == -40 && ret.first?.status == .acked, "\(ret)")
@@ -99,7 +99,7 @@ import TestSupport
         let returned = Self.quantity(after.outputs) { Self.isDone($0) && ($0["product"] as? String) == "STEEL" && Self.toStorage($0) }
         #expect(consumed == 100 && returned == 40, "net consumption in Tryton is what was measured: \(after)")
         #expect(Self.quantity(after.outputs) { Self.isDone($0) && ($0["product"] as? String) == "WIDGET" } == 60)
-        let ledger = try #require(try h.ledger(po.id).first { $0.kind == "consumption" })
+        let ledger = try #require(try await h.ledger(po.id).first { $0.kind == "consumption" })
         #expect(ledger.derived == 60 && ledger.posted == 60 && ledger.isBalanced)
     }
 
@@ -143,7 +143,7 @@ import TestSupport
         try await h.importERP()
         let t0 = HardCaseTests.bucket(-120)
         try h.send(Self.perMinute(h, equipment: "press-2", from: t0, minutes: 20))
-        let outcome = try h.reconcile()
+        let outcome = try await h.reconcile()
         #expect(outcome.unattributed.map(\.quantity) == [20] && outcome.unattributed.first?.from == t0)
         #expect(try h.store.unassigned().map(\.span).map { "\($0.equipment) \($0.kind.rawValue) \($0.quantity)" } == ["press-2 yield 20.0"])
 
@@ -166,10 +166,10 @@ import TestSupport
         #expect(again.status != 0 && again.output.contains("already has an order"), "\(again.output)")
         #expect(try cli("master-data").output.contains("from operator (alice)"))
 
-        try h.reconcile()
+        try await h.reconcile()
         try await h.deliver()
         #expect(try h.store.unassigned().isEmpty)
         #expect(try h.trytonTotals(po.id).yield == 20)
-        #expect(try h.ledger(po.id).allSatisfy(\.isBalanced))
+        #expect(try await h.ledger(po.id).allSatisfy(\.isBalanced))
     }
 }

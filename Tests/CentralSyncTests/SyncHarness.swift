@@ -47,7 +47,7 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
         central = try CentralStore(path: dir.appendingPathComponent("central.sqlite").path)
         var logger = Logger(label: "test-sync")
         logger.logLevel = .warning
-        runtime = try SyncRuntime(central: cc, sync: sc, store: central, logger: logger)
+        runtime = try SyncRuntime(central: cc, sync: sc, store: central, events: SQLiteIngestStore(central), logger: logger)
     }
 
     var store: SyncStore { runtime.store }
@@ -97,8 +97,8 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
     }
 
     @discardableResult
-    func reconcile(now: Timestamp = .now()) throws -> ReconcilePass.Outcome {
-        try runtime.pass.run(now: now)
+    func reconcile(now: Timestamp = .now()) async throws -> ReconcilePass.Outcome {
+        try await runtime.pass.run(now: now)
     }
 
     /// Delivers until nothing is pending or in flight (dead letters stay), or the timeout passes.
@@ -113,7 +113,7 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
         throw FixtureError("postings still open after \(timeout)s: \(try store.postings().filter { $0.status != .acked })")
     }
 
-    func ledger(_ order: Int64) throws -> [LedgerEntry] { try runtime.pass.ledger().filter { $0.orderID == order } }
+    func ledger(_ order: Int64) async throws -> [LedgerEntry] { try await runtime.pass.ledger().filter { $0.orderID == order } }
 
     /// The quantities Millwright posted to a production in Tryton (moves carrying a millwright_key).
     func trytonTotals(_ production: Int64) throws -> (yield: Double, keyedInputs: Double, allInputs: Double, keys: [String]) {

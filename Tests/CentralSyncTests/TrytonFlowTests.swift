@@ -1,3 +1,4 @@
+import CentralIngest
 import CentralSync
 import Foundation
 import MillwrightCore
@@ -18,23 +19,17 @@ import TestSupport
         var events: [EventEnvelope] = []
         for m in 0..<14 { events.append(h.count(5, from: bucketStart + .seconds(Int64(m) * 60), to: bucketStart + .seconds(Int64(m + 1) * 60))) }
         try h.send(events)
-        h.reconcileAndCheckNothingFuture()
+        try await h.reconcile()
         try await h.deliver()
         let posted = try h.store.postings()
         #expect(posted.count == 1)
         #expect(posted.allSatisfy { $0.status == .acked && $0.documentRef?.hasPrefix("stock.move:") == true })
         let totals = try h.trytonTotals(order.id)
         #expect(totals.yield == 70)
-        let ledger = try h.ledger(order.id)
+        let ledger = try await h.ledger(order.id)
         #expect(ledger.count == 1 && ledger[0].derived == 70 && ledger[0].posted == 70 && ledger[0].isBalanced)
         // Trace back from the Tryton document to the events and the edge.
-        let back = try Trace(store: h.store).back(document: posted[0].documentRef!)
+        let back = try await Trace(store: h.store, events: SQLiteIngestStore(h.central)).back(document: posted[0].documentRef!)
         #expect(back.events.count == 14 && back.edges == ["gw-1"])
-    }
-}
-
-extension SyncHarness {
-    func reconcileAndCheckNothingFuture() {
-        _ = try? reconcile()
     }
 }

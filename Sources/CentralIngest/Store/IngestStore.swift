@@ -27,6 +27,24 @@ public protocol IngestStore: Sendable {
     /// Refused batches per reason kind (`BatchRefusalReason` raw values).
     func rejectedByReason() async throws -> [String: Int]
 
+    // MARK: reading the stored events back (the synchronisation)
+
+    /// Events stored after `position`, in commit order (`FeedPosition`), at most `limit`, of the
+    /// equipment and types `filter` names. An event not returned yet is never before the last
+    /// position returned, so a cursor saved from it skips nothing.
+    func events(after position: FeedPosition, _ filter: FeedFilter, limit: Int) async throws -> [FeedEvent]
+
+    /// Events of the equipment and types `filter` names whose event time is at or after `since`.
+    func events(occurredSince since: Timestamp, _ filter: FeedFilter) async throws -> [FeedEvent]
+
+    /// One event by its key, if stored.
+    func event(edge: String, bootEpoch: Int64, seq: Int64) async throws -> FeedEvent?
+
+    /// Each edge incarnation's clock offset, keyed `edge:boot_epoch`: central receive time minus
+    /// edge receive time, in ms, minimised over its live (non-historical) events (transit only adds),
+    /// learned at every commit.
+    func edgeClockOffsets() async throws -> [String: Int64]
+
     /// Releases connections; the store is not used after.
     func close() async
 }

@@ -1,3 +1,4 @@
+import CentralIngest
 import Foundation
 import Logging
 import MillwrightCore
@@ -28,9 +29,9 @@ public final class PlanningSnapshotService: Service {
         }
     }
 
-    public func snapshot(now: Timestamp = .now()) throws -> [String: Any] {
+    public func snapshot(now: Timestamp = .now()) async throws -> [String: Any] {
         let orders = try pass.store.orders()
-        let ledger = try pass.ledger(now: now)
+        let ledger = try await pass.ledger(now: now)
         let (assignments, _) = try pass.assignments(orders: orders)
         var orderRows: [[String: Any]] = []
         for o in orders.values.sorted(by: { $0.id < $1.id }) {
@@ -45,7 +46,7 @@ public final class PlanningSnapshotService: Service {
         }
         var equipmentRows: [[String: Any]] = []
         let dayAgo = now - .seconds(86400)
-        let downtimes = try pass.store.events(equipment: Array(config.equipment.keys), types: ["downtime"], since: dayAgo)
+        let downtimes = try await pass.events.events(occurredSince: dayAgo, FeedFilter(equipment: Array(config.equipment.keys), types: ["downtime"]))
         let unassigned = try pass.store.unassigned().map(\.span)
         for name in config.equipment.keys.sorted() {
             let current = assignments.last { $0.equipment == name && $0.contains(now) }
@@ -68,7 +69,7 @@ public final class PlanningSnapshotService: Service {
     public func publishOnce(now: Timestamp = .now()) async {
         let body: String
         do {
-            let data = try JSONSerialization.data(withJSONObject: try snapshot(now: now), options: [.sortedKeys, .prettyPrinted])
+            let data = try JSONSerialization.data(withJSONObject: try await snapshot(now: now), options: [.sortedKeys, .prettyPrinted])
             body = String(decoding: data, as: UTF8.self)
         } catch {
             logger.error("cannot build a planning snapshot", metadata: ["error": "\(error)"])

@@ -1,3 +1,4 @@
+import CentralIngest
 import Foundation
 import MillwrightCore
 import Reconciliation
@@ -21,17 +22,29 @@ final class ObservationCache: Sendable {
         var received: Timestamp
     }
 
-    private let state = Mutex<(afterRowID: Int64, raws: [Raw])>((0, []))
+    private let state = Mutex<(position: FeedPosition, raws: [Raw])>((.start, []))
 
-    /// Appends what `fetch` returns for rows after the last seen one, forgets observations that
-    /// ended before `evictBefore` (out of the horizon for good), and returns the rest.
-    func update(evictBefore: Timestamp, _ fetch: (Int64) throws -> ([Raw], Int64?)) throws -> [Raw] {
-        try state.withLock { s in
-            let (new, last) = try fetch(s.afterRowID)
-            if s.raws.first.map({ $0.to < evictBefore }) == true { s.raws.removeAll { $0.to < evictBefore } }
-            s.raws += new
-            if let last { s.afterRowID = last }
-            return s.raws
+    /// Appends what `fetch` returns for events after the last position seen, forgets observations
+    /// that ended before `evictBefore` (out of the horizon for good), and returns the rest. Two
+    /// passes at once (the reconcile loop and a command's ledger) cannot both append one range:
+    /// the one that finds the position moved meanwhile fetches again from the new one.
+    func update(evictBefore: Timestamp, _ fetch: (FeedPosition) async throws -> ([Raw], FeedPosition?)) async throws -> [Raw] {
+        while true {
+            let from = state.withLock { $0.position }
+            let (new, last) = try await fetch(from)
+            let done = state.withLock { s -> [Raw]? in
+                guard s.position == from else { return nil }
+                if s.raws.first.map({ $0.to < evictBefore }) == true { s.raws.removeAll { $0.to < evictBefore } }
+                s.raws += new
+                if let last { s.position = last }
+                return s.raws
+            }
+            if let done { return done }
         }
     }
+}
+
+extension FeedEvent {
+    /// The event's identity as reconciliation names it (sources of postings and review items).
+    var key: EventKey { EventKey(edge: edge, bootEpoch: bootEpoch, seq: seq) }
 }

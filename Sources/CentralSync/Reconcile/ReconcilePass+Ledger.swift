@@ -5,11 +5,11 @@ import Reconciliation
 extension ReconcilePass {
     /// Derived versus posted per order and kind (and material), from the same derivation the pass uses.
     /// For consumption, the planned inputs already in the ERP count as posted.
-    public func ledger(now: Timestamp = .now()) throws -> [LedgerEntry] {
+    public func ledger(now: Timestamp = .now()) async throws -> [LedgerEntry] {
         let orders = try store.orders()
         let (assignments, _) = try self.assignments(orders: orders)
-        let offsets = try store.edgeClockOffsets()
-        let (lines, _) = reconciler.derive(try observations(offsets: offsets, now: now), assignments: assignments)
+        let offsets = try await events.edgeClockOffsets()
+        let (lines, _) = reconciler.derive(try await observations(offsets: offsets, now: now), assignments: assignments)
         struct Key: Hashable { var order: Int64; var kind: String; var material: String }
         var entries: [Key: LedgerEntry] = [:]
         func entry(_ k: Key) -> LedgerEntry {

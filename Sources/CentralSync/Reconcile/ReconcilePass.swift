@@ -1,3 +1,4 @@
+import CentralIngest
 import Foundation
 import MillwrightCore
 import Reconciliation
@@ -11,11 +12,14 @@ import Reconciliation
 public struct ReconcilePass: Sendable {
     public let config: SyncConfiguration
     public let store: SyncStore
+    /// The ingested events, read through the ingest's seam (never its tables).
+    public let events: any IngestStore
     let cache = ObservationCache()
 
-    public init(config: SyncConfiguration, store: SyncStore) {
+    public init(config: SyncConfiguration, store: SyncStore, events: any IngestStore) {
         self.config = config
         self.store = store
+        self.events = events
     }
 
     public struct Outcome: Sendable, Hashable {
@@ -31,15 +35,14 @@ public struct ReconcilePass: Sendable {
     var reconciler: Reconciler { Reconciler(policy: .init(cadence: config.cadence, grace: config.grace)) }
 
     @discardableResult
-    public func run(now: Timestamp = .now()) throws -> Outcome {
+    public func run(now: Timestamp = .now()) async throws -> Outcome {
         var outcome = Outcome()
-        try store.updateEdgeClocks()
         let orders = try store.orders()
         let (assignments, unresolved) = try self.assignments(orders: orders)
         outcome.unresolvedOrders = unresolved
-        let offsets = try store.edgeClockOffsets()
+        let offsets = try await events.edgeClockOffsets()
 
-        let observations = try self.observations(offsets: offsets, now: now)
+        let observations = try await self.observations(offsets: offsets, now: now)
         let (lines, loose) = reconciler.derive(observations, assignments: assignments)
         outcome.unattributed = loose
         let posted = try store.postedLines()
@@ -72,7 +75,7 @@ public struct ReconcilePass: Sendable {
                 if quantity != 0 { outcome.reviewItems += 1 }
             }
         }
-        let (immediate, seen) = try eventPostings(orders: orders, assignments: assignments, offsets: offsets)
+        let (immediate, seen) = try await eventPostings(orders: orders, assignments: assignments, offsets: offsets)
         newPostings += immediate
         // The cursor moves in the same transaction as the postings: a failed pass re-reads the events.
         outcome.postingsCreated = try store.apply(postings: newPostings, reviews: reviews,
@@ -125,11 +128,19 @@ public struct ReconcilePass: Sendable {
 
     /// Count events of mapped signals as quantities on the central's clock. Stored events never
     /// change, so each is decoded once (`ObservationCache`); only the skew correction is applied anew.
-    func observations(offsets: [String: Int64], now: Timestamp) throws -> [Observation] {
+    func observations(offsets: [String: Int64], now: Timestamp) async throws -> [Observation] {
         // A day beyond the horizon: an edge clock far behind still finds its events.
-        let raw = try cache.update(evictBefore: now - config.horizon - .seconds(86_400)) { after in
-            let rows = try store.events(equipment: Array(config.equipment.keys), types: ["count"], afterRowID: after)
-            return (rows.compactMap(decode), rows.last?.rowID)
+        let filter = FeedFilter(equipment: Array(config.equipment.keys), types: ["count"])
+        let raw = try await cache.update(evictBefore: now - config.horizon - .seconds(86_400)) { after in
+            var rows: [FeedEvent] = []
+            var position = after
+            while true {
+                let page = try await events.events(after: position, filter, limit: 50_000)
+                guard let last = page.last else { break }
+                rows += page
+                position = last.position
+            }
+            return (rows.compactMap(decode), rows.last?.position)
         }
         let since = now - config.horizon
         return raw.lazy.filter { $0.to >= since }.map { r in
@@ -141,7 +152,7 @@ public struct ReconcilePass: Sendable {
     }
 
     /// A count event of a mapped signal, as it was sent (edge clock).
-    func decode(_ row: SyncStore.EventRow) -> ObservationCache.Raw? {
+    func decode(_ row: FeedEvent) -> ObservationCache.Raw? {
         guard let mapping = config.equipment[row.equipment] else { return nil }
         let kind: QuantityKind
         var material: String?
@@ -158,7 +169,7 @@ public struct ReconcilePass: Sendable {
     }
 
     /// The stored envelope, or nil after recording the event as undecodable.
-    func decodeEnvelope(_ row: SyncStore.EventRow, _ decoder: JSONDecoder = JSONDecoder()) -> EventEnvelope? {
+    func decodeEnvelope(_ row: FeedEvent, _ decoder: JSONDecoder = JSONDecoder()) -> EventEnvelope? {
         do {
             return try decoder.decode(EventEnvelope.self, from: Data(row.body.utf8))
         } catch {
@@ -178,12 +189,12 @@ public struct ReconcilePass: Sendable {
 
     /// Downtime -> maintenance notification, quality alarms -> quality hold, severe alarms ->
     /// escalation, downtime -> planning exception: one posting per event, keyed by the event.
-    /// Returns the postings and the row id the cursor may advance to once they are stored.
-    func eventPostings(orders: [Int64: ERPOrder], assignments: [Assignment], offsets: [String: Int64]) throws -> ([SyncStore.NewPosting], Int64?) {
+    /// Returns the postings and the feed position the cursor may advance to once they are stored.
+    func eventPostings(orders: [Int64: ERPOrder], assignments: [Assignment], offsets: [String: Int64]) async throws -> ([SyncStore.NewPosting], FeedPosition?) {
         let wanted = ["maintenance_notification", "quality_hold", "escalation", "planning_exception"].filter { config.routes[$0] != nil }
-        let rows = try store.newEvents(cursor: "event_postings", limit: 10_000)
+        let rows = try await events.events(after: try store.cursor("event_postings"), .all, limit: 10_000)
         guard let last = rows.last else { return ([], nil) }
-        guard !wanted.isEmpty else { return ([], last.rowID) }
+        guard !wanted.isEmpty else { return ([], last.position) }
         let decoder = JSONDecoder()
         var out: [SyncStore.NewPosting] = []
         for row in rows {
@@ -204,6 +215,6 @@ public struct ReconcilePass: Sendable {
                                  sources: [row.key.description]))
             }
         }
-        return (out, last.rowID)
+        return (out, last.position)
     }
 }

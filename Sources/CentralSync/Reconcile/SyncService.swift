@@ -26,14 +26,14 @@ public final class SyncService: Service {
 
     public func run() async throws {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            runOnce()
+            await runOnce()
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(self.pass.config.reconcileEvery.value)) }
         }
     }
 
-    public func runOnce(now: Timestamp = .now()) {
+    public func runOnce(now: Timestamp = .now()) async {
         do {
-            let o = try pass.run(now: now)
+            let o = try await pass.run(now: now)
             lastOutcome.withLock { $0 = o }
             if o.postingsCreated > 0 {
                 logger.info("reconciled", metadata: ["postings_created": "\(o.postingsCreated)", "review_items": "\(o.reviewItems)"])

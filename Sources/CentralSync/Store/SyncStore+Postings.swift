@@ -1,3 +1,4 @@
+import CentralIngest
 import Foundation
 import GRDB
 import MillwrightCore
@@ -35,7 +36,7 @@ extension SyncStore {
     /// Returns the ids of the postings added.
     @discardableResult
     public func apply(postings: [NewPosting], reviews: [(line: LineKey, quantity: Double, reason: String, sources: [String])] = [],
-                      cursor: (name: String, value: Int64)? = nil, now: Timestamp) throws -> [Int64] {
+                      cursor: (name: String, value: FeedPosition)? = nil, now: Timestamp) throws -> [Int64] {
         try pool.write { db in
             if let cursor { try setCursor(cursor.name, cursor.value, db) }
             var ids: [Int64] = []

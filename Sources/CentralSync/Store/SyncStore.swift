@@ -123,18 +123,34 @@ public final class SyncStore: Sendable {
                 ALTER TABLE assignment_changes ADD COLUMN operator TEXT;
                 """)
         }
+        m.registerMigration("sync v3: cursors hold feed positions; edge clocks are learned by the ingest") { db in
+            try db.execute(sql: """
+                ALTER TABLE cursors ADD COLUMN position TEXT;
+                DELETE FROM cursors WHERE name = 'edge_clocks';
+                DROP TABLE edge_clocks;
+                """)
+        }
         return m
     }
 
     // MARK: cursors
 
-    func cursor(_ name: String, _ db: Database) throws -> Int64 {
-        try Int64.fetchOne(db, sql: "SELECT value FROM cursors WHERE name = ?", arguments: [name]) ?? 0
+    /// Where the reader `name` is in the event feed (`FeedPosition`; a bare row id if saved before positions).
+    func cursor(_ name: String) throws -> FeedPosition {
+        try pool.read { try cursor(name, $0) }
     }
 
-    func setCursor(_ name: String, _ value: Int64, _ db: Database) throws {
-        try db.execute(sql: "INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                       arguments: [name, value])
+    func cursor(_ name: String, _ db: Database) throws -> FeedPosition {
+        guard let r = try Row.fetchOne(db, sql: "SELECT value, position FROM cursors WHERE name = ?", arguments: [name]) else { return .start }
+        if let text: String = r["position"], let p = FeedPosition(parsing: text) { return p }
+        return FeedPosition(row: r["value"])
+    }
+
+    func setCursor(_ name: String, _ position: FeedPosition, _ db: Database) throws {
+        try db.execute(sql: """
+            INSERT INTO cursors (name, value, position) VALUES (?, ?, ?)
+            ON CONFLICT(name) DO UPDATE SET value = excluded.value, position = excluded.position
+            """, arguments: [name, position.row, position.description])
     }
 
     // MARK: master data
@@ -255,96 +271,5 @@ public final class SyncStore: Sendable {
                 return UnassignedItem(span: span, firstSeen: Timestamp(milliseconds: r["first_seen"]), updatedAt: Timestamp(milliseconds: r["updated_at"]))
             }
         }
-    }
-
-    // MARK: edge clocks
-
-    /// Learns each edge's clock offset from live (non-historical) events that arrived since the last
-    /// call: offset = central receive time - edge receive time, minimised (transit only adds).
-    func updateEdgeClocks() throws {
-        try pool.write { db in
-            let from = try cursor("edge_clocks", db)
-            guard let maxID = try Int64.fetchOne(db, sql: "SELECT MAX(id) FROM events"), maxID > from else { return }
-            try db.execute(sql: """
-                INSERT INTO edge_clocks (edge, boot_epoch, offset_ms, samples)
-                SELECT edge, boot_epoch, MIN(central_received_at - edge_received_at), COUNT(*) FROM events
-                WHERE id > ? AND id <= ? AND is_historical = 0 AND type != 'gap' GROUP BY edge, boot_epoch
-                ON CONFLICT(edge, boot_epoch) DO UPDATE SET offset_ms = min(offset_ms, excluded.offset_ms),
-                    samples = samples + excluded.samples
-                """, arguments: [from, maxID])
-            try setCursor("edge_clocks", maxID, db)
-        }
-    }
-
-    public func edgeClockOffsets() throws -> [String: Int64] {
-        try pool.read { db in
-            var out: [String: Int64] = [:]
-            for r in try Row.fetchAll(db, sql: "SELECT edge, boot_epoch, offset_ms FROM edge_clocks") {
-                out["\(r["edge"] as String):\(r["boot_epoch"] as Int64)"] = r["offset_ms"]
-            }
-            return out
-        }
-    }
-
-    // MARK: events
-
-    /// An ingested event as reconciliation reads it.
-    struct EventRow {
-        var rowID: Int64
-        var key: EventKey
-        var equipment: String
-        var signal: String
-        var type: String
-        var occurredAt: Timestamp
-        var centralReceivedAt: Timestamp
-        var body: String
-    }
-
-    /// Events of `types` on `equipment` stored after row `afterRowID`, in row order.
-    func events(equipment: [String], types: [String], afterRowID: Int64) throws -> [EventRow] {
-        try events(equipment: equipment, types: types, where: "id > ?", [afterRowID], order: "ORDER BY id")
-    }
-
-    /// Events of `types` on `equipment` that occurred since `since`.
-    func events(equipment: [String], types: [String], since: Timestamp) throws -> [EventRow] {
-        try events(equipment: equipment, types: types, where: "occurred_at >= ?", [since.milliseconds])
-    }
-
-    func events(equipment: [String], types: [String], where condition: String, _ arguments: StatementArguments,
-                order: String = "") throws -> [EventRow] {
-        guard !equipment.isEmpty, !types.isEmpty else { return [] }
-        return try pool.read { db in
-            try fetchEvents(db, where: """
-                \(condition) AND equipment IN (\(databaseQuestionMarks(count: equipment.count)))
-                AND type IN (\(databaseQuestionMarks(count: types.count))) \(order)
-                """, arguments + StatementArguments(equipment) + StatementArguments(types))
-        }
-    }
-
-    /// Events that arrived since the cursor `name` (by row id), at most `limit`; `apply` moves the cursor.
-    func newEvents(cursor name: String, limit: Int) throws -> [EventRow] {
-        try pool.read { db in
-            try fetchEvents(db, where: "id > ? ORDER BY id LIMIT ?", [try cursor(name, db), limit])
-        }
-    }
-
-    func event(_ key: EventKey) throws -> EventRow? {
-        try pool.read { db in
-            try fetchEvents(db, where: "edge = ? AND boot_epoch = ? AND seq = ?", [key.edge, key.bootEpoch, key.seq]).first
-        }
-    }
-
-    /// The one SELECT every event read shares; `condition` may end with ORDER BY / LIMIT.
-    func fetchEvents(_ db: Database, where condition: String, _ arguments: StatementArguments) throws -> [EventRow] {
-        try Row.fetchAll(db, sql: """
-            SELECT id, edge, boot_epoch, seq, equipment, signal, type, occurred_at, central_received_at, body FROM events
-            WHERE \(condition)
-            """, arguments: arguments).map(Self.eventRow)
-    }
-
-    static func eventRow(_ r: Row) -> EventRow {
-        EventRow(rowID: r["id"], key: EventKey(edge: r["edge"], bootEpoch: r["boot_epoch"], seq: r["seq"]), equipment: r["equipment"],
-                 signal: r["signal"], type: r["type"], occurredAt: Timestamp(milliseconds: r["occurred_at"]),
-                 centralReceivedAt: Timestamp(milliseconds: r["central_received_at"]), body: r["body"])
     }
 }

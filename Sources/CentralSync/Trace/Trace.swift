@@ -1,3 +1,4 @@
+import CentralIngest
 import Foundation
 import MillwrightCore
 import Reconciliation
@@ -6,8 +7,12 @@ import Reconciliation
 /// an event to the postings and review items that cite it.
 public struct Trace: Sendable {
     let store: SyncStore
+    let events: any IngestStore
 
-    public init(store: SyncStore) { self.store = store }
+    public init(store: SyncStore, events: any IngestStore) {
+        self.store = store
+        self.events = events
+    }
 
     public struct EventSummary: Sendable, Hashable, Codable {
         public var key: String
@@ -24,17 +29,17 @@ public struct Trace: Sendable {
         public var edges: [String]
     }
 
-    public func back(document: String) throws -> Back {
+    public func back(document: String) async throws -> Back {
         let postings = try store.posting(documentRef: document)
-        var events: [EventSummary] = []
+        var found: [EventSummary] = []
         for p in postings {
             for s in p.sources {
-                guard let key = EventKey(parsing: s), let row = try store.event(key) else { continue }
-                events.append(EventSummary(key: s, equipment: row.equipment, signal: row.signal, type: row.type,
+                guard let key = EventKey(parsing: s), let row = try await events.event(edge: key.edge, bootEpoch: key.bootEpoch, seq: key.seq) else { continue }
+                found.append(EventSummary(key: s, equipment: row.equipment, signal: row.signal, type: row.type,
                                            occurredAt: row.occurredAt.rfc3339, centralReceivedAt: row.centralReceivedAt.rfc3339))
             }
         }
-        return Back(postings: postings, events: events, edges: Array(Set(events.compactMap { EventKey(parsing: $0.key)?.edge })).sorted())
+        return Back(postings: postings, events: found, edges: Array(Set(found.compactMap { EventKey(parsing: $0.key)?.edge })).sorted())
     }
 
     public struct Forward: Sendable {
@@ -43,8 +48,8 @@ public struct Trace: Sendable {
         public var review: [ReviewItem]
     }
 
-    public func forward(event key: EventKey) throws -> Forward {
-        let row = try store.event(key)
+    public func forward(event key: EventKey) async throws -> Forward {
+        let row = try await events.event(edge: key.edge, bootEpoch: key.bootEpoch, seq: key.seq)
         return Forward(event: row.map { EventSummary(key: key.description, equipment: $0.equipment, signal: $0.signal, type: $0.type,
                                                     occurredAt: $0.occurredAt.rfc3339, centralReceivedAt: $0.centralReceivedAt.rfc3339) },
                        postings: try store.postings(citing: key),

@@ -76,6 +76,23 @@ public final class CentralStore: Sendable {
         m.registerMigration("v2: refusal reason kinds") { db in
             try db.execute(sql: "ALTER TABLE rejected_batches ADD COLUMN kind TEXT NOT NULL DEFAULT 'unknown'")
         }
+        m.registerMigration("v3: edge clock offsets learned at commit, event-time index") { db in
+            // Offsets were computed by the synchronisation's pass (its edge_clocks table, now unused);
+            // the ingest learns them as it stores, from what is already there.
+            try db.execute(sql: """
+                CREATE TABLE edge_clock_offsets (
+                    edge TEXT NOT NULL,
+                    boot_epoch INTEGER NOT NULL,
+                    offset_ms INTEGER NOT NULL,
+                    samples INTEGER NOT NULL,
+                    PRIMARY KEY (edge, boot_epoch)
+                ) WITHOUT ROWID;
+                INSERT INTO edge_clock_offsets (edge, boot_epoch, offset_ms, samples)
+                    SELECT edge, boot_epoch, MIN(central_received_at - edge_received_at), COUNT(*) FROM events
+                    WHERE is_historical = 0 AND type != 'gap' GROUP BY edge, boot_epoch;
+                CREATE INDEX IF NOT EXISTS events_equipment_time ON events(equipment, occurred_at);
+                """)
+        }
         return m
     }
 
@@ -101,6 +118,11 @@ public final class CentralStore: Sendable {
                     gap_events = gap_events + excluded.gap_events,
                     dropped_reported = dropped_reported + excluded.dropped_reported
                 """)
+            let clock = try db.cachedStatement(sql: """
+                INSERT INTO edge_clock_offsets (edge, boot_epoch, offset_ms, samples) VALUES (?, ?, ?, ?)
+                ON CONFLICT(edge, boot_epoch) DO UPDATE SET offset_ms = min(offset_ms, excluded.offset_ms), samples = samples + excluded.samples
+                """)
+            var clocks = EdgeClockSamples()
             var results: [(Int, Int)] = []
             for b in batches {
                 var inserted = 0, gaps = 0, dropped = 0
@@ -111,6 +133,7 @@ public final class CentralStore: Sendable {
                     ])
                     if db.changesCount > 0 {
                         inserted += 1
+                        clocks.add(e, now: now)
                         if e.type == .gap {
                             gaps += 1
                             dropped += e.droppedCount
@@ -122,6 +145,9 @@ public final class CentralStore: Sendable {
                 try edge.execute(arguments: [b.edge, b.site, now.milliseconds, now.milliseconds, maxEpoch, maxSeq,
                                              inserted, b.events.count - inserted, gaps, dropped])
                 results.append((inserted, b.events.count - inserted))
+            }
+            for c in clocks.sorted {
+                try clock.execute(arguments: [c.edge, c.bootEpoch, c.offset, c.samples])
             }
             for r in rejected {
                 try db.execute(sql: "INSERT INTO rejected_batches (at, topic, kind, reason, payload) VALUES (?, ?, ?, ?, ?)",
@@ -163,6 +189,53 @@ public final class CentralStore: Sendable {
             var out: [String: Int] = [:]
             for row in try Row.fetchAll(db, sql: "SELECT kind, COUNT(*) AS n FROM rejected_batches GROUP BY kind") {
                 out[row["kind"]] = row["n"]
+            }
+            return out
+        }
+    }
+
+    // MARK: reading events back
+
+    /// Events after row `after` (row order is commit order: one writer), filtered, at most `limit`.
+    public func events(after: Int64, _ filter: FeedFilter, limit: Int) throws -> [FeedEvent] {
+        try read(where: "id > ?", [after], filter, suffix: "ORDER BY id LIMIT \(max(0, limit))")
+    }
+
+    public func events(occurredSince since: Timestamp, _ filter: FeedFilter) throws -> [FeedEvent] {
+        try read(where: "occurred_at >= ?", [since.milliseconds], filter)
+    }
+
+    public func event(edge: String, bootEpoch: Int64, seq: Int64) throws -> FeedEvent? {
+        try read(where: "edge = ? AND boot_epoch = ? AND seq = ?", [edge, bootEpoch, seq], .all).first
+    }
+
+    func read(where condition: String, _ arguments: StatementArguments, _ filter: FeedFilter, suffix: String = "") throws -> [FeedEvent] {
+        if filter.isEmpty { return [] }
+        var sql = "SELECT id, edge, boot_epoch, seq, equipment, signal, type, occurred_at, central_received_at, body FROM events WHERE \(condition)"
+        var args = arguments
+        if let e = filter.equipment {
+            sql += " AND equipment IN (\(databaseQuestionMarks(count: e.count)))"
+            args += StatementArguments(e)
+        }
+        if let t = filter.types {
+            sql += " AND type IN (\(databaseQuestionMarks(count: t.count)))"
+            args += StatementArguments(t)
+        }
+        return try pool.read { db in
+            try Row.fetchAll(db, sql: sql + " " + suffix, arguments: args).map { r in
+                FeedEvent(position: FeedPosition(row: r["id"]), edge: r["edge"], bootEpoch: r["boot_epoch"], seq: r["seq"],
+                          equipment: r["equipment"], signal: r["signal"], type: r["type"],
+                          occurredAt: Timestamp(milliseconds: r["occurred_at"]),
+                          centralReceivedAt: Timestamp(milliseconds: r["central_received_at"]), body: r["body"])
+            }
+        }
+    }
+
+    public func edgeClockOffsets() throws -> [String: Int64] {
+        try pool.read { db in
+            var out: [String: Int64] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT edge, boot_epoch, offset_ms FROM edge_clock_offsets") {
+                out["\(r["edge"] as String):\(r["boot_epoch"] as Int64)"] = r["offset_ms"]
             }
             return out
         }

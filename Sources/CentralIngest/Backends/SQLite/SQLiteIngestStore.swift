@@ -37,5 +37,19 @@ public final class SQLiteIngestStore: IngestStore {
     public func edges() async throws -> [EdgeRecord] { try await run { try $0.edges() } }
     public func eventCount() async throws -> Int { try await run { try $0.eventCount() } }
     public func rejectedByReason() async throws -> [String: Int] { try await run { try $0.rejectedByReason() } }
+    public func events(after position: FeedPosition, _ filter: FeedFilter, limit: Int) async throws -> [FeedEvent] {
+        try await run { try $0.events(after: position.row, filter, limit: limit) }
+    }
+
+    public func events(occurredSince since: Timestamp, _ filter: FeedFilter) async throws -> [FeedEvent] {
+        try await run { try $0.events(occurredSince: since, filter) }
+    }
+
+    public func event(edge: String, bootEpoch: Int64, seq: Int64) async throws -> FeedEvent? {
+        try await run { try $0.event(edge: edge, bootEpoch: bootEpoch, seq: seq) }
+    }
+
+    public func edgeClockOffsets() async throws -> [String: Int64] { try await run { try $0.edgeClockOffsets() } }
+
     public func close() async {}
 }
