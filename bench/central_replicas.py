@@ -64,13 +64,15 @@ class Postgres:
         try: self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired: self.proc.kill()
 
-def start_central(binary, workdir, tag, port, store_yaml, shared):
+def start_central(binary, workdir, tag, port, store_yaml, shared, group):
     d = os.path.join(workdir, tag)
     os.makedirs(d)
     cfg = os.path.join(d, "central.yaml")
     with open(cfg, "w") as f:
         f.write(f"central: bench-{tag}\ndata_dir: data\nbroker: {{ port: {port}, client_id: bench-{tag} }}\n")
-        if shared: f.write("ingest: { shared_subscription: centrals }\n")
+        # A share group per configuration: a stopped replica's persistent session keeps getting its
+        # share of the group's batches until it expires (docs/SCALING.md), which would starve a later run.
+        if shared: f.write(f"ingest: {{ shared_subscription: {group} }}\n")
         f.write(store_yaml)
     log = os.path.join(d, "central.log")
     proc = subprocess.Popen([binary, "run", "--config", cfg, "--log-level", "info"], stdout=open(log, "w"), stderr=subprocess.STDOUT)
@@ -87,7 +89,8 @@ def run(binary, workdir, port, streams, total, replicas, pg, tag, timeout):
         count = lambda: int(pg.psql(db, "SELECT COALESCE(SUM(events), 0) FROM edges") or 0)
     else:
         store = ""
-    procs = [start_central(binary, workdir, f"{tag}-{i}", port, store, shared=pg is not None) for i in range(1, replicas + 1)]
+    procs = [start_central(binary, workdir, f"{tag}-{i}", port, store, shared=pg is not None, group=f"centrals-{tag}")
+             for i in range(1, replicas + 1)]
     if not pg:
         path = os.path.join(procs[0][1], "data", "central.sqlite")
         count = lambda: sqlite_value(path, "SELECT SUM(events) FROM edges")

@@ -10,7 +10,7 @@ import ServiceLifecycle
 /// dispatcher, the reconcile service, the ERP import, the MES listener and planning snapshots.
 /// `millwright-central run` and the tests build it the same way.
 public struct SyncRuntime: Sendable {
-    public let store: SyncStore
+    public let store: any SyncState
     public let pass: ReconcilePass
     public let dispatcher: PostingDispatcher
     public let reconcile: SyncService
@@ -21,7 +21,7 @@ public struct SyncRuntime: Sendable {
 
     public init(central: CentralConfiguration, sync: SyncConfiguration, store central_: CentralStore, events: any IngestStore,
                 logger: Logger) throws {
-        let store = try SyncStore(central: central_)
+        let store = SQLiteSyncState(try SyncStore(central: central_))
         let pass = ReconcilePass(config: sync, store: store, events: events)
         self.store = store
         self.pass = pass

@@ -83,7 +83,7 @@ struct ReconcilePassBench: AsyncParsableCommand {
         let events = Int(seq)
         print("reconcile-pass: \(equipment) presses x \(days) days = \(events) count events, \(orders.count) orders")
 
-        let pass = ReconcilePass(config: config, store: sync, events: SQLiteIngestStore(central))
+        let pass = ReconcilePass(config: config, store: SQLiteSyncState(sync), events: SQLiteIngestStore(central))
         var t = ContinuousClock.now
         let first = try await pass.run(now: now)
         let firstSeconds = seconds(since: t)

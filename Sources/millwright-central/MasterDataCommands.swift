@@ -6,20 +6,20 @@ import Reconciliation
 
 /// What the central imported from the ERP and which order runs where: the first thing to look at
 /// when counts are not posted.
-struct MasterData: ParsableCommand {
+struct MasterData: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "master-data",
         abstract: "The imported ERP orders (works, work centers, equipment) and the assignments: which order ran where, since when, from which source.")
     @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
     @Flag(help: "One JSON object per line: {\"order\": ...} then {\"assignment\": ...}.") var json = false
 
-    func run() throws {
+    func run() async throws {
         let ctx = try SyncContext(config: config)
-        let byID = try ctx.store.orders()
+        let byID = try await ctx.store.orders()
         let orders = byID.values.sorted { $0.id < $1.id }
-        let imported = try ctx.store.orderImportTimes()
-        let changes = try ctx.store.assignmentChanges()
-        let timeline = try ctx.pass.timeline(orders: byID)
+        let imported = try await ctx.store.orderImportTimes()
+        let changes = try await ctx.store.assignmentChanges()
+        let timeline = try await ctx.pass.timeline(orders: byID)
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = .sortedKeys
@@ -64,7 +64,7 @@ struct MasterData: ParsableCommand {
 }
 
 /// Gives counts no order covered an order: an operator's start and stop on the equipment.
-struct Assign: ParsableCommand {
+struct Assign: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Assign an order to equipment for a time range no order covers (see `review`); the next reconcile pass posts its counts.")
     @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
@@ -75,7 +75,7 @@ struct Assign: ParsableCommand {
     @Option(help: "The routing operation's name, when the order has several works on that equipment.") var operation: String = ""
     @Option(help: "Who assigns (recorded with the assignment).") var operatorName: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
 
-    func run() throws {
+    func run() async throws {
         let ctx = try SyncContext(config: config)
         guard ctx.sync.equipment[equipment] != nil else {
             throw ValidationError("equipment \"\(equipment)\" is not mapped under `equipment:` (mapped: \(ctx.sync.equipment.keys.sorted().joined(separator: ", ")))")
@@ -86,19 +86,19 @@ struct Assign: ParsableCommand {
         let now = Timestamp.now()
         guard start < end else { throw ValidationError("--from must be before --to") }
         guard end <= now else { throw ValidationError("--to is in the future: assign only what was counted") }
-        let imported = try ctx.store.orders()
+        let imported = try await ctx.store.orders()
         guard let o = imported.values.first(where: { $0.number == order || (!$0.reference.isEmpty && $0.reference == order) }) else {
             throw ValidationError("no imported order has number or reference \"\(order)\" (see `millwright-central master-data`)")
         }
         guard !o.isClosed else { throw ValidationError("order \(o.number) is \(o.state) in the ERP: nothing can be posted to it") }
-        let clash = try ctx.pass.timeline(orders: imported).filter { $0.equipment == equipment && $0.from < end && ($0.to.map { $0 > start } ?? true) }
+        let clash = try await ctx.pass.timeline(orders: imported).filter { $0.equipment == equipment && $0.from < end && ($0.to.map { $0 > start } ?? true) }
         guard clash.isEmpty else {
             let c = clash[0]
             throw ValidationError("\(equipment) already has an order from \(c.from.rfc3339) to \(c.to?.rfc3339 ?? "now"): assign only a range no order covers")
         }
-        try ctx.store.recordAssignmentChange(equipment: equipment, orderRef: o.number, operation: operation, action: .start, at: start,
+        try await ctx.store.recordAssignmentChange(equipment: equipment, orderRef: o.number, operation: operation, action: .start, at: start,
                                              source: "operator", operator: operatorName, now: now)
-        try ctx.store.recordAssignmentChange(equipment: equipment, orderRef: o.number, operation: operation, action: .stop, at: end,
+        try await ctx.store.recordAssignmentChange(equipment: equipment, orderRef: o.number, operation: operation, action: .stop, at: end,
                                              source: "operator", operator: operatorName, now: now)
         print("\(equipment): order \(o.number) from \(start.rfc3339) to \(end.rfc3339), assigned by \(operatorName); "
               + "the next reconcile pass (every \(ctx.sync.reconcileEvery.value) ms) attributes and posts its counts")

@@ -9,7 +9,7 @@ import Reconciliation
 struct SyncContext {
     let central: CentralConfiguration
     let sync: SyncConfiguration
-    let store: SyncStore
+    let store: any SyncState
     let events: any IngestStore
 
     init(config: String?) throws {
@@ -20,7 +20,7 @@ struct SyncContext {
             throw ExitCode(2)
         }
         let cs = try CentralStore(path: (central.dataDir as NSString).appendingPathComponent("central.sqlite"))
-        store = try SyncStore(central: cs)
+        store = SQLiteSyncState(try SyncStore(central: cs))
         events = SQLiteIngestStore(cs)
     }
 
@@ -42,27 +42,27 @@ struct Postings: ParsableCommand {
         abstract: "The postings outbox: list, show one with its audit trail, or replay a dead letter.",
         subcommands: [List.self, Show.self, Replay.self], defaultSubcommand: List.self)
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List postings (all, or by --status pending|sent|acked|dead).")
         @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
         @Option(help: "pending, sent, acked or dead.") var status: String?
         @Flag(help: "One JSON object per line.") var json = false
 
-        func run() throws {
+        func run() async throws {
             let ctx = try SyncContext(config: config)
             var filter: Posting.Status?
             if let status {
                 guard let s = Posting.Status(rawValue: status) else { throw ValidationError("--status must be one of pending, sent, acked, dead") }
                 filter = s
             }
-            let all = try ctx.store.postings(status: filter)
+            let all = try await ctx.store.postings(status: filter, kind: nil)
             if json {
                 let enc = JSONEncoder()
                 enc.outputFormatting = .sortedKeys
                 for p in all { print(String(decoding: try enc.encode(p), as: UTF8.self)) }
                 return
             }
-            let counts = Dictionary(grouping: try ctx.store.postings(), by: \.status).mapValues(\.count)
+            let counts = Dictionary(grouping: try await ctx.store.postings(), by: \.status).mapValues(\.count)
             print("postings: " + Posting.Status.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", "))
             for p in all {
                 print("  #\(p.id) \(p.status.rawValue) \(p.kind) \(qty(p.quantity)) -> \(p.target) \(p.documentRef ?? "") attempts \(p.attempts)"
@@ -71,22 +71,22 @@ struct Postings: ParsableCommand {
         }
     }
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "One posting: payload, sources and audit trail.")
         @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
         @Argument(help: "The posting id.") var id: Int64
 
-        func run() throws {
+        func run() async throws {
             let ctx = try SyncContext(config: config)
-            guard let p = try ctx.store.posting(id: id) else { throw ValidationError("no posting \(id)") }
+            guard let p = try await ctx.store.posting(id: id) else { throw ValidationError("no posting \(id)") }
             print("#\(p.id) \(p.status.rawValue) \(p.kind) -> \(p.target); key \(p.idempotencyKey); document \(p.documentRef ?? "-")")
             print("payload: \(p.payload)")
             print("events: \(p.sources.joined(separator: " "))")
-            for a in try ctx.store.audit(postingID: id) { print("  \(a.at.rfc3339) \(a.actor) \(a.action): \(a.detail)") }
+            for a in try await ctx.store.audit(postingID: id) { print("  \(a.at.rfc3339) \(a.actor) \(a.action): \(a.detail)") }
         }
     }
 
-    struct Replay: ParsableCommand {
+    struct Replay: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Put a dead (or stuck) posting back in the queue, optionally with an edited payload; audited. The idempotency key stays.")
         @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
@@ -94,11 +94,11 @@ struct Postings: ParsableCommand {
         @Option(help: "A file with the corrected JSON payload.") var payloadFile: String?
         @Option(help: "Who replays (recorded in the audit trail).") var operatorName: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
 
-        func run() throws {
+        func run() async throws {
             let ctx = try SyncContext(config: config)
             let payload = try payloadFile.map { try String(contentsOfFile: $0, encoding: .utf8) }
             do {
-                let p = try ctx.store.replay(id: id, payload: payload, operator: operatorName, now: .now())
+                let p = try await ctx.store.replay(id: id, payload: payload, operator: operatorName, now: .now())
                 print("posting #\(p.id) queued again (\(p.kind) -> \(p.target))\(payload == nil ? "" : " with the edited payload")")
             } catch let e as SyncStore.StoreError {
                 FileHandle.standardError.write(Data("\(e)\n".utf8))
@@ -108,18 +108,18 @@ struct Postings: ParsableCommand {
     }
 }
 
-struct Review: ParsableCommand {
+struct Review: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The review queue: quantities not posted (late data for closed orders, reductions), and counts no order covers.")
     @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
 
-    func run() throws {
+    func run() async throws {
         let ctx = try SyncContext(config: config)
-        let items = try ctx.store.reviewItems()
+        let items = try await ctx.store.reviewItems()
         print("review queue: \(items.count) item(s)")
         for r in items {
             print("  order \(r.orderID) \(r.kind) \(qty(r.quantity)) [\(r.line)]: \(r.reason) (since \(r.firstSeen.rfc3339), \(r.sources.count) events)")
         }
-        let loose = try ctx.store.unassigned()
+        let loose = try await ctx.store.unassigned()
         print("unassigned production: \(loose.count) item(s)")
         for item in loose {
             let u = item.span
@@ -145,7 +145,7 @@ struct Ledger: AsyncParsableCommand {
             for e in entries { print(String(decoding: try enc.encode(e), as: UTF8.self)) }
             return
         }
-        let orders = try ctx.store.orders()
+        let orders = try await ctx.store.orders()
         for e in entries {
             let name = orders[e.orderID].map { "\($0.number) (\($0.state))" } ?? "order \(e.orderID)"
             print("\(name) \(e.kind)\(e.material.isEmpty ? "" : " \(e.material)"): derived \(qty(e.derived)), posted \(qty(e.posted)), "
@@ -153,7 +153,7 @@ struct Ledger: AsyncParsableCommand {
         }
         if order == nil {
             // Counted but owed to no order yet: part of the plant's output all the same.
-            for u in try ctx.store.unassigned().map(\.span) {
+            for u in try await ctx.store.unassigned().map(\.span) {
                 print("unassigned \(u.equipment) \(u.what): derived \(qty(u.quantity)), "
                       + "no order (\(u.from.rfc3339) .. \(u.to.rfc3339))")
             }

@@ -24,7 +24,7 @@ import Testing
         var policy = SyncConfiguration.Policy()
         policy.initialBackoff = .seconds(1)
         policy.maximumBackoff = .seconds(30)
-        let d = PostingDispatcher(store: try SyncStore(central: central), connectors: [:], policy: policy, logger: .init(label: "t"))
+        let d = PostingDispatcher(store: SQLiteSyncState(try SyncStore(central: central)), connectors: [:], policy: policy, logger: .init(label: "t"))
         for attempt in 1...10 {
             let step = min(30_000, 1000 << (attempt - 1))
             for _ in 0..<20 {

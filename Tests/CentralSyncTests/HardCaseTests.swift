@@ -28,13 +28,13 @@ import TestSupport
         let po = try h.tryton.createProduction(reference: "PO-LATE", quantity: 100)
         try await h.importERP()
         let t0 = Self.bucket(-300)
-        try h.mes("PO-LATE", .start, at: t0)
-        try h.mes("PO-LATE", .stop, at: t0 + .seconds(7200))
+        try await h.mes("PO-LATE", .start, at: t0)
+        try await h.mes("PO-LATE", .stop, at: t0 + .seconds(7200))
         try h.send(Self.perMinute(h, from: t0, minutes: 60))
         try await h.reconcile()
         try await h.deliver()
         #expect(try h.trytonTotals(po.id).yield == 60)
-        let postedBefore = try h.store.postings().count
+        let postedBefore = try await h.store.postings().count
 
         try h.tryton.completeProduction(po.id)
         try await h.importERP()
@@ -43,9 +43,9 @@ import TestSupport
         try await h.reconcile()
         try await h.deliver()
 
-        #expect(try h.store.postings().count == postedBefore, "nothing may be posted to a closed order")
+        #expect(try await h.store.postings().count == postedBefore, "nothing may be posted to a closed order")
         #expect(try h.trytonTotals(po.id).yield == 60)
-        let review = try h.store.reviewItems()
+        let review = try await h.store.reviewItems()
         #expect(review.map(\.quantity).reduce(0, +) == 60)
         #expect(review.allSatisfy { $0.orderID == po.id && $0.reason.contains("closed") })
         let ledger = try await h.ledger(po.id)
@@ -59,7 +59,7 @@ import TestSupport
         let po = try h.tryton.createProduction(reference: "PO-WRAP", quantity: 1000)
         try await h.importERP()
         let t0 = Self.bucket(-60)
-        try h.mes("PO-WRAP", .start, at: t0)
+        try await h.mes("PO-WRAP", .start, at: t0)
         // The edge's own counter rule (16-bit PLC counter), fed one interval's raw readings:
         // 65000 -> 65500 (+500) -> wraps to 200 (+236) -> PLC reboot to 0 (reset: +0) -> 50 (+50).
         var rule = CounterRule(params: CounterParams(bits: 16, every: .seconds(600)))
@@ -98,7 +98,7 @@ import TestSupport
         let po = try tryton.createProduction(reference: "PO-TIMEOUT", quantity: 100)
         try await h.importERP()
         let t0 = Self.bucket(-60)
-        try h.mes("PO-TIMEOUT", .start, at: t0)
+        try await h.mes("PO-TIMEOUT", .start, at: t0)
         let events = Self.perMinute(h, from: t0, minutes: 10, parts: 3)
         #expect(try h.send(events).inserted == 10)
         // The edge reconnects and resends the same batch: all duplicates.
@@ -110,10 +110,10 @@ import TestSupport
         let totals = try h.trytonTotals(po.id)
         #expect(totals.keys.count == 1, "exactly one ERP document")
         #expect(totals.yield == 30)
-        let p = try h.store.postings()
+        let p = try await h.store.postings()
         #expect(p.count == 1 && p.first?.status == .acked)
         #expect((p.first?.attempts ?? 0) >= 2, "the first attempt timed out")
-        let audit = try h.store.audit(postingID: p.first?.id ?? 0)
+        let audit = try await h.store.audit(postingID: p.first?.id ?? 0)
         #expect(audit.contains { $0.action == "acked" && $0.detail.contains("found by reference") })
         #expect(h.runtime.dispatcher.stats.foundExisting == 1, "counted as found, not created")
     }
@@ -129,7 +129,7 @@ import TestSupport
             let ref = "PO-SHUF-\(run)"
             let po = try tryton.createProduction(reference: ref, quantity: 500)
             try await h.importERP()
-            try h.mes(ref, .start, at: t0)
+            try await h.mes(ref, .start, at: t0)
             var events: [EventEnvelope] = []
             for m in 0..<60 {
                 let from = t0 + Millis.seconds(Int64(m) * 60)
@@ -159,8 +159,8 @@ import TestSupport
         let b = try h.tryton.createProduction(reference: "PO-SKEW-B", quantity: 100)
         try await h.importERP()
         let changeover = Self.bucket(-60) + .seconds(420)  // mid-bucket
-        try h.mes("PO-SKEW-A", .start, at: changeover - .seconds(3600))
-        try h.mes("PO-SKEW-B", .start, at: changeover)
+        try await h.mes("PO-SKEW-A", .start, at: changeover - .seconds(3600))
+        try await h.mes("PO-SKEW-B", .start, at: changeover)
         let fast = Millis.seconds(420)
         // Live events, one a minute, 20 before and 20 after the changeover; the edge stamps them 7 min ahead.
         for m in -20..<20 {
@@ -172,7 +172,7 @@ import TestSupport
         #expect(try h.trytonTotals(a.id).yield == 20)
         #expect(try h.trytonTotals(b.id).yield == 20)
         let now = Timestamp.now()
-        for p in try h.store.postings() {
+        for p in try await h.store.postings() {
             let f = PayloadTemplate.fields(p.payload)
             let eventTime = (f["event_time"] as? String).flatMap(Timestamp.init(rfc3339:))
             #expect(eventTime.map { $0 <= now } == true, "no future-dated ERP move: \(p.payload)")
@@ -187,9 +187,9 @@ import TestSupport
         let b = try h.tryton.createProduction(reference: "PO-SPLIT-B", quantity: 100)
         try await h.importERP()
         let changeover = Self.bucket(-60) + .seconds(600)
-        try h.mes("PO-SPLIT-A", .start, at: changeover - .seconds(1800))
-        try h.mes("PO-SPLIT-A", .stop, at: changeover)
-        try h.mes("PO-SPLIT-B", .start, at: changeover)
+        try await h.mes("PO-SPLIT-A", .start, at: changeover - .seconds(1800))
+        try await h.mes("PO-SPLIT-A", .stop, at: changeover)
+        try await h.mes("PO-SPLIT-B", .start, at: changeover)
         // 15 parts counted over [changeover - 10 min, changeover + 5 min]: 10 to A, 5 to B.
         try h.send([h.count(15, from: changeover - .seconds(600), to: changeover + .seconds(300))])
         try await h.reconcile()
@@ -208,37 +208,37 @@ import TestSupport
         let ctx = try await client.context()
         _ = try await client.call("model.stock.location.write", [[10], ["active": false], ctx])
         let t0 = Self.bucket(-60)
-        try h.mes("PO-REJECT", .start, at: t0)
+        try await h.mes("PO-REJECT", .start, at: t0)
         try h.send(Self.perMinute(h, from: t0, minutes: 5, signal: "rejects"))
         try await h.reconcile()
         try await h.deliver()
-        let dead = try h.store.postings(status: .dead)
+        let dead = try await h.store.postings(status: .dead)
         #expect(dead.count == 1)
         #expect(dead.first?.attempts == 3)
         #expect(dead.first?.lastError?.contains("To Location") == true, "Tryton's reason is kept: \(dead.first?.lastError ?? "")")
         #expect(try h.trytonTotals(po.id).keys.isEmpty)
         // Reconciling again does not post the same quantity a second time while it sits in the dead letters.
         try await h.reconcile()
-        #expect(try h.store.postings().count == 1)
+        #expect(try await h.store.postings().count == 1)
 
         // The operator points the scrap at Lost and Found (4) and replays.
         guard let posting = dead.first else { return }
         var payload = PayloadTemplate.fields(posting.payload)
         payload["to_location_id"] = 4
         let edited = String(decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]), as: UTF8.self)
-        let replayed = try h.store.replay(id: posting.id, payload: edited, operator: "alice", now: .now())
+        let replayed = try await h.store.replay(id: posting.id, payload: edited, operator: "alice", now: .now())
         #expect(replayed.status == .pending && replayed.idempotencyKey == posting.idempotencyKey)
         try await h.deliver()
         // Replaying again after it was acknowledged is refused: nothing to replay.
-        #expect(throws: SyncStore.StoreError.self) { try h.store.replay(id: posting.id, payload: nil, operator: "alice", now: .now()) }
+        await #expect(throws: SyncStore.StoreError.self) { try await h.store.replay(id: posting.id, payload: nil, operator: "alice", now: .now()) }
         try await h.reconcile()
         try await h.deliver()
 
         let moves = try h.tryton.moves(po.id).outputs.filter { ($0["millwright_key"] as? String) == posting.idempotencyKey }
         #expect(moves.count == 1, "exactly one posting in Tryton")
         #expect((moves.first?["quantity"] as? NSNumber)?.doubleValue == 5)
-        #expect(try h.store.postings().count == 1)
-        let audit = try h.store.audit(postingID: posting.id).map { "\($0.actor) \($0.action)" }
+        #expect(try await h.store.postings().count == 1)
+        let audit = try await h.store.audit(postingID: posting.id).map { "\($0.actor) \($0.action)" }
         #expect(audit.contains("millwright dead-lettered") && audit.contains("alice payload-edited") && audit.contains("alice replayed")
                 && audit.contains("millwright acked"))
         let ledger = try await h.ledger(po.id).first { $0.kind == "scrap" }
@@ -253,12 +253,12 @@ import TestSupport
         let planned = try h.trytonTotals(po.id).allInputs
         #expect(planned == 100, "the BOM plans 1 STEEL per WIDGET")
         let t0 = Self.bucket(-120)
-        try h.mes("PO-CONS", .start, at: t0)
+        try await h.mes("PO-CONS", .start, at: t0)
         // The first hour's consumption is within plan: nothing to correct.
         try h.send(Self.perMinute(h, from: t0, minutes: 60, signal: "steel-feed"))
         try await h.reconcile()
         try await h.deliver()
-        #expect(try h.store.postings().isEmpty)
+        #expect(try await h.store.postings().isEmpty)
         // More is consumed than planned: one correction move for the excess.
         try h.send(Self.perMinute(h, from: t0 + .seconds(3600), minutes: 44, signal: "steel-feed"))
         try await h.reconcile()

@@ -57,7 +57,7 @@ import TestSupport
         try await h.reconcile()
         try await h.deliver()
 
-        let posted = try h.store.postings()
+        let posted = try await h.store.postings()
         #expect(Set(posted.map(\.kind)) == ["maintenance_notification", "quality_hold", "escalation"])
         #expect(posted.allSatisfy { $0.status == .acked })
         let files = try FileManager.default.contentsOfDirectory(atPath: inbox).sorted()
@@ -77,6 +77,6 @@ import TestSupport
         let equipment = (snapshot?["equipment"] as? [[String: Any]])?.first
         #expect(equipment?["running_order"] as? String == po.number)
         #expect((equipment?["downtime_minutes_24h"] as? NSNumber)?.doubleValue == 10)
-        #expect(try h.store.targetHealth().contains { $0.target == "planning:folder" && $0.lastSuccess != nil })
+        #expect(try await h.store.targetHealth().contains { $0.target == "planning:folder" && $0.lastSuccess != nil })
     }
 }

@@ -43,10 +43,10 @@ import TestSupport
         let t0 = HardCaseTests.bucket(-120)
         // The ERP does not say when a work started: the import that first sees it running starts it.
         try await h.runtime.importer!.importOnce(now: t0)
-        let order = try #require(try h.store.orders()[po.id])
+        let order = try #require(try await h.store.orders()[po.id])
         #expect(order.works.map(\.workCenter) == ["Line 2 / Press 2"])
         #expect(order.works.map(\.equipment) == [["press-2"]], "the work on Press 2 belongs to the equipment mapped to \"Press 2\"")
-        #expect(try h.store.assignmentChanges().contains { $0.equipment == "press-2" && $0.orderRef == order.number && $0.action == .start })
+        #expect(try await h.store.assignmentChanges().contains { $0.equipment == "press-2" && $0.orderRef == order.number && $0.action == .start })
 
         // 120 good parts in three 15-minute buckets (10 + 60 + 50) and 6 rejects.
         var events = Self.perMinute(h, equipment: "press-2", from: t0, minutes: 10)
@@ -57,9 +57,9 @@ import TestSupport
         let outcome = try await h.reconcile()
         #expect(outcome.unattributed.isEmpty)
         try await h.deliver()
-        #expect(try h.store.postings().allSatisfy { $0.status == .acked })
+        #expect(try await h.store.postings().allSatisfy { $0.status == .acked })
         // Keys name the routing operation's work, not "-".
-        #expect(try h.store.postings().allSatisfy { $0.line.contains("/\(order.works[0].id)/") })
+        #expect(try await h.store.postings().allSatisfy { $0.line.contains("/\(order.works[0].id)/") })
 
         try h.tryton.completeProduction(po.id)
         let after = try h.tryton.moves(po.id)
@@ -80,17 +80,17 @@ import TestSupport
         try await h.importERP()
         #expect(try h.tryton.moves(po.id).inputs.filter(Self.isDone).count == 1, "Tryton books the planned inputs when the order runs")
         let t0 = HardCaseTests.bucket(-120)
-        try h.mes("PO-RET", .start, at: t0)
+        try await h.mes("PO-RET", .start, at: t0)
         try h.send(Self.perMinute(h, equipment: "press-1", from: t0, minutes: 60) + Self.perMinute(h, equipment: "press-1", from: t0, minutes: 60, signal: "steel-feed"))
         // While the order runs, below plan is not a finding yet.
         try await h.reconcile()
         try await h.deliver()
-        #expect(try h.store.postings().filter { $0.kind == "consumption" }.isEmpty)
+        #expect(try await h.store.postings().filter { $0.kind == "consumption" }.isEmpty)
 
-        try h.mes("PO-RET", .stop, at: t0 + .seconds(3600))
+        try await h.mes("PO-RET", .stop, at: t0 + .seconds(3600))
         try await h.reconcile()
         try await h.deliver()
-        let ret = try h.store.postings().filter { $0.kind == "consumption" }
+        let ret = try await h.store.postings().filter { $0.kind == "consumption" }
         #expect(ret.count == 1 && ret.first?.quantity == -40 && ret.first?.status == .acked, "\(ret)")
 
         try h.tryton.completeProduction(po.id)
@@ -145,7 +145,7 @@ import TestSupport
         try h.send(Self.perMinute(h, equipment: "press-2", from: t0, minutes: 20))
         let outcome = try await h.reconcile()
         #expect(outcome.unattributed.map(\.quantity) == [20] && outcome.unattributed.first?.from == t0)
-        #expect(try h.store.unassigned().map(\.span).map { "\($0.equipment) \($0.kind.rawValue) \($0.quantity)" } == ["press-2 yield 20.0"])
+        #expect(try await h.store.unassigned().map(\.span).map { "\($0.equipment) \($0.kind.rawValue) \($0.quantity)" } == ["press-2 yield 20.0"])
 
         // The operator's view, through the real binary on the same store.
         let config = h.dir.appendingPathComponent("central.yaml").path
@@ -168,7 +168,7 @@ import TestSupport
 
         try await h.reconcile()
         try await h.deliver()
-        #expect(try h.store.unassigned().isEmpty)
+        #expect(try await h.store.unassigned().isEmpty)
         #expect(try h.trytonTotals(po.id).yield == 20)
         #expect(try await h.ledger(po.id).allSatisfy(\.isBalanced))
     }

@@ -50,7 +50,7 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
         runtime = try SyncRuntime(central: cc, sync: sc, store: central, events: SQLiteIngestStore(central), logger: logger)
     }
 
-    var store: SyncStore { runtime.store }
+    var store: any SyncState { runtime.store }
 
     // MARK: events
 
@@ -88,8 +88,8 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
 
     // MARK: ERP and MES
 
-    func mes(_ order: String, _ action: AssignmentChange.Action, at: Timestamp, equipment: String = "press-1") throws {
-        try store.recordAssignmentChange(equipment: equipment, orderRef: order, action: action, at: at, source: "mes", now: .now())
+    func mes(_ order: String, _ action: AssignmentChange.Action, at: Timestamp, equipment: String = "press-1") async throws {
+        try await store.recordAssignmentChange(equipment: equipment, orderRef: order, action: action, at: at, source: "mes", now: .now())
     }
 
     func importERP() async throws {
@@ -106,11 +106,11 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             await runtime.dispatcher.deliverDue()
-            let open = try store.postings().filter { $0.status == .pending || $0.status == .sent }
+            let open = try await store.postings().filter { $0.status == .pending || $0.status == .sent }
             if open.isEmpty { return }
             try await Task.sleep(for: .milliseconds(60))
         }
-        throw FixtureError("postings still open after \(timeout)s: \(try store.postings().filter { $0.status != .acked })")
+        throw FixtureError("postings still open after \(timeout)s: \(try await store.postings().filter { $0.status != .acked })")
     }
 
     func ledger(_ order: Int64) async throws -> [LedgerEntry] { try await runtime.pass.ledger().filter { $0.orderID == order } }

@@ -13,7 +13,7 @@ import TestSupport
         let order = try h.tryton.createProduction(reference: "PO-FLOW-1", quantity: 100)
         try await h.importERP()
         let t0 = Timestamp.minutes(-60)
-        try h.mes("PO-FLOW-1", .start, at: t0)
+        try await h.mes("PO-FLOW-1", .start, at: t0)
         // 12 minutes of 5 parts a minute inside one 15-minute bucket... and two in the next.
         let bucketStart = Timestamp(milliseconds: t0.milliseconds - t0.milliseconds % 900_000 + 900_000)
         var events: [EventEnvelope] = []
@@ -21,7 +21,7 @@ import TestSupport
         try h.send(events)
         try await h.reconcile()
         try await h.deliver()
-        let posted = try h.store.postings()
+        let posted = try await h.store.postings()
         #expect(posted.count == 1)
         #expect(posted.allSatisfy { $0.status == .acked && $0.documentRef?.hasPrefix("stock.move:") == true })
         let totals = try h.trytonTotals(order.id)

@@ -12,15 +12,27 @@ import Synchronization
 public final class MESListener: Service {
     let options: MQTTConnectionOptions
     let topic: String
-    let store: SyncStore
+    let store: any MasterDataStore
     let logger: Logger
     let counters = Mutex((recorded: 0, duplicates: 0, malformed: 0))
+    /// Decoded changes, from the MQTT thread to the task that records them (in arrival order).
+    let changes: AsyncStream<Change>
+    let sink: AsyncStream<Change>.Continuation
 
-    public init(options: MQTTConnectionOptions, topic: String, store: SyncStore, logger: Logger) {
+    struct Change: Sendable {
+        var equipment: String
+        var order: String
+        var operation: String
+        var action: AssignmentChange.Action
+        var at: Timestamp
+    }
+
+    public init(options: MQTTConnectionOptions, topic: String, store: any MasterDataStore, logger: Logger) {
         self.options = options
         self.topic = topic
         self.store = store
         self.logger = logger
+        (changes, sink) = AsyncStream.makeStream(of: Change.self)
     }
 
     public var stats: (recorded: Int, duplicates: Int, malformed: Int) { counters.withLock { $0 } }
@@ -39,8 +51,12 @@ public final class MESListener: Service {
         let client = try MQTTClient(options: o, logger: logger, onMessage: { [weak self] m in self?.handle(m) })
         try client.subscribe(topic, qos: 1)
         client.start()
-        // Returns on graceful shutdown, throws on cancellation: either way the client stops.
-        try? await gracefulShutdown()
+        // Records until graceful shutdown or cancellation; either way the client stops.
+        await withGracefulShutdownHandler {
+            for await change in changes { await record(change) }
+        } onGracefulShutdown: {
+            self.sink.finish()
+        }
         client.stop()
     }
 
@@ -52,9 +68,13 @@ public final class MESListener: Service {
                            metadata: ["topic": "\(m.topic)", "payload": "\(String(decoding: m.payload.prefix(200), as: UTF8.self))"])
             return
         }
+        sink.yield(Change(equipment: msg.equipment, order: msg.order, operation: msg.operation ?? "", action: action, at: at))
+    }
+
+    func record(_ c: Change) async {
         do {
-            let new = try store.recordAssignmentChange(equipment: msg.equipment, orderRef: msg.order, operation: msg.operation ?? "",
-                                                       action: action, at: at, source: "mes", now: .now())
+            let new = try await store.recordAssignmentChange(equipment: c.equipment, orderRef: c.order, operation: c.operation,
+                                                             action: c.action, at: c.at, source: "mes", now: .now())
             counters.withLock { if new { $0.recorded += 1 } else { $0.duplicates += 1 } }
         } catch {
             logger.error("cannot record an MES assignment change", metadata: ["error": "\(error)"])

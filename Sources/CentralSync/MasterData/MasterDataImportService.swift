@@ -8,11 +8,11 @@ import ServiceLifecycle
 /// assignments for equipment the MES does not report.
 public final class MasterDataImportService: Service {
     let source: any MasterDataSource
-    let store: SyncStore
+    let store: any MasterDataStore
     let config: SyncConfiguration
     let logger: Logger
 
-    public init(source: any MasterDataSource, store: SyncStore, config: SyncConfiguration, logger: Logger) {
+    public init(source: any MasterDataSource, store: any MasterDataStore, config: SyncConfiguration, logger: Logger) {
         self.source = source
         self.store = store
         self.config = config
@@ -57,8 +57,8 @@ public final class MasterDataImportService: Service {
                     orders[i].works[j].equipment = subtrees.filter { center.map($0.value.contains) ?? false }.keys.sorted()
                 }
             }
-            try store.upsertOrders(orders, now: now)
-            try recordERPAssignments(orders, now: now)
+            try await store.upsertOrders(orders, now: now)
+            try await recordERPAssignments(orders, now: now)
             logger.debug("ERP import", metadata: ["orders": "\(orders.count)", "incremental": "\(since != nil)"])
             return orders.count
         } catch {
@@ -86,19 +86,19 @@ public final class MasterDataImportService: Service {
     /// The works of running productions on mapped work centers start an assignment (at import time:
     /// the ERP does not say when a work started); a work that finished, or an order no longer
     /// running, ends it.
-    func recordERPAssignments(_ orders: [ERPOrder], now: Timestamp) throws {
-        let changes = try store.assignmentChanges().filter { $0.source == "erp" }
+    func recordERPAssignments(_ orders: [ERPOrder], now: Timestamp) async throws {
+        let changes = try await store.assignmentChanges().filter { $0.source == "erp" }
         for o in orders {
             for w in o.works {
                 for equipment in w.equipment {
                     let last = changes.filter { $0.equipment == equipment && $0.orderRef == o.number }.max { $0.at < $1.at }
                     let running = o.state == "running" && Self.activeWorkStates.contains(w.state)
                     if running && last?.action != .start {
-                        try store.recordAssignmentChange(equipment: equipment, orderRef: o.number, operation: w.operation,
-                                                         action: .start, at: now, source: "erp", now: now)
+                        try await store.recordAssignmentChange(equipment: equipment, orderRef: o.number, operation: w.operation,
+                                                               action: .start, at: now, source: "erp", now: now)
                     } else if !running && last?.action == .start {
-                        try store.recordAssignmentChange(equipment: equipment, orderRef: o.number, operation: w.operation,
-                                                         action: .stop, at: now, source: "erp", now: now)
+                        try await store.recordAssignmentChange(equipment: equipment, orderRef: o.number, operation: w.operation,
+                                                               action: .stop, at: now, source: "erp", now: now)
                     }
                 }
             }

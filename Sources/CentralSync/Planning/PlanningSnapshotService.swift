@@ -30,9 +30,9 @@ public final class PlanningSnapshotService: Service {
     }
 
     public func snapshot(now: Timestamp = .now()) async throws -> [String: Any] {
-        let orders = try pass.store.orders()
+        let orders = try await pass.store.orders()
         let ledger = try await pass.ledger(now: now)
-        let (assignments, _) = try pass.assignments(orders: orders)
+        let (assignments, _) = try await pass.assignments(orders: orders)
         var orderRows: [[String: Any]] = []
         for o in orders.values.sorted(by: { $0.id < $1.id }) {
             func sum(_ kind: String, _ f: (LedgerEntry) -> Double) -> Double {
@@ -47,7 +47,7 @@ public final class PlanningSnapshotService: Service {
         var equipmentRows: [[String: Any]] = []
         let dayAgo = now - .seconds(86400)
         let downtimes = try await pass.events.events(occurredSince: dayAgo, FeedFilter(equipment: Array(config.equipment.keys), types: ["downtime"]))
-        let unassigned = try pass.store.unassigned().map(\.span)
+        let unassigned = try await pass.store.unassigned().map(\.span)
         for name in config.equipment.keys.sorted() {
             let current = assignments.last { $0.equipment == name && $0.contains(now) }
             let loose = unassigned.filter { $0.equipment == name }
@@ -81,9 +81,9 @@ public final class PlanningSnapshotService: Service {
                 let stamp = now.rfc3339.replacingOccurrences(of: ":", with: "")
                 try Data(body.utf8).write(to: URL(fileURLWithPath: folder).appendingPathComponent("snapshot-\(stamp).json"), options: .atomic)
                 try Data(body.utf8).write(to: URL(fileURLWithPath: folder).appendingPathComponent("latest.json"), options: .atomic)
-                try pass.store.recordTargetHealth("planning:folder", breaker: "closed", failures: 0, success: true, error: nil, now: now)
+                try await pass.store.recordTargetHealth("planning:folder", breaker: "closed", failures: 0, success: true, error: nil, now: now)
             } catch {
-                recordHealth("planning:folder", success: false, error: "\(error)", now: now)
+                await recordHealth("planning:folder", success: false, error: "\(error)", now: now)
                 logger.warning("cannot write the planning snapshot", metadata: ["folder": "\(folder)", "error": "\(error)"])
             }
         }
@@ -94,18 +94,18 @@ public final class PlanningSnapshotService: Service {
             // A snapshot is replaced by the next one: not worth an outbox row, only a freshness figure.
             switch await connector.deliver(p) {
             case .delivered, .found:
-                recordHealth("planning:\(target)", success: true, error: nil, now: now)
+                await recordHealth("planning:\(target)", success: true, error: nil, now: now)
             case .failed(let error):
-                recordHealth("planning:\(target)", success: false, error: error, now: now)
+                await recordHealth("planning:\(target)", success: false, error: error, now: now)
                 logger.warning("cannot send the planning snapshot", metadata: ["target": "\(target)", "error": "\(error)"])
             }
         }
     }
 
     /// Freshness per destination: a failure to record it is logged, never swallowed.
-    func recordHealth(_ target: String, success: Bool, error: String?, now: Timestamp) {
+    func recordHealth(_ target: String, success: Bool, error: String?, now: Timestamp) async {
         do {
-            try pass.store.recordTargetHealth(target, breaker: "closed", failures: success ? 0 : 1, success: success, error: error, now: now)
+            try await pass.store.recordTargetHealth(target, breaker: "closed", failures: success ? 0 : 1, success: success, error: error, now: now)
         } catch let storeError {
             logger.error("cannot record planning freshness", metadata: ["target": "\(target)", "error": "\(storeError)"])
         }

@@ -8,7 +8,7 @@ import Synchronization
 /// with capped exponential backoff and jitter, a target that keeps failing trips its breaker, and a
 /// posting out of attempts becomes a dead letter for an operator to fix and replay.
 public final class PostingDispatcher: Service {
-    let store: SyncStore
+    let store: any PostingsStore
     let connectors: [String: any PostingConnector]
     let policy: SyncConfiguration.Policy
     let logger: Logger
@@ -26,7 +26,7 @@ public final class PostingDispatcher: Service {
         public var storeErrors = 0
     }
 
-    public init(store: SyncStore, connectors: [String: any PostingConnector], policy: SyncConfiguration.Policy, logger: Logger) {
+    public init(store: any PostingsStore, connectors: [String: any PostingConnector], policy: SyncConfiguration.Policy, logger: Logger) {
         self.store = store
         self.connectors = connectors
         self.policy = policy
@@ -64,8 +64,8 @@ public final class PostingDispatcher: Service {
 
     /// A write to the postings outbox: never swallowed. Counted in `storeErrors` and logged; the
     /// posting stays as it was (a `sent` one is looked up by its key on the next attempt).
-    func persist(_ what: String, posting: Int64, _ body: () throws -> Void) {
-        do { try body() } catch {
+    func persist(_ what: String, posting: Int64, _ body: () async throws -> Void) async {
+        do { try await body() } catch {
             counters.withLock { $0.storeErrors += 1 }
             logger.error("cannot record \(what) in the postings outbox", metadata: ["posting": "\(posting)", "error": "\(error)"])
         }
@@ -74,41 +74,41 @@ public final class PostingDispatcher: Service {
     /// One round: every due posting whose target's breaker lets it through, in order.
     public func deliverDue(now: @Sendable () -> Timestamp = { .now() }) async {
         let due: [Posting]
-        do { due = try store.duePostings(now: now(), limit: 200) } catch {
+        do { due = try await store.duePostings(now: now(), limit: 200) } catch {
             logger.error("cannot read the postings outbox", metadata: ["error": "\(error)"])
             return
         }
         for p in due {
             guard let connector = connectors[p.target] else {
-                persist("the missing connector", posting: p.id) {
-                    try store.markFailed(p.id, error: "no connector for target \"\(p.target)\": check `targets:` in the config", retryAt: nil, now: now())
+                await persist("the missing connector", posting: p.id) {
+                    try await store.markFailed(p.id, error: "no connector for target \"\(p.target)\": check `targets:` in the config", retryAt: nil, now: now())
                 }
                 continue
             }
             guard breakers.withLock({ $0[p.target]?.allows(at: now()) ?? true }) else { continue }
             // Marked sent before the call: a crash during it makes the next attempt look the document up first.
             var marked = false
-            persist("the attempt", posting: p.id) { try store.markSent(p.id, now: now()); marked = true }
+            await persist("the attempt", posting: p.id) { try await store.markSent(p.id, now: now()); marked = true }
             guard marked else { continue }
             let outcome = await connector.deliver(p)
             let t = now()
             switch outcome {
             case .delivered(let ref, let note), .found(let ref, let note):
                 let existed = if case .found = outcome { true } else { false }
-                persist("the delivery", posting: p.id) { try store.markAcked(p.id, documentRef: ref, note: note, now: t) }
+                await persist("the delivery", posting: p.id) { try await store.markAcked(p.id, documentRef: ref, note: note, now: t) }
                 breakers.withLock { $0[p.target]?.succeeded() }
                 counters.withLock { s in
                     s.delivered += 1
                     if existed { s.foundExisting += 1 }
                 }
-                persist("the target's health", posting: p.id) {
-                    try store.recordTargetHealth(p.target, breaker: "closed", failures: 0, success: true, error: nil, now: t)
+                await persist("the target's health", posting: p.id) {
+                    try await store.recordTargetHealth(p.target, breaker: "closed", failures: 0, success: true, error: nil, now: t)
                 }
                 logger.info("posting delivered", metadata: ["posting": "\(p.id)", "kind": "\(p.kind)", "target": "\(p.target)", "document": "\(ref)", "note": "\(note)"])
             case .failed(let error):
                 let attempts = p.attempts + 1
                 let retryAt: Timestamp? = attempts >= policy.maxAttempts ? nil : t + backoff(attempts: attempts)
-                persist("the failure", posting: p.id) { try store.markFailed(p.id, error: error, retryAt: retryAt, now: t) }
+                await persist("the failure", posting: p.id) { try await store.markFailed(p.id, error: error, retryAt: retryAt, now: t) }
                 let (state, failures) = breakers.withLock { b -> (CircuitBreaker.State, Int) in
                     b[p.target]?.failed(at: t)
                     return (b[p.target]?.state(at: t) ?? .closed, b[p.target]?.failures ?? 0)
@@ -117,8 +117,8 @@ public final class PostingDispatcher: Service {
                     s.failures += 1
                     if retryAt == nil { s.deadLettered += 1 }
                 }
-                persist("the target's health", posting: p.id) {
-                    try store.recordTargetHealth(p.target, breaker: state.rawValue, failures: failures, success: false, error: error, now: t)
+                await persist("the target's health", posting: p.id) {
+                    try await store.recordTargetHealth(p.target, breaker: state.rawValue, failures: failures, success: false, error: error, now: t)
                 }
                 if retryAt == nil {
                     logger.error("posting dead-lettered: fix it and replay with `millwright-central postings replay \(p.id)`",

@@ -6,8 +6,8 @@ extension ReconcilePass {
     /// Derived versus posted per order and kind (and material), from the same derivation the pass uses.
     /// For consumption, the planned inputs already in the ERP count as posted.
     public func ledger(now: Timestamp = .now()) async throws -> [LedgerEntry] {
-        let orders = try store.orders()
-        let (assignments, _) = try self.assignments(orders: orders)
+        let orders = try await store.orders()
+        let (assignments, _) = try await self.assignments(orders: orders)
         let offsets = try await events.edgeClockOffsets()
         let (lines, _) = reconciler.derive(try await observations(offsets: offsets, now: now), assignments: assignments)
         struct Key: Hashable { var order: Int64; var kind: String; var material: String }
@@ -21,7 +21,7 @@ extension ReconcilePass {
             e.derived += d.quantity
             entries[k] = e
         }
-        for p in try store.postings() where !p.line.isEmpty {
+        for p in try await store.postings() where !p.line.isEmpty {
             guard let line = LineKey(parsing: p.line) else { continue }
             let k = Key(order: line.orderID, kind: line.kind.rawValue, material: line.material)
             var e = entry(k)
@@ -37,7 +37,7 @@ extension ReconcilePass {
                 entries[k] = e
             }
         }
-        for r in try store.reviewItems() {
+        for r in try await store.reviewItems() {
             guard let line = LineKey(parsing: r.line) else { continue }
             let k = Key(order: line.orderID, kind: line.kind.rawValue, material: line.material)
             var e = entry(k)

@@ -11,12 +11,12 @@ import Reconciliation
 /// the order events arrived in; what was posted is the only state carried between passes.
 public struct ReconcilePass: Sendable {
     public let config: SyncConfiguration
-    public let store: SyncStore
+    public let store: any SyncState
     /// The ingested events, read through the ingest's seam (never its tables).
     public let events: any IngestStore
     let cache = ObservationCache()
 
-    public init(config: SyncConfiguration, store: SyncStore, events: any IngestStore) {
+    public init(config: SyncConfiguration, store: any SyncState, events: any IngestStore) {
         self.config = config
         self.store = store
         self.events = events
@@ -37,50 +37,50 @@ public struct ReconcilePass: Sendable {
     @discardableResult
     public func run(now: Timestamp = .now()) async throws -> Outcome {
         var outcome = Outcome()
-        let orders = try store.orders()
-        let (assignments, unresolved) = try self.assignments(orders: orders)
+        let orders = try await store.orders()
+        let (assignments, unresolved) = try await self.assignments(orders: orders)
         outcome.unresolvedOrders = unresolved
         let offsets = try await events.edgeClockOffsets()
 
         let observations = try await self.observations(offsets: offsets, now: now)
         let (lines, loose) = reconciler.derive(observations, assignments: assignments)
         outcome.unattributed = loose
-        let posted = try store.postedLines()
+        let posted = try await store.postedLines()
         var states: [Int64: Reconciler.OrderState] = [:]
         for (id, o) in orders { states[id] = .init(closed: o.isClosed, plannedInputs: o.plannedInputs.mapValues(\.quantity)) }
         let ended = Reconciler.orderEnds(assignments)
         let decisions = reconciler.decide(lines: lines, posted: posted.totals, postedSources: posted.sources,
                                           orders: states, orderEnded: ended, now: now)
-        var newPostings: [SyncStore.NewPosting] = []
-        var reviews: [(line: LineKey, quantity: Double, reason: String, sources: [String])] = []
+        var newPostings: [NewPosting] = []
+        var reviews: [ReviewChange] = []
         for d in decisions {
             switch d {
             case .post(let line, let quantity, let date, let sources):
                 guard let order = orders[line.orderID], let target = config.routes[line.kind.rawValue] else {
-                    reviews.append((line, quantity, "no target is routed for \(line.kind.rawValue), or the order is not imported", sources.map(\.description)))
+                    reviews.append(ReviewChange(line: line, quantity: quantity, reason: "no target is routed for \(line.kind.rawValue), or the order is not imported", sources: sources.map(\.description)))
                     continue
                 }
                 let revision = (posted.counts[line] ?? 0) + 1
                 let key = "\(line.kind.rawValue):\(line):r\(revision)"
                 guard let payload = PayloadBuilder.quantity(key: key, line: line, order: order, quantity: quantity, date: date,
                                                             revision: revision, sources: sources) else {
-                    reviews.append((line, quantity, "material \(line.material) is not a planned input of order \(order.number): add it in the ERP", sources.map(\.description)))
+                    reviews.append(ReviewChange(line: line, quantity: quantity, reason: "material \(line.material) is not a planned input of order \(order.number): add it in the ERP", sources: sources.map(\.description)))
                     continue
                 }
                 newPostings.append(.init(idempotencyKey: key, target: target, kind: line.kind.rawValue, line: line.description,
                                          orderID: line.orderID, quantity: quantity, payload: payload, sources: sources.map(\.description)))
             case .review(let line, let quantity, let reason):
                 let sources = (lines[line]?.sources ?? []).sorted().map(\.description)
-                reviews.append((line, quantity, reason, quantity == 0 ? [] : sources))
+                reviews.append(ReviewChange(line: line, quantity: quantity, reason: reason, sources: quantity == 0 ? [] : sources))
                 if quantity != 0 { outcome.reviewItems += 1 }
             }
         }
         let (immediate, seen) = try await eventPostings(orders: orders, assignments: assignments, offsets: offsets)
         newPostings += immediate
         // The cursor moves in the same transaction as the postings: a failed pass re-reads the events.
-        outcome.postingsCreated = try store.apply(postings: newPostings, reviews: reviews,
+        outcome.postingsCreated = try await store.apply(postings: newPostings, reviews: reviews,
                                                   cursor: seen.map { ("event_postings", $0) }, now: now).count
-        try store.replaceUnassigned(loose, now: now)
+        try await store.replaceUnassigned(loose, now: now)
         outcome.undecodableEvents = cache.undecodable.withLock { keys in
             defer { keys.removeAll() }
             return keys.map(\.description)
@@ -94,17 +94,18 @@ public struct ReconcilePass: Sendable {
     /// data uses only that; equipment without uses the running works the ERP import saw.
     /// The assignment timeline the next pass attributes by (every source resolved to `orders`, the
     /// imported orders when not given).
-    public func timeline(orders: [Int64: ERPOrder]? = nil) throws -> [Assignment] {
-        try assignments(orders: try orders ?? store.orders()).0
+    public func timeline(orders: [Int64: ERPOrder]? = nil) async throws -> [Assignment] {
+        let orders = if let orders { orders } else { try await store.orders() }
+        return try await assignments(orders: orders).0
     }
 
-    func assignments(orders: [Int64: ERPOrder]) throws -> ([Assignment], Set<String>) {
+    func assignments(orders: [Int64: ERPOrder]) async throws -> ([Assignment], Set<String>) {
         var byRef: [String: ERPOrder] = [:]
         for o in orders.values.sorted(by: { $0.id < $1.id }) {
             byRef[o.number] = o
             if !o.reference.isEmpty { byRef[o.reference] = o }
         }
-        let raw = try store.assignmentChanges()
+        let raw = try await store.assignmentChanges()
         let mesEquipment = Set(raw.filter { $0.source == "mes" }.map(\.equipment))
         var unresolved = Set<String>()
         var changes: [AssignmentChange] = []
@@ -190,13 +191,13 @@ public struct ReconcilePass: Sendable {
     /// Downtime -> maintenance notification, quality alarms -> quality hold, severe alarms ->
     /// escalation, downtime -> planning exception: one posting per event, keyed by the event.
     /// Returns the postings and the feed position the cursor may advance to once they are stored.
-    func eventPostings(orders: [Int64: ERPOrder], assignments: [Assignment], offsets: [String: Int64]) async throws -> ([SyncStore.NewPosting], FeedPosition?) {
+    func eventPostings(orders: [Int64: ERPOrder], assignments: [Assignment], offsets: [String: Int64]) async throws -> ([NewPosting], FeedPosition?) {
         let wanted = ["maintenance_notification", "quality_hold", "escalation", "planning_exception"].filter { config.routes[$0] != nil }
-        let rows = try await events.events(after: try store.cursor("event_postings"), .all, limit: 10_000)
+        let rows = try await events.events(after: try await store.cursor("event_postings"), .all, limit: 10_000)
         guard let last = rows.last else { return ([], nil) }
         guard !wanted.isEmpty else { return ([], last.position) }
         let decoder = JSONDecoder()
-        var out: [SyncStore.NewPosting] = []
+        var out: [NewPosting] = []
         for row in rows {
             guard let mapping = config.equipment[row.equipment], ["downtime", "limit_raised"].contains(row.type),
                   let e = decodeEnvelope(row, decoder) else { continue }

@@ -6,10 +6,10 @@ import Reconciliation
 /// From an ERP document back to the postings, events and edges that produced it, and forward from
 /// an event to the postings and review items that cite it.
 public struct Trace: Sendable {
-    let store: SyncStore
+    let store: any SyncState
     let events: any IngestStore
 
-    public init(store: SyncStore, events: any IngestStore) {
+    public init(store: any SyncState, events: any IngestStore) {
         self.store = store
         self.events = events
     }
@@ -30,7 +30,7 @@ public struct Trace: Sendable {
     }
 
     public func back(document: String) async throws -> Back {
-        let postings = try store.posting(documentRef: document)
+        let postings = try await store.posting(documentRef: document)
         var found: [EventSummary] = []
         for p in postings {
             for s in p.sources {
@@ -52,7 +52,7 @@ public struct Trace: Sendable {
         let row = try await events.event(edge: key.edge, bootEpoch: key.bootEpoch, seq: key.seq)
         return Forward(event: row.map { EventSummary(key: key.description, equipment: $0.equipment, signal: $0.signal, type: $0.type,
                                                     occurredAt: $0.occurredAt.rfc3339, centralReceivedAt: $0.centralReceivedAt.rfc3339) },
-                       postings: try store.postings(citing: key),
-                       review: try store.reviewItems().filter { $0.sources.contains(key.description) })
+                       postings: try await store.postings(citing: key),
+                       review: try await store.reviewItems().filter { $0.sources.contains(key.description) })
     }
 }

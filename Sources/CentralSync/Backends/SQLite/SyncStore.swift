@@ -5,8 +5,9 @@ import MillwrightCore
 import Reconciliation
 
 /// The synchronisation tables, in the central's SQLite file beside the ingested events: ERP master
-/// data, MES assignment changes, edge clock offsets, the postings outbox with its audit trail, and
-/// the review queue. Its own migrator; shipped migrations are never edited.
+/// data, MES assignment changes, the postings outbox with its audit trail, the review queue,
+/// unassigned production and feed cursors. Its own migrator; shipped migrations are never edited.
+/// Its calls block on the file: the rest of the central uses it through `SQLiteSyncState`.
 public final class SyncStore: Sendable {
     public struct StoreError: Error, CustomStringConvertible {
         public let description: String
@@ -136,7 +137,7 @@ public final class SyncStore: Sendable {
     // MARK: cursors
 
     /// Where the reader `name` is in the event feed (`FeedPosition`; a bare row id if saved before positions).
-    func cursor(_ name: String) throws -> FeedPosition {
+    public func cursor(_ name: String) throws -> FeedPosition {
         try pool.read { try cursor(name, $0) }
     }
 
@@ -210,23 +211,11 @@ public final class SyncStore: Sendable {
         }
     }
 
-    /// One recorded start or stop, as received: what `master-data` shows and the timeline is built from.
-    public struct RawChange: Sendable, Hashable {
-        public var equipment: String
-        public var orderRef: String
-        public var operation: String
-        public var action: AssignmentChange.Action
-        public var at: Timestamp
-        public var source: String
-        public var receivedAt: Timestamp
-        public var `operator`: String?
-    }
-
-    public func assignmentChanges() throws -> [RawChange] {
+    public func assignmentChanges() throws -> [AssignmentRecord] {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT equipment, order_ref, operation, action, at, source, received_at, operator FROM assignment_changes ORDER BY at, rowid").compactMap { r in
                 guard let action = AssignmentChange.Action(rawValue: r["action"]) else { return nil }
-                return RawChange(equipment: r["equipment"], orderRef: r["order_ref"], operation: r["operation"], action: action,
+                return AssignmentRecord(equipment: r["equipment"], orderRef: r["order_ref"], operation: r["operation"], action: action,
                                  at: Timestamp(milliseconds: r["at"]), source: r["source"], receivedAt: Timestamp(milliseconds: r["received_at"]),
                                  operator: r["operator"])
             }
@@ -237,7 +226,7 @@ public final class SyncStore: Sendable {
 
     /// Replaces the unassigned spans with this pass's (derived state, like the ledger), keeping when
     /// each was first seen.
-    func replaceUnassigned(_ spans: [UnassignedSpan], now: Timestamp) throws {
+    public func replaceUnassigned(_ spans: [UnassignedSpan], now: Timestamp) throws {
         try pool.write { db in
             var firstSeen: [UnassignedSpan.Gap: Int64] = [:]
             for r in try Row.fetchAll(db, sql: "SELECT equipment, kind, material, after_ms, first_seen FROM unassigned_spans") {

@@ -7,35 +7,11 @@ import Reconciliation
 /// The postings outbox: every outbound change is a row with an idempotency key, delivered at
 /// least once by the dispatcher and at most once by the target (key or lookup by reference).
 extension SyncStore {
-    /// A change to add to the outbox (the store assigns id, status and times).
-    public struct NewPosting: Sendable, Hashable {
-        public var idempotencyKey: String
-        public var target: String
-        public var kind: String
-        public var line: String
-        public var orderID: Int64?
-        public var quantity: Double
-        public var payload: String
-        public var sources: [String]
-
-        public init(idempotencyKey: String, target: String, kind: String, line: String = "", orderID: Int64? = nil,
-                    quantity: Double = 0, payload: String, sources: [String]) {
-            self.idempotencyKey = idempotencyKey
-            self.target = target
-            self.kind = kind
-            self.line = line
-            self.orderID = orderID
-            self.quantity = quantity
-            self.payload = payload
-            self.sources = sources
-        }
-    }
-
     /// Adds postings, sets review items and moves a cursor in one transaction. A posting whose key
     /// exists is skipped.
     /// Returns the ids of the postings added.
     @discardableResult
-    public func apply(postings: [NewPosting], reviews: [(line: LineKey, quantity: Double, reason: String, sources: [String])] = [],
+    public func apply(postings: [NewPosting], reviews: [ReviewChange] = [],
                       cursor: (name: String, value: FeedPosition)? = nil, now: Timestamp) throws -> [Int64] {
         try pool.write { db in
             if let cursor { try setCursor(cursor.name, cursor.value, db) }
@@ -135,14 +111,14 @@ extension SyncStore {
 
     /// Marks an attempt as started, before the call: a crash during the call leaves it `sent`, and
     /// the next attempt looks the change up at the target before doing it again.
-    func markSent(_ id: Int64, now: Timestamp) throws {
+    public func markSent(_ id: Int64, now: Timestamp) throws {
         try pool.write { db in
             try db.execute(sql: "UPDATE postings SET status = 'sent', attempts = attempts + 1, updated_at = ? WHERE id = ?",
                            arguments: [now.milliseconds, id])
         }
     }
 
-    func markAcked(_ id: Int64, documentRef: String, note: String, now: Timestamp) throws {
+    public func markAcked(_ id: Int64, documentRef: String, note: String, now: Timestamp) throws {
         try pool.write { db in
             try db.execute(sql: "UPDATE postings SET status = 'acked', document_ref = ?, last_error = NULL, updated_at = ? WHERE id = ?",
                            arguments: [documentRef, now.milliseconds, id])
@@ -150,7 +126,7 @@ extension SyncStore {
         }
     }
 
-    func markFailed(_ id: Int64, error: String, retryAt: Timestamp?, now: Timestamp) throws {
+    public func markFailed(_ id: Int64, error: String, retryAt: Timestamp?, now: Timestamp) throws {
         try pool.write { db in
             if let retryAt {
                 try db.execute(sql: "UPDATE postings SET status = 'pending', next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
@@ -187,18 +163,10 @@ extension SyncStore {
         }
     }
 
-    public struct AuditRecord: Sendable, Hashable, Codable {
-        public var postingID: Int64
-        public var at: Timestamp
-        public var actor: String
-        public var action: String
-        public var detail: String
-    }
-
-    public func audit(postingID: Int64) throws -> [AuditRecord] {
+    public func audit(postingID: Int64) throws -> [PostingAudit] {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM posting_audit WHERE posting_id = ? ORDER BY id", arguments: [postingID]).map {
-                AuditRecord(postingID: $0["posting_id"], at: Timestamp(milliseconds: $0["at"]), actor: $0["actor"], action: $0["action"], detail: $0["detail"])
+                PostingAudit(postingID: $0["posting_id"], at: Timestamp(milliseconds: $0["at"]), actor: $0["actor"], action: $0["action"], detail: $0["detail"])
             }
         }
     }
@@ -213,7 +181,7 @@ extension SyncStore {
         }
     }
 
-    func recordTargetHealth(_ target: String, breaker: String, failures: Int, success: Bool, error: String?, now: Timestamp) throws {
+    public func recordTargetHealth(_ target: String, breaker: String, failures: Int, success: Bool, error: String?, now: Timestamp) throws {
         try pool.write { db in
             try db.execute(sql: """
                 INSERT INTO target_health (target, breaker, consecutive_failures, last_success, last_failure, last_error) VALUES (?, ?, ?, ?, ?, ?)
@@ -224,10 +192,11 @@ extension SyncStore {
         }
     }
 
-    public func targetHealth() throws -> [(target: String, breaker: String, failures: Int, lastSuccess: Timestamp?, lastError: String?)] {
+    public func targetHealth() throws -> [TargetHealth] {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM target_health ORDER BY target").map { r in
-                (r["target"], r["breaker"], r["consecutive_failures"], (r["last_success"] as Int64?).map(Timestamp.init(milliseconds:)), r["last_error"])
+                TargetHealth(target: r["target"], breaker: r["breaker"], failures: r["consecutive_failures"],
+                             lastSuccess: (r["last_success"] as Int64?).map(Timestamp.init(milliseconds:)), lastError: r["last_error"])
             }
         }
     }

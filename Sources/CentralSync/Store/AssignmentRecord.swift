@@ -1,0 +1,15 @@
+import MillwrightCore
+import Reconciliation
+
+/// One recorded start or stop of an order on equipment, as received: what `master-data` shows and
+/// the assignment timeline is built from. Why its own type: every sync backend returns it.
+public struct AssignmentRecord: Sendable, Hashable {
+    public var equipment: String
+    public var orderRef: String
+    public var operation: String
+    public var action: AssignmentChange.Action
+    public var at: Timestamp
+    public var source: String
+    public var receivedAt: Timestamp
+    public var `operator`: String?
+}
