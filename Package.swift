@@ -85,7 +85,7 @@ let package = Package(
         .target(
             name: "CentralPostgres",
             dependencies: [
-                "CentralIngest", "MillwrightCore",
+                "CentralIngest", "CentralSync", "MillwrightCore", "Reconciliation",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -154,7 +154,9 @@ let package = Package(
         .testTarget(name: "DeployTests", dependencies: ["TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(
             name: "CentralSyncTests",
-            dependencies: ["CentralIngest", "CentralSync", "EdgeRules", "ERPConnectors", "MillwrightCore", "Reconciliation", "TestSupport"]
+            dependencies: [
+                "CentralIngest", "CentralPostgres", "CentralSync", "EdgeRules", "ERPConnectors", "MillwrightCore", "Reconciliation", "TestSupport",
+            ]
         ),
         .testTarget(
             name: "EdgeAgentTests",

@@ -71,6 +71,108 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        ("sync v1: master data, assignments, cursors, postings, audit, review, health, unassigned", [
+            """
+            CREATE TABLE erp_orders (
+                id BIGINT PRIMARY KEY,
+                number TEXT NOT NULL,
+                reference TEXT NOT NULL,
+                state TEXT NOT NULL,
+                body TEXT NOT NULL,
+                imported_at BIGINT NOT NULL,
+                closed_seen_at BIGINT
+            )
+            """,
+            """
+            CREATE TABLE assignment_changes (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                equipment TEXT NOT NULL,
+                order_ref TEXT NOT NULL,
+                operation TEXT NOT NULL DEFAULT '',
+                action TEXT NOT NULL,
+                at BIGINT NOT NULL,
+                source TEXT NOT NULL,
+                received_at BIGINT NOT NULL,
+                operator TEXT,
+                CONSTRAINT assignment_changes_key UNIQUE (equipment, order_ref, operation, action, at)
+            )
+            """,
+            "CREATE TABLE cursors (name TEXT PRIMARY KEY, txid BIGINT NOT NULL, row_id BIGINT NOT NULL)",
+            """
+            CREATE TABLE postings (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                idempotency_key TEXT NOT NULL UNIQUE,
+                target TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                line TEXT NOT NULL DEFAULT '',
+                order_id BIGINT,
+                quantity DOUBLE PRECISION NOT NULL DEFAULT 0,
+                payload TEXT NOT NULL,
+                sources TEXT[] NOT NULL,
+                status TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt_at BIGINT NOT NULL,
+                document_ref TEXT,
+                last_error TEXT,
+                created_at BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL,
+                claimed_by TEXT,
+                claim_until BIGINT
+            )
+            """,
+            "CREATE INDEX postings_due ON postings (status, next_attempt_at)",
+            "CREATE INDEX postings_line ON postings (line)",
+            "CREATE INDEX postings_document ON postings (document_ref)",
+            "CREATE INDEX postings_sources ON postings USING GIN (sources)",
+            """
+            CREATE TABLE posting_audit (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                posting_id BIGINT NOT NULL,
+                at BIGINT NOT NULL,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                detail TEXT NOT NULL
+            )
+            """,
+            "CREATE INDEX posting_audit_posting ON posting_audit (posting_id, id)",
+            """
+            CREATE TABLE review_items (
+                line TEXT PRIMARY KEY,
+                order_id BIGINT NOT NULL,
+                kind TEXT NOT NULL,
+                quantity DOUBLE PRECISION NOT NULL,
+                reason TEXT NOT NULL,
+                sources TEXT[] NOT NULL,
+                first_seen BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE target_health (
+                target TEXT PRIMARY KEY,
+                breaker TEXT NOT NULL,
+                consecutive_failures INTEGER NOT NULL,
+                last_success BIGINT,
+                last_failure BIGINT,
+                last_error TEXT
+            )
+            """,
+            """
+            CREATE TABLE unassigned_spans (
+                equipment TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                material TEXT NOT NULL,
+                after_ms BIGINT,
+                before_ms BIGINT,
+                from_ms BIGINT NOT NULL,
+                to_ms BIGINT NOT NULL,
+                quantity DOUBLE PRECISION NOT NULL,
+                sources TEXT[] NOT NULL,
+                first_seen BIGINT NOT NULL,
+                updated_at BIGINT NOT NULL
+            )
+            """,
+        ]),
     ]
 
     static func migrate(_ db: PostgresDatabase) async throws {

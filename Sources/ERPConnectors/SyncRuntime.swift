@@ -19,9 +19,8 @@ public struct SyncRuntime: Sendable {
     public let planning: PlanningSnapshotService?
     public let tryton: TrytonClient?
 
-    public init(central: CentralConfiguration, sync: SyncConfiguration, store central_: CentralStore, events: any IngestStore,
+    public init(central: CentralConfiguration, sync: SyncConfiguration, state store: any SyncState, events: any IngestStore,
                 logger: Logger) throws {
-        let store = SQLiteSyncState(try SyncStore(central: central_))
         let pass = ReconcilePass(config: sync, store: store, events: events)
         self.store = store
         self.pass = pass

@@ -14,7 +14,7 @@ struct MasterData: AsyncParsableCommand {
     @Flag(help: "One JSON object per line: {\"order\": ...} then {\"assignment\": ...}.") var json = false
 
     func run() async throws {
-        let ctx = try SyncContext(config: config)
+        let ctx = try await SyncContext.open(config: config)
         let byID = try await ctx.store.orders()
         let orders = byID.values.sorted { $0.id < $1.id }
         let imported = try await ctx.store.orderImportTimes()
@@ -76,7 +76,7 @@ struct Assign: AsyncParsableCommand {
     @Option(help: "Who assigns (recorded with the assignment).") var operatorName: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
 
     func run() async throws {
-        let ctx = try SyncContext(config: config)
+        let ctx = try await SyncContext.open(config: config)
         guard ctx.sync.equipment[equipment] != nil else {
             throw ValidationError("equipment \"\(equipment)\" is not mapped under `equipment:` (mapped: \(ctx.sync.equipment.keys.sorted().joined(separator: ", ")))")
         }

@@ -46,12 +46,11 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "millwright-central")
         let cfg = try loadConfig(config)
         let syncConfig = try loadSyncConfig(config)
-        try OpenedStores.refuseSyncOnPostgres(cfg, syncConfig, file: config)
         let stores = try await OpenedStores.open(cfg, logger: logger)
         let ingest = CentralIngestService(config: cfg, store: stores.ingest, logger: logger)
         var services: [any Service] = [ingest]
-        if syncConfig.isEnabled, let sqlite = stores.sqlite {
-            let sync = try SyncRuntime(central: cfg, sync: syncConfig, store: sqlite, events: stores.ingest, logger: logger)
+        if syncConfig.isEnabled {
+            let sync = try SyncRuntime(central: cfg, sync: syncConfig, state: stores.sync, events: stores.ingest, logger: logger)
             services += sync.services
         }
         logger.info("central ready", metadata: ["central": "\(cfg.central)", "store": "\(stores.ingest.location)",
@@ -60,7 +59,7 @@ struct Run: AsyncParsableCommand {
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
-        await stores.ingest.close()
+        await stores.close()
         let s = ingest.stats
         logger.info("central stopped", metadata: ["events_stored": "\(s.eventsStored)", "duplicates": "\(s.duplicates)"])
     }
@@ -77,7 +76,6 @@ struct Status: AsyncParsableCommand {
         var logger = Logger(label: "millwright-central")
         logger.logLevel = .error
         let stores = try await OpenedStores.open(cfg, logger: logger)
-        defer { Task { await stores.ingest.close() } }
         let store = stores.ingest
         let now = Timestamp.now()
         let refused = try await store.rejectedByReason()
@@ -88,11 +86,10 @@ struct Status: AsyncParsableCommand {
             print("  \(e.site)/\(e.edge): last seen \(String(format: "%.0f", age))s ago, epoch \(e.lastEpoch), last seq \(e.lastSeq), "
                   + "\(e.events) events, \(e.duplicates) duplicates, \(e.gapEvents) gap records (\(e.droppedReported) dropped at the edge)")
         }
-        guard let sqlite = stores.sqlite else { return }
-        let sync = try SyncStore(central: sqlite)
-        let postings = try sync.postings()
-        let health = try sync.targetHealth()
-        let unassigned = try sync.unassigned().map(\.span)
+        let sync = stores.sync
+        let postings = try await sync.postings()
+        let health = try await sync.targetHealth()
+        let unassigned = try await sync.unassigned().map(\.span)
         if !unassigned.isEmpty {
             print("unassigned production (no order covers these counts; see `review`, then `assign`):")
             for (equipment, items) in Dictionary(grouping: unassigned, by: \.equipment).sorted(by: { $0.key < $1.key }) {
@@ -105,7 +102,7 @@ struct Status: AsyncParsableCommand {
         guard !postings.isEmpty || !health.isEmpty else { return }
         let counts = Dictionary(grouping: postings, by: \.status).mapValues(\.count)
         print("postings: " + Posting.Status.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
-              + "; review queue: \(try sync.reviewItems().count) item(s)")
+              + "; review queue: \(try await sync.reviewItems().count) item(s)")
         for t in health {
             let fresh = t.lastSuccess.map { String(format: "last success %.0fs ago", (now - $0).seconds) } ?? "never succeeded"
             print("  target \(t.target): breaker \(t.breaker), \(t.failures) consecutive failures, \(fresh)"
@@ -128,7 +125,6 @@ struct CheckConfig: AsyncParsableCommand {
     func run() async throws {
         let c = try loadConfig(file)
         let s = try loadSyncConfig(file)
-        try OpenedStores.refuseSyncOnPostgres(c, s, file: file)
         let backend: String
         switch c.store {
         case .sqlite: backend = "SQLite \((c.dataDir as NSString).appendingPathComponent("central.sqlite"))"

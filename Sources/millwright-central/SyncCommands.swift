@@ -2,6 +2,7 @@ import ArgumentParser
 import CentralIngest
 import CentralSync
 import Foundation
+import Logging
 import MillwrightCore
 import Reconciliation
 
@@ -12,16 +13,14 @@ struct SyncContext {
     let store: any SyncState
     let events: any IngestStore
 
-    init(config: String?) throws {
-        central = try loadConfig(config)
-        sync = try loadSyncConfig(config)
-        if case .postgresql = central.store {
-            FileHandle.standardError.write(Data("store.backend: postgresql holds ingested events only in this release; this command reads the sync tables, which need backend: sqlite\n".utf8))
-            throw ExitCode(2)
-        }
-        let cs = try CentralStore(path: (central.dataDir as NSString).appendingPathComponent("central.sqlite"))
-        store = SQLiteSyncState(try SyncStore(central: cs))
-        events = SQLiteIngestStore(cs)
+    /// Opens the backend the configuration names (SQLite file or PostgreSQL), as `run` does.
+    static func open(config: String?) async throws -> SyncContext {
+        let central = try loadConfig(config)
+        let sync = try loadSyncConfig(config)
+        var logger = Logger(label: "millwright-central")
+        logger.logLevel = .error
+        let stores = try await OpenedStores.open(central, logger: logger)
+        return SyncContext(central: central, sync: sync, store: stores.sync, events: stores.ingest)
     }
 
     var pass: ReconcilePass { ReconcilePass(config: sync, store: store, events: events) }
@@ -49,7 +48,7 @@ struct Postings: ParsableCommand {
         @Flag(help: "One JSON object per line.") var json = false
 
         func run() async throws {
-            let ctx = try SyncContext(config: config)
+            let ctx = try await SyncContext.open(config: config)
             var filter: Posting.Status?
             if let status {
                 guard let s = Posting.Status(rawValue: status) else { throw ValidationError("--status must be one of pending, sent, acked, dead") }
@@ -77,7 +76,7 @@ struct Postings: ParsableCommand {
         @Argument(help: "The posting id.") var id: Int64
 
         func run() async throws {
-            let ctx = try SyncContext(config: config)
+            let ctx = try await SyncContext.open(config: config)
             guard let p = try await ctx.store.posting(id: id) else { throw ValidationError("no posting \(id)") }
             print("#\(p.id) \(p.status.rawValue) \(p.kind) -> \(p.target); key \(p.idempotencyKey); document \(p.documentRef ?? "-")")
             print("payload: \(p.payload)")
@@ -95,7 +94,7 @@ struct Postings: ParsableCommand {
         @Option(help: "Who replays (recorded in the audit trail).") var operatorName: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
 
         func run() async throws {
-            let ctx = try SyncContext(config: config)
+            let ctx = try await SyncContext.open(config: config)
             let payload = try payloadFile.map { try String(contentsOfFile: $0, encoding: .utf8) }
             do {
                 let p = try await ctx.store.replay(id: id, payload: payload, operator: operatorName, now: .now())
@@ -113,7 +112,7 @@ struct Review: AsyncParsableCommand {
     @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
 
     func run() async throws {
-        let ctx = try SyncContext(config: config)
+        let ctx = try await SyncContext.open(config: config)
         let items = try await ctx.store.reviewItems()
         print("review queue: \(items.count) item(s)")
         for r in items {
@@ -137,7 +136,7 @@ struct Ledger: AsyncParsableCommand {
     @Flag(help: "One JSON object per line.") var json = false
 
     func run() async throws {
-        let ctx = try SyncContext(config: config)
+        let ctx = try await SyncContext.open(config: config)
         let entries = try await ctx.pass.ledger().filter { order == nil || $0.orderID == order }
         if json {
             let enc = JSONEncoder()
@@ -169,7 +168,7 @@ struct TraceCommand: AsyncParsableCommand {
     @Option(help: "An event key, edge:boot_epoch:seq.") var event: String?
 
     func run() async throws {
-        let ctx = try SyncContext(config: config)
+        let ctx = try await SyncContext.open(config: config)
         let trace = Trace(store: ctx.store, events: ctx.events)
         if let document {
             let b = try await trace.back(document: document)

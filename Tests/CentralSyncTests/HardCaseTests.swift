@@ -24,13 +24,13 @@ import TestSupport
 
     // 1. Counts buffered for hours arrive after the order is done in Tryton.
     @Test func lateCountsForAClosedOrderGoToReviewAndTheLedgerBalances() async throws {
-        let h = try SyncHarness()
+        let h = try await SyncHarness()
         let po = try h.tryton.createProduction(reference: "PO-LATE", quantity: 100)
         try await h.importERP()
         let t0 = Self.bucket(-300)
         try await h.mes("PO-LATE", .start, at: t0)
         try await h.mes("PO-LATE", .stop, at: t0 + .seconds(7200))
-        try h.send(Self.perMinute(h, from: t0, minutes: 60))
+        try await h.send(Self.perMinute(h, from: t0, minutes: 60))
         try await h.reconcile()
         try await h.deliver()
         #expect(try h.trytonTotals(po.id).yield == 60)
@@ -39,7 +39,7 @@ import TestSupport
         try h.tryton.completeProduction(po.id)
         try await h.importERP()
         // The second hour was buffered at the edge for hours and arrives now, marked historical.
-        try h.send(Self.perMinute(h, from: t0 + .seconds(3600), minutes: 60, historical: true), receivedAt: .now())
+        try await h.send(Self.perMinute(h, from: t0 + .seconds(3600), minutes: 60, historical: true), receivedAt: .now())
         try await h.reconcile()
         try await h.deliver()
 
@@ -55,7 +55,7 @@ import TestSupport
 
     // 2. Counter wrap and counter reset inside one interval.
     @Test func counterWrapAndResetInOneIntervalGiveTheRightDeclaration() async throws {
-        let h = try SyncHarness()
+        let h = try await SyncHarness()
         let po = try h.tryton.createProduction(reference: "PO-WRAP", quantity: 1000)
         try await h.importERP()
         let t0 = Self.bucket(-60)
@@ -75,7 +75,7 @@ import TestSupport
         #expect(delta == 786)
         guard let c = counts.first, case .text(let f)? = c.values["from"], case .text(let t)? = c.values["to"],
               let from = Timestamp(rfc3339: f), let to = Timestamp(rfc3339: t) else { return }
-        try h.send([h.count(delta, from: from, to: to)])
+        try await h.send([h.count(delta, from: from, to: to)])
         try await h.reconcile()
         try await h.deliver()
         #expect(try h.trytonTotals(po.id).yield == 786)
@@ -94,15 +94,15 @@ import TestSupport
                                      outputFile: tryton.dir.appendingPathComponent("proxy.log").path)
         defer { proxy.terminate(grace: 1) }
         try FreePort.waitUntilAccepting(port: proxyPort, timeout: 20)
-        let h = try SyncHarness(tryton: tryton, trytonURL: "http://127.0.0.1:\(proxyPort)")
+        let h = try await SyncHarness(tryton: tryton, trytonURL: "http://127.0.0.1:\(proxyPort)")
         let po = try tryton.createProduction(reference: "PO-TIMEOUT", quantity: 100)
         try await h.importERP()
         let t0 = Self.bucket(-60)
         try await h.mes("PO-TIMEOUT", .start, at: t0)
         let events = Self.perMinute(h, from: t0, minutes: 10, parts: 3)
-        #expect(try h.send(events).inserted == 10)
+        #expect(try await h.send(events).inserted == 10)
         // The edge reconnects and resends the same batch: all duplicates.
-        #expect(try h.send(events).duplicates == 10)
+        #expect(try await h.send(events).duplicates == 10)
         try await h.reconcile()
         try await h.deliver()
         try await h.reconcile()
@@ -125,7 +125,7 @@ import TestSupport
         var trytonYields: [Double] = []
         let t0 = Self.bucket(-120)
         for run in 1...3 {
-            let h = try SyncHarness(tryton: tryton)
+            let h = try await SyncHarness(tryton: tryton)
             let ref = "PO-SHUF-\(run)"
             let po = try tryton.createProduction(reference: ref, quantity: 500)
             try await h.importERP()
@@ -139,7 +139,7 @@ import TestSupport
             events.shuffle()
             // Arriving in four chunks, with reconciliation and posting between them.
             for chunk in stride(from: 0, to: events.count, by: 15) {
-                try h.send(Array(events[chunk..<min(chunk + 15, events.count)]), receivedAt: .now())
+                try await h.send(Array(events[chunk..<min(chunk + 15, events.count)]), receivedAt: .now())
                 try await h.reconcile()
                 try await h.deliver()
             }
@@ -154,7 +154,7 @@ import TestSupport
 
     // 5. An edge clock 7 minutes fast around an order changeover.
     @Test func anEdgeClockSevenMinutesFastIsCorrectedAtAChangeover() async throws {
-        let h = try SyncHarness()
+        let h = try await SyncHarness()
         let a = try h.tryton.createProduction(reference: "PO-SKEW-A", quantity: 100)
         let b = try h.tryton.createProduction(reference: "PO-SKEW-B", quantity: 100)
         try await h.importERP()
@@ -165,7 +165,7 @@ import TestSupport
         // Live events, one a minute, 20 before and 20 after the changeover; the edge stamps them 7 min ahead.
         for m in -20..<20 {
             let from = changeover + .seconds(Int64(m) * 60), to = changeover + .seconds(Int64(m + 1) * 60)
-            try h.send([h.count(1, from: from, to: to, skew: fast)], receivedAt: to + .seconds(1))
+            try await h.send([h.count(1, from: from, to: to, skew: fast)], receivedAt: to + .seconds(1))
         }
         try await h.reconcile()
         try await h.deliver()
@@ -182,7 +182,7 @@ import TestSupport
 
     // 6. Events straddling a changeover split by the assignment's valid time.
     @Test func aCountStraddlingAChangeoverIsSplitByValidTime() async throws {
-        let h = try SyncHarness()
+        let h = try await SyncHarness()
         let a = try h.tryton.createProduction(reference: "PO-SPLIT-A", quantity: 100)
         let b = try h.tryton.createProduction(reference: "PO-SPLIT-B", quantity: 100)
         try await h.importERP()
@@ -191,7 +191,7 @@ import TestSupport
         try await h.mes("PO-SPLIT-A", .stop, at: changeover)
         try await h.mes("PO-SPLIT-B", .start, at: changeover)
         // 15 parts counted over [changeover - 10 min, changeover + 5 min]: 10 to A, 5 to B.
-        try h.send([h.count(15, from: changeover - .seconds(600), to: changeover + .seconds(300))])
+        try await h.send([h.count(15, from: changeover - .seconds(600), to: changeover + .seconds(300))])
         try await h.reconcile()
         try await h.deliver()
         #expect(try h.trytonTotals(a.id).yield == 10)
@@ -200,7 +200,7 @@ import TestSupport
 
     // 7. The ERP rejects a posting; retries; dead letter; an operator fixes the payload and replays.
     @Test func aRejectedPostingIsDeadLetteredThenFixedAndReplayedExactlyOnce() async throws {
-        let h = try SyncHarness()
+        let h = try await SyncHarness()
         let po = try h.tryton.createProduction(reference: "PO-REJECT", quantity: 100)
         try await h.importERP()
         // After the import, someone archives the scrap location in Tryton: scrap moves to it are refused.
@@ -209,7 +209,7 @@ import TestSupport
         _ = try await client.call("model.stock.location.write", [[10], ["active": false], ctx])
         let t0 = Self.bucket(-60)
         try await h.mes("PO-REJECT", .start, at: t0)
-        try h.send(Self.perMinute(h, from: t0, minutes: 5, signal: "rejects"))
+        try await h.send(Self.perMinute(h, from: t0, minutes: 5, signal: "rejects"))
         try await h.reconcile()
         try await h.deliver()
         let dead = try await h.store.postings(status: .dead)
@@ -230,7 +230,7 @@ import TestSupport
         #expect(replayed.status == .pending && replayed.idempotencyKey == posting.idempotencyKey)
         try await h.deliver()
         // Replaying again after it was acknowledged is refused: nothing to replay.
-        await #expect(throws: SyncStore.StoreError.self) { try await h.store.replay(id: posting.id, payload: nil, operator: "alice", now: .now()) }
+        await #expect(throws: ReplayRefusal.self) { try await h.store.replay(id: posting.id, payload: nil, operator: "alice", now: .now()) }
         try await h.reconcile()
         try await h.deliver()
 
@@ -247,7 +247,7 @@ import TestSupport
 
     // 8. Consumption learned after the production started.
     @Test func consumptionLearnedLateBecomesACorrectionMoveAndTotalsReconcile() async throws {
-        let h = try SyncHarness()
+        let h = try await SyncHarness()
         let po = try h.tryton.createProduction(reference: "PO-CONS", quantity: 100)
         try await h.importERP()
         let planned = try h.trytonTotals(po.id).allInputs
@@ -255,17 +255,17 @@ import TestSupport
         let t0 = Self.bucket(-120)
         try await h.mes("PO-CONS", .start, at: t0)
         // The first hour's consumption is within plan: nothing to correct.
-        try h.send(Self.perMinute(h, from: t0, minutes: 60, signal: "steel-feed"))
+        try await h.send(Self.perMinute(h, from: t0, minutes: 60, signal: "steel-feed"))
         try await h.reconcile()
         try await h.deliver()
         #expect(try await h.store.postings().isEmpty)
         // More is consumed than planned: one correction move for the excess.
-        try h.send(Self.perMinute(h, from: t0 + .seconds(3600), minutes: 44, signal: "steel-feed"))
+        try await h.send(Self.perMinute(h, from: t0 + .seconds(3600), minutes: 44, signal: "steel-feed"))
         try await h.reconcile()
         try await h.deliver()
         #expect(try h.trytonTotals(po.id).keyedInputs == 4)
         // Consumption from the first hour arrives late (buffered): a further correction.
-        try h.send([h.count(3, signal: "steel-feed", from: t0, to: t0 + .seconds(60), historical: true)], receivedAt: .now())
+        try await h.send([h.count(3, signal: "steel-feed", from: t0, to: t0 + .seconds(60), historical: true)], receivedAt: .now())
         try await h.reconcile()
         try await h.deliver()
         let totals = try h.trytonTotals(po.id)

@@ -25,7 +25,7 @@ import TestSupport
         let sub = try ChildProcess(try Executables.locate("mosquitto_sub"), ["-p", "\(broker.port)", "-t", "plant/#", "-v", "-q", "1"], outputFile: unsLog)
         defer { sub.terminate(grace: 1) }
 
-        let h = try SyncHarness(brokerPort: broker.port, extra: """
+        let h = try await SyncHarness(brokerPort: broker.port, extra: """
             mes: { topic: "mes/+/+/order" }
             targets:
               cmms: { kind: http, url: "http://127.0.0.1:\(receiverPort)/notifications/{equipment}", template: '{"asset": "{{equipment}}", "kind": "{{kind}}", "reason": "{{reason}}", "order": "{{order_number}}", "ref": "{{key}}"}' }
@@ -49,11 +49,11 @@ import TestSupport
         let down = h.event(.downtime, signal: "machine-state", at: .minutes(-10),
                            values: ["duration_s": .number(600), "reason": .text("jam"), "started_at": .text(Timestamp.minutes(-20).rfc3339)])
         let alarm = h.event(.limitRaised, signal: "thickness", at: .minutes(-5), values: ["severity": .text("high_high"), "value": .number(2.9)])
-        try h.send([down, alarm])
+        try await h.send([down, alarm])
         try await h.reconcile()
         try await h.deliver()
         // The edge resends after a reconnect: nothing is posted twice.
-        #expect(try h.send([down, alarm]).duplicates == 2)
+        #expect(try await h.send([down, alarm]).duplicates == 2)
         try await h.reconcile()
         try await h.deliver()
 

@@ -35,7 +35,7 @@ import TestSupport
     /// in Tryton with no MES: the running work assigns the order to the press mapped by its plain
     /// name, and when the order is done its output is the counted yield, not the plan plus the count.
     @Test func aDoneProductionOnANestedPressOutputsWhatWasCounted() async throws {
-        let h = try SyncHarness(equipment: #"press-2: { work_center: "Press 2", yield: parts, scrap: rejects }"#)
+        let h = try await SyncHarness(equipment: #"press-2: { work_center: "Press 2", yield: parts, scrap: rejects }"#)
         let po = try h.tryton.createProduction(reference: "PO-NEST", quantity: 500, workCenter: "Line 2")
         let before = try h.tryton.moves(po.id)
         #expect(Self.quantity(before.outputs) { Self.toStorage($0) && ($0["millwright_key"] as? String) == nil } == 500,
@@ -53,7 +53,7 @@ import TestSupport
         events += Self.perMinute(h, equipment: "press-2", from: t0 + .seconds(900), minutes: 15, each: 4)
         events += Self.perMinute(h, equipment: "press-2", from: t0 + .seconds(1800), minutes: 10, each: 5)
         events += Self.perMinute(h, equipment: "press-2", from: t0 + .seconds(1800), minutes: 6, signal: "rejects")
-        try h.send(events)
+        try await h.send(events)
         let outcome = try await h.reconcile()
         #expect(outcome.unattributed.isEmpty)
         try await h.deliver()
@@ -75,13 +75,13 @@ import TestSupport
     /// Inputs too: less steel consumed than the BOM planned comes back to stock when the order has
     /// left the press, so Tryton's net consumption equals what was measured.
     @Test func unusedMaterialReturnsToStockWhenTheOrderLeavesThePress() async throws {
-        let h = try SyncHarness(equipment: #"press-1: { work_center: "Line 1 / Press 1", yield: parts, consumption: { steel-feed: STEEL } }"#)
+        let h = try await SyncHarness(equipment: #"press-1: { work_center: "Line 1 / Press 1", yield: parts, consumption: { steel-feed: STEEL } }"#)
         let po = try h.tryton.createProduction(reference: "PO-RET", quantity: 100, workCenter: "Line 1 / Press 1")
         try await h.importERP()
         #expect(try h.tryton.moves(po.id).inputs.filter(Self.isDone).count == 1, "Tryton books the planned inputs when the order runs")
         let t0 = HardCaseTests.bucket(-120)
         try await h.mes("PO-RET", .start, at: t0)
-        try h.send(Self.perMinute(h, equipment: "press-1", from: t0, minutes: 60) + Self.perMinute(h, equipment: "press-1", from: t0, minutes: 60, signal: "steel-feed"))
+        try await h.send(Self.perMinute(h, equipment: "press-1", from: t0, minutes: 60) + Self.perMinute(h, equipment: "press-1", from: t0, minutes: 60, signal: "steel-feed"))
         // While the order runs, below plan is not a finding yet.
         try await h.reconcile()
         try await h.deliver()
@@ -105,7 +105,7 @@ import TestSupport
 
     /// A mapping that names what Tryton does not have is refused, naming every unknown reference.
     @Test func anUnknownWorkCenterOrProductIsRefusedWithTheNamesAndAHint() async throws {
-        let h = try SyncHarness(equipment: """
+        let h = try await SyncHarness(equipment: """
             press-1: { work_center: "Press 9", yield: parts, consumption: { steel-feed: STEEL-X } }
             press-2: { work_center: "Line 2 / Press 2", yield: parts }
             """)
@@ -137,19 +137,19 @@ import TestSupport
     /// status, ledger, master-data, the log) and an operator can assign them; then they are posted.
     @Test func countsNoOrderCoversAreShownAndAnOperatorCanAssignThem() async throws {
         let equipment = #"press-2: { work_center: "Press 2", yield: parts }"#
-        let h = try SyncHarness(equipment: equipment)
+        let h = try await SyncHarness(equipment: equipment)
         // Released but not running in Tryton: no assignment from the ERP, and no MES.
         let po = try h.tryton.createProduction(reference: "PO-LOOSE", quantity: 50, workCenter: "Line 2", state: "waiting")
         try await h.importERP()
         let t0 = HardCaseTests.bucket(-120)
-        try h.send(Self.perMinute(h, equipment: "press-2", from: t0, minutes: 20))
+        try await h.send(Self.perMinute(h, equipment: "press-2", from: t0, minutes: 20))
         let outcome = try await h.reconcile()
         #expect(outcome.unattributed.map(\.quantity) == [20] && outcome.unattributed.first?.from == t0)
         #expect(try await h.store.unassigned().map(\.span).map { "\($0.equipment) \($0.kind.rawValue) \($0.quantity)" } == ["press-2 yield 20.0"])
 
         // The operator's view, through the real binary on the same store.
         let config = h.dir.appendingPathComponent("central.yaml").path
-        try (SyncHarness.config(trytonURL: h.tryton.url, brokerPort: 1, equipment: equipment) + "\ndata_dir: \(h.dir.path)\n")
+        try (SyncHarness.config(trytonURL: h.tryton.url, brokerPort: 1, equipment: equipment) + "\n\(h.storeSection)\n")
             .write(toFile: config, atomically: true, encoding: .utf8)
         func cli(_ args: String) throws -> (status: Int32, output: String) { try Self.central("\(args) -c", config: config) }
         let review = try cli("review")

@@ -1,4 +1,5 @@
 import CentralIngest
+import CentralPostgres
 import CentralSync
 import ERPConnectors
 import Foundation
@@ -7,14 +8,18 @@ import MillwrightCore
 import Reconciliation
 import TestSupport
 
-/// A central with synchronisation against a real Tryton server: a real SQLite store fed through the
-/// same batch validation the MQTT ingest uses, the real reconcile pass, dispatcher and connectors.
+/// A central with synchronisation against a real Tryton server: a real store fed through the same
+/// batch validation the MQTT ingest uses, the real reconcile pass, dispatcher and connectors.
 /// Time is driven by the test (event times in the recent past; `now` passed to each pass).
+/// The store is the SQLite file, or PostgreSQL (started by the tests) when the environment says
+/// `MILLWRIGHT_TEST_STORE=postgresql`: `scripts/test` runs these suites once on each.
 final class SyncHarness: @unchecked Sendable {  // used from one test at a time
     let tryton: TrytonServer
     let dir: URL
-    let central: CentralStore
+    let events: any IngestStore
     let runtime: SyncRuntime
+    /// What a configuration file needs so the real binary opens this harness's store.
+    let storeSection: String
     let site = "plant-a"
     var epoch: Int64 = 1_790_000_000
     var seq: Int64 = 0
@@ -37,18 +42,35 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
     }
 
     init(tryton: TrytonServer? = nil, trytonURL: String? = nil, brokerPort: Int = 1, equipment: String = defaultEquipment,
-         extra: String = "") throws {
+         extra: String = "") async throws {
         let t = try tryton ?? TrytonServer()
         self.tryton = t
         dir = try TemporaryDirectory.make(prefix: "sync")
         let yaml = Self.config(trytonURL: trytonURL ?? t.url, brokerPort: brokerPort, equipment: equipment, extra: extra)
         let cc = try CentralConfiguration.parse(yaml: yaml)
         let sc = try SyncConfiguration.parse(yaml: yaml)
-        central = try CentralStore(path: dir.appendingPathComponent("central.sqlite").path)
         var logger = Logger(label: "test-sync")
         logger.logLevel = .warning
-        runtime = try SyncRuntime(central: cc, sync: sc, store: central, events: SQLiteIngestStore(central), logger: logger)
+        let state: any SyncState
+        if Self.backend == "postgresql" {
+            let server = try PostgresServer.shared()
+            let database = try server.createDatabase()
+            storeSection = server.storeYAML(database: database)
+            let db = try await PostgresDatabase(settings: StoreSettings.PostgreSQL(port: server.port, database: database,
+                                                                                  connections: 4, tls: .disable), logger: logger)
+            events = PostgresIngestStore(db)
+            state = PostgresSyncState(db, holder: "test")
+        } else {
+            storeSection = "data_dir: \(dir.path)"
+            let central = try CentralStore(path: dir.appendingPathComponent("central.sqlite").path)
+            events = SQLiteIngestStore(central)
+            state = SQLiteSyncState(try SyncStore(central: central))
+        }
+        runtime = try SyncRuntime(central: cc, sync: sc, state: state, events: events, logger: logger)
     }
+
+    /// `sqlite` (default) or `postgresql`, from `MILLWRIGHT_TEST_STORE`.
+    static var backend: String { ProcessInfo.processInfo.environment["MILLWRIGHT_TEST_STORE"] ?? "sqlite" }
 
     var store: any SyncState { runtime.store }
 
@@ -76,14 +98,14 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
     /// Sends events as one uplink batch, received by the central at `receivedAt` (by default a
     /// second after the newest event: live delivery; pass a later time with `historical` events).
     @discardableResult
-    func send(_ events: [EventEnvelope], receivedAt: Timestamp? = nil) throws -> (inserted: Int, duplicates: Int) {
+    func send(_ events: [EventEnvelope], receivedAt: Timestamp? = nil) async throws -> IngestOutcome {
         let receivedAt = receivedAt ?? (events.map(\.edgeReceivedAt).max() ?? .now()) + .seconds(1)
         let enc = JSONEncoder()
         enc.outputFormatting = .sortedKeys
         let bodies = try events.map { String(decoding: try enc.encode($0), as: UTF8.self) }
         let batch = "{\"v\": 1, \"batch\": \"\(epoch)-\(events.first?.seq ?? 0)\", \"site\": \"\(site)\", \"edge\": \"\(edge)\", "
             + "\"sent_at\": \"\(receivedAt.rfc3339)\", \"events\": [\(bodies.joined(separator: ","))]}"
-        return try central.ingest(topic: UplinkTopics.events(site: site, edge: edge), payload: Array(batch.utf8), now: receivedAt)
+        return try await self.events.ingest(topic: UplinkTopics.events(site: site, edge: edge), payload: Array(batch.utf8), now: receivedAt)
     }
 
     // MARK: ERP and MES

@@ -9,7 +9,7 @@ import TestSupport
 /// The thin path end to end against a real Tryton: import, assignment, counts, declaration, move.
 @Suite(.serialized) struct TrytonFlowTests {
     @Test func countsBecomeOneOutputMovePerBucketInTryton() async throws {
-        let h = try SyncHarness()
+        let h = try await SyncHarness()
         let order = try h.tryton.createProduction(reference: "PO-FLOW-1", quantity: 100)
         try await h.importERP()
         let t0 = Timestamp.minutes(-60)
@@ -18,7 +18,7 @@ import TestSupport
         let bucketStart = Timestamp(milliseconds: t0.milliseconds - t0.milliseconds % 900_000 + 900_000)
         var events: [EventEnvelope] = []
         for m in 0..<14 { events.append(h.count(5, from: bucketStart + .seconds(Int64(m) * 60), to: bucketStart + .seconds(Int64(m + 1) * 60))) }
-        try h.send(events)
+        try await h.send(events)
         try await h.reconcile()
         try await h.deliver()
         let posted = try await h.store.postings()
@@ -29,7 +29,7 @@ import TestSupport
         let ledger = try await h.ledger(order.id)
         #expect(ledger.count == 1 && ledger[0].derived == 70 && ledger[0].posted == 70 && ledger[0].isBalanced)
         // Trace back from the Tryton document to the events and the edge.
-        let back = try await Trace(store: h.store, events: SQLiteIngestStore(h.central)).back(document: posted[0].documentRef!)
+        let back = try await Trace(store: h.store, events: h.events).back(document: posted[0].documentRef!)
         #expect(back.events.count == 14 && back.edges == ["gw-1"])
     }
 }

@@ -12,4 +12,16 @@ public struct AssignmentRecord: Sendable, Hashable {
     public var source: String
     public var receivedAt: Timestamp
     public var `operator`: String?
+
+    public init(equipment: String, orderRef: String, operation: String, action: AssignmentChange.Action, at: Timestamp, source: String,
+                receivedAt: Timestamp, operator actor: String?) {
+        self.equipment = equipment
+        self.orderRef = orderRef
+        self.operation = operation
+        self.action = action
+        self.at = at
+        self.source = source
+        self.receivedAt = receivedAt
+        self.operator = actor
+    }
 }

@@ -126,6 +126,27 @@ public struct Posting: Sendable, Hashable, Codable {
     public var lastError: String?
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
+
+    public init(id: Int64, idempotencyKey: String, target: String, kind: String, line: String, orderID: Int64?, quantity: Double,
+                payload: String, sources: [String], status: Status, attempts: Int, nextAttemptAt: Timestamp, documentRef: String?,
+                lastError: String?, createdAt: Timestamp, updatedAt: Timestamp) {
+        self.id = id
+        self.idempotencyKey = idempotencyKey
+        self.target = target
+        self.kind = kind
+        self.line = line
+        self.orderID = orderID
+        self.quantity = quantity
+        self.payload = payload
+        self.sources = sources
+        self.status = status
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.documentRef = documentRef
+        self.lastError = lastError
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+    }
 }
 
 /// A quantity an operator must look at (late data for a closed order, a reduction after posting).
@@ -138,6 +159,18 @@ public struct ReviewItem: Sendable, Hashable, Codable {
     public var sources: [String]
     public var firstSeen: Timestamp
     public var updatedAt: Timestamp
+
+    public init(line: String, orderID: Int64, kind: String, quantity: Double, reason: String, sources: [String], firstSeen: Timestamp,
+                updatedAt: Timestamp) {
+        self.line = line
+        self.orderID = orderID
+        self.kind = kind
+        self.quantity = quantity
+        self.reason = reason
+        self.sources = sources
+        self.firstSeen = firstSeen
+        self.updatedAt = updatedAt
+    }
 }
 
 /// Derived versus posted, per order: the figure that says the ERP matches the machines.
@@ -166,4 +199,10 @@ public struct UnassignedItem: Sendable, Hashable, Codable {
     public var span: UnassignedSpan
     public var firstSeen: Timestamp
     public var updatedAt: Timestamp
+
+    public init(span: UnassignedSpan, firstSeen: Timestamp, updatedAt: Timestamp) {
+        self.span = span
+        self.firstSeen = firstSeen
+        self.updatedAt = updatedAt
+    }
 }

@@ -144,14 +144,14 @@ extension SyncStore {
     public func replay(id: Int64, payload: String?, operator actor: String, now: Timestamp) throws -> Posting {
         try pool.write { db in
             guard let p = try Row.fetchOne(db, sql: "SELECT * FROM postings WHERE id = ?", arguments: [id]).map(Self.posting) else {
-                throw StoreError(description: "no posting \(id): list them with `millwright-central postings`")
+                throw ReplayRefusal.noSuchPosting(id)
             }
             guard p.status != .acked else {
-                throw StoreError(description: "posting \(id) was acknowledged as \(p.documentRef ?? "?"); there is nothing to replay")
+                throw ReplayRefusal.alreadyAcknowledged(id, documentRef: p.documentRef)
             }
             if let payload {
                 guard (try? JSONSerialization.jsonObject(with: Data(payload.utf8))) is [String: Any] else {
-                    throw StoreError(description: "the edited payload is not a JSON object")
+                    throw ReplayRefusal.payloadNotAnObject
                 }
                 try db.execute(sql: "UPDATE postings SET payload = ? WHERE id = ?", arguments: [payload, id])
                 try audit(id, actor, "payload-edited", "before: \(p.payload)\nafter: \(payload)", now, db)

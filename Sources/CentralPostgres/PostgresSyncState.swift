@@ -1,0 +1,376 @@
+import CentralIngest
+import CentralSync
+import Foundation
+import MillwrightCore
+import PostgresNIO
+import Reconciliation
+
+/// The synchronisation's seams (`MasterDataStore`, `PostingsStore`) on PostgreSQL, shared by
+/// central replicas.
+///
+/// Why it is shaped this way: due postings are claimed, not just read. A claim (`claimed_by`,
+/// `claim_until` on the database's clock) is taken with `FOR UPDATE SKIP LOCKED`, so two replicas
+/// polling at once get disjoint postings and never wait on each other; a claim ends when the
+/// posting is acknowledged, failed or replayed, or after `claimFor` if its holder died, and then
+/// another replica delivers it (looking it up by key first, as after any crash). Event keys cited
+/// by postings are a `text[]` with a GIN index, so "postings citing this event" is an index lookup.
+public final class PostgresSyncState: SyncState {
+    public let database: PostgresDatabase
+    /// Who claims postings: unique per process.
+    public let holder: String
+    /// How long a claim lasts without an outcome: the longest a dead replica delays its postings.
+    public let claimFor: Duration
+
+    public init(_ database: PostgresDatabase, holder: String, claimFor: Duration = .seconds(300)) {
+        self.database = database
+        self.holder = holder
+        self.claimFor = claimFor
+    }
+
+    var logger: Logger { database.logger }
+
+    static let dbNow = "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+
+    var claimMillis: Int64 { claimFor.components.seconds * 1000 + claimFor.components.attoseconds / 1_000_000_000_000_000 }
+
+    // MARK: MasterDataStore
+
+    public func upsertOrders(_ orders: [ERPOrder], now: Timestamp) async throws {
+        guard !orders.isEmpty else { return }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        let sorted = orders.sorted { $0.id < $1.id }
+        let bodies = try sorted.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
+        let closed: [Int64] = sorted.map { $0.isClosed ? now.milliseconds : -1 }  // -1: not closed (arrays carry no NULL here)
+        try await database.transaction { c in
+            try await c.query("""
+                INSERT INTO erp_orders AS o (id, number, reference, state, body, imported_at, closed_seen_at)
+                SELECT u.id, u.number, u.reference, u.state, u.body, \(now.milliseconds), NULLIF(u.closed, -1)
+                FROM unnest(\(sorted.map(\.id))::int8[], \(sorted.map(\.number))::text[], \(sorted.map(\.reference))::text[],
+                    \(sorted.map(\.state))::text[], \(bodies)::text[], \(closed)::int8[]) AS u(id, number, reference, state, body, closed)
+                ON CONFLICT (id) DO UPDATE SET number = excluded.number, reference = excluded.reference, state = excluded.state,
+                    body = excluded.body, imported_at = excluded.imported_at,
+                    closed_seen_at = COALESCE(o.closed_seen_at, excluded.closed_seen_at)
+                """, logger: logger)
+        }
+    }
+
+    public func orderImportTimes() async throws -> [Int64: Timestamp] {
+        var out: [Int64: Timestamp] = [:]
+        for try await (id, at) in try await database.query("SELECT id, imported_at FROM erp_orders").decode((Int64, Int64).self) {
+            out[id] = Timestamp(milliseconds: at)
+        }
+        return out
+    }
+
+    public func orders() async throws -> [Int64: ERPOrder] {
+        let decoder = JSONDecoder()
+        var out: [Int64: ERPOrder] = [:]
+        for try await body in try await database.query("SELECT body FROM erp_orders").decode(String.self) {
+            let o = try decoder.decode(ERPOrder.self, from: Data(body.utf8))
+            out[o.id] = o
+        }
+        return out
+    }
+
+    @discardableResult
+    public func recordAssignmentChange(equipment: String, orderRef: String, operation: String, action: AssignmentChange.Action,
+                                       at: Timestamp, source: String, operator actor: String?, now: Timestamp) async throws -> Bool {
+        var inserted = false
+        let rows = try await database.query("""
+            INSERT INTO assignment_changes (equipment, order_ref, operation, action, at, source, received_at, operator)
+            VALUES (\(equipment), \(orderRef), \(operation), \(action.rawValue), \(at.milliseconds), \(source), \(now.milliseconds), \(actor))
+            ON CONFLICT ON CONSTRAINT assignment_changes_key DO NOTHING
+            RETURNING id
+            """)
+        for try await _ in rows.decode(Int64.self) { inserted = true }
+        return inserted
+    }
+
+    public func assignmentChanges() async throws -> [AssignmentRecord] {
+        var out: [AssignmentRecord] = []
+        let rows = try await database.query("""
+            SELECT equipment, order_ref, operation, action, at, source, received_at, operator FROM assignment_changes ORDER BY at, id
+            """)
+        for try await r in rows.decode((String, String, String, String, Int64, String, Int64, String?).self) {
+            guard let action = AssignmentChange.Action(rawValue: r.3) else { continue }
+            out.append(AssignmentRecord(equipment: r.0, orderRef: r.1, operation: r.2, action: action, at: Timestamp(milliseconds: r.4),
+                                        source: r.5, receivedAt: Timestamp(milliseconds: r.6), operator: r.7))
+        }
+        return out
+    }
+
+    // MARK: PostingsStore
+
+    public func cursor(_ name: String) async throws -> FeedPosition {
+        for try await (t, r) in try await database.query("SELECT txid, row_id FROM cursors WHERE name = \(name)").decode((Int64, Int64).self) {
+            return FeedPosition(transaction: t, row: r)
+        }
+        return .start
+    }
+
+    @discardableResult
+    public func apply(postings: [NewPosting], reviews: [ReviewChange], cursor: (name: String, value: FeedPosition)?,
+                      now: Timestamp) async throws -> [Int64] {
+        let logger = self.logger
+        return try await database.transaction { c in
+            if let cursor {
+                try await c.query("""
+                    INSERT INTO cursors (name, txid, row_id) VALUES (\(cursor.name), \(cursor.value.transaction), \(cursor.value.row))
+                    ON CONFLICT (name) DO UPDATE SET txid = excluded.txid, row_id = excluded.row_id
+                    """, logger: logger)
+            }
+            var ids: [Int64] = []
+            for p in postings {
+                let rows = try await c.query("""
+                    INSERT INTO postings (idempotency_key, target, kind, line, order_id, quantity, payload, sources, status,
+                        attempts, next_attempt_at, created_at, updated_at)
+                    VALUES (\(p.idempotencyKey), \(p.target), \(p.kind), \(p.line), \(p.orderID), \(p.quantity), \(p.payload),
+                        \(p.sources)::text[], 'pending', 0, \(now.milliseconds), \(now.milliseconds), \(now.milliseconds))
+                    ON CONFLICT (idempotency_key) DO NOTHING
+                    RETURNING id
+                    """, logger: logger)
+                for try await id in rows.decode(Int64.self) {
+                    ids.append(id)
+                    try await Self.audit(c, id, "millwright", "created", "\(p.kind) \(p.quantity) for line \(p.line)", now, logger)
+                }
+            }
+            for r in reviews.sorted(by: { $0.line.description < $1.line.description }) {
+                if r.quantity == 0 {
+                    try await c.query("DELETE FROM review_items WHERE line = \(r.line.description)", logger: logger)
+                } else {
+                    try await c.query("""
+                        INSERT INTO review_items AS i (line, order_id, kind, quantity, reason, sources, first_seen, updated_at)
+                        VALUES (\(r.line.description), \(r.line.orderID), \(r.line.kind.rawValue), \(r.quantity), \(r.reason),
+                            \(r.sources)::text[], \(now.milliseconds), \(now.milliseconds))
+                        ON CONFLICT (line) DO UPDATE SET quantity = excluded.quantity, reason = excluded.reason,
+                            sources = excluded.sources, updated_at = excluded.updated_at
+                        WHERE i.quantity != excluded.quantity OR i.reason != excluded.reason
+                        """, logger: logger)
+                }
+            }
+            return ids
+        }
+    }
+
+    static func audit(_ c: PostgresConnection, _ id: Int64, _ actor: String, _ action: String, _ detail: String, _ now: Timestamp,
+                      _ logger: Logger) async throws {
+        try await c.query("""
+            INSERT INTO posting_audit (posting_id, at, actor, action, detail) VALUES (\(id), \(now.milliseconds), \(actor), \(action), \(detail))
+            """, logger: logger)
+    }
+
+    public func postedLines() async throws -> (totals: [LineKey: Double], sources: [LineKey: Set<EventKey>], counts: [LineKey: Int]) {
+        var totals: [LineKey: Double] = [:], sources: [LineKey: Set<EventKey>] = [:], counts: [LineKey: Int] = [:]
+        let rows = try await database.query("SELECT line, quantity, sources FROM postings WHERE line != ''")
+        for try await (line, quantity, cited) in rows.decode((String, Double, [String]).self) {
+            guard let key = LineKey(parsing: line) else { continue }
+            totals[key, default: 0] += quantity
+            counts[key, default: 0] += 1
+            sources[key, default: []].formUnion(cited.compactMap(EventKey.init(parsing:)))
+        }
+        return (totals, sources, counts)
+    }
+
+    static let postingColumns = """
+        id, idempotency_key, target, kind, line, order_id, quantity, payload, sources, status, attempts, next_attempt_at,
+        document_ref, last_error, created_at, updated_at
+        """
+
+    func postings(_ query: PostgresQuery) async throws -> [Posting] {
+        var out: [Posting] = []
+        let rows = try await database.query(query)
+        for try await r in rows.decode((Int64, String, String, String, String, Int64?, Double, String, [String], String, Int32, Int64,
+                                        String?, String?, Int64, Int64).self) {
+            out.append(Posting(id: r.0, idempotencyKey: r.1, target: r.2, kind: r.3, line: r.4, orderID: r.5, quantity: r.6, payload: r.7,
+                               sources: r.8, status: Posting.Status(rawValue: r.9) ?? .pending, attempts: Int(r.10),
+                               nextAttemptAt: Timestamp(milliseconds: r.11), documentRef: r.12, lastError: r.13,
+                               createdAt: Timestamp(milliseconds: r.14), updatedAt: Timestamp(milliseconds: r.15)))
+        }
+        return out
+    }
+
+    /// Claims due postings for this process (see the type's comment) and returns them in due order.
+    public func duePostings(now: Timestamp, limit: Int) async throws -> [Posting] {
+        let claimed = try await postings("""
+            UPDATE postings SET claimed_by = \(holder), claim_until = \(unescaped: Self.dbNow) + \(claimMillis)
+            WHERE id IN (
+                SELECT id FROM postings
+                WHERE status IN ('pending', 'sent') AND next_attempt_at <= \(now.milliseconds)
+                  AND (claim_until IS NULL OR claim_until < \(unescaped: Self.dbNow))
+                ORDER BY next_attempt_at, id LIMIT \(Int64(max(0, limit)))
+                FOR UPDATE SKIP LOCKED)
+            RETURNING \(unescaped: Self.postingColumns)
+            """)
+        return claimed.sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
+    }
+
+    public func postings(status: Posting.Status?, kind: String?) async throws -> [Posting] {
+        try await postings("""
+            SELECT \(unescaped: Self.postingColumns) FROM postings
+            WHERE (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue)::text)
+              AND (\(kind)::text IS NULL OR kind = \(kind)::text)
+            ORDER BY id
+            """)
+    }
+
+    public func posting(id: Int64) async throws -> Posting? {
+        try await postings("SELECT \(unescaped: Self.postingColumns) FROM postings WHERE id = \(id)").first
+    }
+
+    public func posting(documentRef: String) async throws -> [Posting] {
+        try await postings("SELECT \(unescaped: Self.postingColumns) FROM postings WHERE document_ref = \(documentRef) ORDER BY id")
+    }
+
+    public func postings(citing key: EventKey) async throws -> [Posting] {
+        try await postings("SELECT \(unescaped: Self.postingColumns) FROM postings WHERE sources @> ARRAY[\(key.description)]::text[] ORDER BY id")
+    }
+
+    public func markSent(_ id: Int64, now: Timestamp) async throws {
+        try await database.transaction { c in
+            try await c.query("UPDATE postings SET status = 'sent', attempts = attempts + 1, updated_at = \(now.milliseconds) WHERE id = \(id)",
+                              logger: self.logger)
+        }
+    }
+
+    public func markAcked(_ id: Int64, documentRef: String, note: String, now: Timestamp) async throws {
+        let logger = self.logger
+        try await database.transaction { c in
+            try await c.query("""
+                UPDATE postings SET status = 'acked', document_ref = \(documentRef), last_error = NULL, updated_at = \(now.milliseconds),
+                    claimed_by = NULL, claim_until = NULL
+                WHERE id = \(id)
+                """, logger: logger)
+            try await Self.audit(c, id, "millwright", "acked", "\(documentRef) \(note)", now, logger)
+        }
+    }
+
+    public func markFailed(_ id: Int64, error: String, retryAt: Timestamp?, now: Timestamp) async throws {
+        let logger = self.logger
+        try await database.transaction { c in
+            if let retryAt {
+                try await c.query("""
+                    UPDATE postings SET status = 'pending', next_attempt_at = \(retryAt.milliseconds), last_error = \(error),
+                        updated_at = \(now.milliseconds), claimed_by = NULL, claim_until = NULL
+                    WHERE id = \(id)
+                    """, logger: logger)
+            } else {
+                try await c.query("""
+                    UPDATE postings SET status = 'dead', last_error = \(error), updated_at = \(now.milliseconds), claimed_by = NULL, claim_until = NULL
+                    WHERE id = \(id)
+                    """, logger: logger)
+                try await Self.audit(c, id, "millwright", "dead-lettered", error, now, logger)
+            }
+        }
+    }
+
+    public func replay(id: Int64, payload: String?, operator actor: String, now: Timestamp) async throws -> Posting {
+        guard let p = try await posting(id: id) else {
+            throw ReplayRefusal.noSuchPosting(id)
+        }
+        guard p.status != .acked else {
+            throw ReplayRefusal.alreadyAcknowledged(id, documentRef: p.documentRef)
+        }
+        if let payload, !((try? JSONSerialization.jsonObject(with: Data(payload.utf8))) is [String: Any]) {
+            throw ReplayRefusal.payloadNotAnObject
+        }
+        let logger = self.logger
+        try await database.transaction { c in
+            if let payload {
+                try await c.query("UPDATE postings SET payload = \(payload) WHERE id = \(id)", logger: logger)
+                try await Self.audit(c, id, actor, "payload-edited", "before: \(p.payload)\nafter: \(payload)", now, logger)
+            }
+            try await c.query("""
+                UPDATE postings SET status = 'pending', attempts = 0, next_attempt_at = \(now.milliseconds), updated_at = \(now.milliseconds),
+                    claimed_by = NULL, claim_until = NULL
+                WHERE id = \(id)
+                """, logger: logger)
+            try await Self.audit(c, id, actor, "replayed", "from \(p.status.rawValue) after \(p.attempts) attempts; last error: \(p.lastError ?? "-")",
+                                 now, logger)
+        }
+        guard let replayed = try await posting(id: id) else { throw PostgresStoreError("posting \(id) vanished during the replay") }
+        return replayed
+    }
+
+    public func audit(postingID: Int64) async throws -> [PostingAudit] {
+        var out: [PostingAudit] = []
+        let rows = try await database.query("SELECT posting_id, at, actor, action, detail FROM posting_audit WHERE posting_id = \(postingID) ORDER BY id")
+        for try await r in rows.decode((Int64, Int64, String, String, String).self) {
+            out.append(PostingAudit(postingID: r.0, at: Timestamp(milliseconds: r.1), actor: r.2, action: r.3, detail: r.4))
+        }
+        return out
+    }
+
+    public func reviewItems() async throws -> [ReviewItem] {
+        var out: [ReviewItem] = []
+        let rows = try await database.query("""
+            SELECT line, order_id, kind, quantity, reason, sources, first_seen, updated_at FROM review_items ORDER BY order_id, line
+            """)
+        for try await r in rows.decode((String, Int64, String, Double, String, [String], Int64, Int64).self) {
+            out.append(ReviewItem(line: r.0, orderID: r.1, kind: r.2, quantity: r.3, reason: r.4, sources: r.5,
+                                  firstSeen: Timestamp(milliseconds: r.6), updatedAt: Timestamp(milliseconds: r.7)))
+        }
+        return out
+    }
+
+    public func replaceUnassigned(_ spans: [UnassignedSpan], now: Timestamp) async throws {
+        let logger = self.logger
+        try await database.transaction { c in
+            // One replacer at a time (two passes at once would each keep their own rows).
+            try await c.query("LOCK TABLE unassigned_spans IN EXCLUSIVE MODE", logger: logger)
+            var firstSeen: [UnassignedSpan.Gap: Int64] = [:]
+            let rows = try await c.query("SELECT equipment, kind, material, after_ms, first_seen FROM unassigned_spans", logger: logger)
+            for try await r in rows.decode((String, String, String, Int64?, Int64).self) {
+                guard let kind = QuantityKind(rawValue: r.1) else { continue }
+                firstSeen[UnassignedSpan.Gap(equipment: r.0, kind: kind, material: r.2, after: r.3.map(Timestamp.init(milliseconds:)))] = r.4
+            }
+            try await c.query("DELETE FROM unassigned_spans", logger: logger)
+            for s in spans {
+                try await c.query("""
+                    INSERT INTO unassigned_spans (equipment, kind, material, after_ms, before_ms, from_ms, to_ms, quantity, sources, first_seen, updated_at)
+                    VALUES (\(s.equipment), \(s.kind.rawValue), \(s.material), \(s.after?.milliseconds), \(s.before?.milliseconds),
+                        \(s.from.milliseconds), \(s.to.milliseconds), \(s.quantity), \(s.events.sorted().map(\.description))::text[],
+                        \(firstSeen[s.gap] ?? now.milliseconds), \(now.milliseconds))
+                    """, logger: logger)
+            }
+        }
+    }
+
+    public func unassigned() async throws -> [UnassignedItem] {
+        var out: [UnassignedItem] = []
+        let rows = try await database.query("""
+            SELECT equipment, kind, material, after_ms, before_ms, from_ms, to_ms, quantity, sources, first_seen, updated_at
+            FROM unassigned_spans ORDER BY equipment, from_ms, kind, material
+            """)
+        for try await r in rows.decode((String, String, String, Int64?, Int64?, Int64, Int64, Double, [String], Int64, Int64).self) {
+            guard let kind = QuantityKind(rawValue: r.1) else { continue }
+            let span = UnassignedSpan(equipment: r.0, kind: kind, material: r.2, after: r.3.map(Timestamp.init(milliseconds:)),
+                                      before: r.4.map(Timestamp.init(milliseconds:)), from: Timestamp(milliseconds: r.5),
+                                      to: Timestamp(milliseconds: r.6), quantity: r.7, events: Set(r.8.compactMap(EventKey.init(parsing:))))
+            out.append(UnassignedItem(span: span, firstSeen: Timestamp(milliseconds: r.9), updatedAt: Timestamp(milliseconds: r.10)))
+        }
+        return out
+    }
+
+    public func recordTargetHealth(_ target: String, breaker: String, failures: Int, success: Bool, error: String?, now: Timestamp) async throws {
+        let ok: Int64? = success ? now.milliseconds : nil, failed: Int64? = success ? nil : now.milliseconds
+        try await database.transaction { c in
+            try await c.query("""
+                INSERT INTO target_health AS h (target, breaker, consecutive_failures, last_success, last_failure, last_error)
+                VALUES (\(target), \(breaker), \(Int32(clamping: failures)), \(ok), \(failed), \(error))
+                ON CONFLICT (target) DO UPDATE SET breaker = excluded.breaker, consecutive_failures = excluded.consecutive_failures,
+                    last_success = COALESCE(excluded.last_success, h.last_success), last_failure = COALESCE(excluded.last_failure, h.last_failure),
+                    last_error = COALESCE(excluded.last_error, h.last_error)
+                """, logger: self.logger)
+        }
+    }
+
+    public func targetHealth() async throws -> [TargetHealth] {
+        var out: [TargetHealth] = []
+        let rows = try await database.query("SELECT target, breaker, consecutive_failures, last_success, last_error FROM target_health ORDER BY target")
+        for try await r in rows.decode((String, String, Int32, Int64?, String?).self) {
+            out.append(TargetHealth(target: r.0, breaker: r.1, failures: Int(r.2), lastSuccess: r.3.map(Timestamp.init(milliseconds:)), lastError: r.4))
+        }
+        return out
+    }
+}

@@ -1,0 +1,71 @@
+import CentralIngest
+import CentralPostgres
+import CentralSync
+import Foundation
+import MillwrightCore
+import TestSupport
+import Testing
+
+/// Replicas sharing one PostgreSQL claim due postings: never the same one twice while a claim
+/// holds, and a dead replica's claims pass to another once they expire.
+@Suite struct PostingClaimTests {
+    func postings(_ n: Int) -> [NewPosting] {
+        (1...n).map { NewPosting(idempotencyKey: "maintenance_notification:gw-1:1:\($0)", target: "cmms", kind: "maintenance_notification",
+                                 payload: #"{"n":\#($0)}"#, sources: ["gw-1:1:\($0)"]) }
+    }
+
+    @Test func concurrentReplicasClaimDisjointPostings() async throws {
+        let server = try PostgresServer.shared()
+        let name = try server.createDatabase()
+        var replicas: [PostgresSyncState] = []
+        for i in 0..<3 {
+            let db = try await PostgresDatabase(settings: StoreBackend.settings(server, name), logger: StoreBackend.logger)
+            replicas.append(PostgresSyncState(db, holder: "replica-\(i)"))
+        }
+        let now = Timestamp.now()
+        #expect(try await replicas[0].apply(postings: postings(120), now: now).count == 120)
+        // The same keys again (a second replica's pass): nothing added.
+        #expect(try await replicas[1].apply(postings: postings(120), now: now).isEmpty)
+        let claimed = try await withThrowingTaskGroup(of: [Int64].self) { group in
+            for r in replicas {
+                for _ in 0..<4 { group.addTask { try await r.duePostings(now: now, limit: 15).map(\.id) } }
+            }
+            return try await group.reduce(into: [Int64]()) { $0 += $1 }
+        }
+        #expect(claimed.count == 120, "every posting claimed once: \(claimed.count)")
+        #expect(Set(claimed).count == claimed.count, "no posting claimed twice")
+        // While claims hold, nothing is due for anyone.
+        #expect(try await replicas[2].duePostings(now: now, limit: 500).isEmpty)
+        for r in replicas { r.database.close() }
+    }
+
+    @Test func aDeadReplicasClaimsPassOnAfterTheyExpireAndOutcomesEndClaims() async throws {
+        let server = try PostgresServer.shared()
+        let name = try server.createDatabase()
+        let dbA = try await PostgresDatabase(settings: StoreBackend.settings(server, name), logger: StoreBackend.logger)
+        let dbB = try await PostgresDatabase(settings: StoreBackend.settings(server, name), logger: StoreBackend.logger)
+        let a = PostgresSyncState(dbA, holder: "a", claimFor: .seconds(1))
+        let b = PostgresSyncState(dbB, holder: "b", claimFor: .seconds(60))
+        let now = Timestamp.now()
+        try await a.apply(postings: postings(2), now: now)
+        let taken = try await a.duePostings(now: now, limit: 10)
+        #expect(taken.count == 2)
+        try await a.markSent(taken[0].id, now: now)
+        // `a` dies here. Until its claim expires, `b` gets nothing; then both come to `b`, the
+        // `sent` one included (delivered again after a lookup by key, as after any crash).
+        #expect(try await b.duePostings(now: now, limit: 10).isEmpty)
+        var reclaimed: [Posting] = []
+        let deadline = ContinuousClock.now + .seconds(30)
+        while reclaimed.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(200))
+            reclaimed = try await b.duePostings(now: now, limit: 10)
+        }
+        #expect(Set(reclaimed.map(\.id)) == Set(taken.map(\.id)))
+        #expect(reclaimed.first { $0.id == taken[0].id }?.status == .sent)
+        // An outcome ends the claim: a failure due again is claimable at once by anyone.
+        try await b.markFailed(taken[1].id, error: "HTTP 503", retryAt: now, now: now)
+        #expect(try await a.duePostings(now: now, limit: 10).map(\.id) == [taken[1].id])
+        dbA.close()
+        dbB.close()
+    }
+}
