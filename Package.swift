@@ -145,7 +145,7 @@ let package = Package(
         .testTarget(
             name: "CentralStoreTests",
             dependencies: [
-                "CentralIngest", "CentralPostgres", "MillwrightCore", "TestSupport",
+                "CentralIngest", "CentralPostgres", "CentralSync", "MillwrightCore", "TestSupport",
                 .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),

@@ -24,6 +24,11 @@ public final class PostgresDatabase: Sendable {
                                                   tls: Self.tls(settings.tls))
         config.options.maximumConnections = settings.connections
         config.options.connectTimeout = .seconds(10)
+        // A replica that stops between two statements of a transaction (SIGSTOP, a frozen VM, a
+        // network partition) would keep its locks, and hold back the commit-order feed, for as
+        // long as its connection lives. PostgreSQL ends such a transaction after this, so the
+        // others wait at most that long.
+        config.options.additionalStartupParameters = [("idle_in_transaction_session_timeout", "\(Self.idleTransactionTimeout.components.seconds)s")]
         let client = PostgresClient(configuration: config, backgroundLogger: logger)
         self.client = client
         runner = Task { await client.run() }
@@ -35,6 +40,9 @@ public final class PostgresDatabase: Sendable {
             throw error
         }
     }
+
+    /// How long PostgreSQL lets one of our transactions sit idle before ending it.
+    public static let idleTransactionTimeout = Duration.seconds(10)
 
     static func tls(_ mode: StoreSettings.TLSMode) -> PostgresClient.Configuration.TLS {
         switch mode {
@@ -70,7 +78,12 @@ public final class PostgresDatabase: Sendable {
             do {
                 return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
             } catch {
-                guard attempt < 8, Self.isConflict(error) else { throw PostgresStoreError(Self.describe(error)) }
+                // postgres-nio wraps what the body threw; our own refusals (a lost lease, a replay
+                // refused) go to the caller as they are, the server's errors with their message.
+                var cause: any Error = error
+                if let t = error as? PostgresTransactionError { cause = t.closureError ?? t.commitError ?? t.beginError ?? error }
+                if !(cause is PSQLError), !(cause is PostgresTransactionError) { throw cause }
+                guard attempt < 8, Self.isConflict(cause) else { throw PostgresStoreError(Self.describe(cause)) }
                 logger.debug("transaction lost a race with another writer; retrying", metadata: ["attempt": "\(attempt)"])
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...(10 * attempt))))
             }

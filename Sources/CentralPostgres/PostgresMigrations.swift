@@ -173,6 +173,9 @@ enum PostgresMigrations {
             )
             """,
         ]),
+        ("sync v2: leases", [
+            "CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, token BIGINT NOT NULL, expires_at BIGINT NOT NULL)",
+        ]),
     ]
 
     static func migrate(_ db: PostgresDatabase) async throws {

@@ -43,6 +43,7 @@ public final class PostgresSyncState: SyncState {
         let bodies = try sorted.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
         let closed: [Int64] = sorted.map { $0.isClosed ? now.milliseconds : -1 }  // -1: not closed (arrays carry no NULL here)
         try await database.transaction { c in
+            try await Self.fence(c, self.logger)
             try await c.query("""
                 INSERT INTO erp_orders AS o (id, number, reference, state, body, imported_at, closed_seen_at)
                 SELECT u.id, u.number, u.reference, u.state, u.body, \(now.milliseconds), NULLIF(u.closed, -1)
@@ -76,15 +77,20 @@ public final class PostgresSyncState: SyncState {
     @discardableResult
     public func recordAssignmentChange(equipment: String, orderRef: String, operation: String, action: AssignmentChange.Action,
                                        at: Timestamp, source: String, operator actor: String?, now: Timestamp) async throws -> Bool {
-        var inserted = false
-        let rows = try await database.query("""
-            INSERT INTO assignment_changes (equipment, order_ref, operation, action, at, source, received_at, operator)
-            VALUES (\(equipment), \(orderRef), \(operation), \(action.rawValue), \(at.milliseconds), \(source), \(now.milliseconds), \(actor))
-            ON CONFLICT ON CONSTRAINT assignment_changes_key DO NOTHING
-            RETURNING id
-            """)
-        for try await _ in rows.decode(Int64.self) { inserted = true }
-        return inserted
+        let logger = self.logger
+        return try await database.transaction { c in
+            // The ERP import's starts and stops run under its lease; the MES listener's and an operator's do not.
+            try await Self.fence(c, logger)
+            var inserted = false
+            let rows = try await c.query("""
+                INSERT INTO assignment_changes (equipment, order_ref, operation, action, at, source, received_at, operator)
+                VALUES (\(equipment), \(orderRef), \(operation), \(action.rawValue), \(at.milliseconds), \(source), \(now.milliseconds), \(actor))
+                ON CONFLICT ON CONSTRAINT assignment_changes_key DO NOTHING
+                RETURNING id
+                """, logger: logger)
+            for try await _ in rows.decode(Int64.self) { inserted = true }
+            return inserted
+        }
     }
 
     public func assignmentChanges() async throws -> [AssignmentRecord] {
@@ -114,6 +120,7 @@ public final class PostgresSyncState: SyncState {
                       now: Timestamp) async throws -> [Int64] {
         let logger = self.logger
         return try await database.transaction { c in
+            try await Self.fence(c, logger)
             if let cursor {
                 try await c.query("""
                     INSERT INTO cursors (name, txid, row_id) VALUES (\(cursor.name), \(cursor.value.transaction), \(cursor.value.row))
@@ -316,6 +323,7 @@ public final class PostgresSyncState: SyncState {
     public func replaceUnassigned(_ spans: [UnassignedSpan], now: Timestamp) async throws {
         let logger = self.logger
         try await database.transaction { c in
+            try await Self.fence(c, logger)
             // One replacer at a time (two passes at once would each keep their own rows).
             try await c.query("LOCK TABLE unassigned_spans IN EXCLUSIVE MODE", logger: logger)
             var firstSeen: [UnassignedSpan.Gap: Int64] = [:]
@@ -372,5 +380,53 @@ public final class PostgresSyncState: SyncState {
             out.append(TargetHealth(target: r.0, breaker: r.1, failures: Int(r.2), lastSuccess: r.3.map(Timestamp.init(milliseconds:)), lastError: r.4))
         }
         return out
+    }
+
+    // MARK: LeaseStore
+
+    public func acquire(_ name: String, holder: String, ttl: Duration) async throws -> Lease? {
+        let ms = ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000
+        // On the database's clock, so replicas' clocks do not matter. A takeover (another holder,
+        // after expiry) bumps the token: writes fenced with the old one are refused from then on.
+        let rows = try await database.query("""
+            INSERT INTO leases AS l (name, holder, token, expires_at) VALUES (\(name), \(holder), 1, \(unescaped: Self.dbNow) + \(ms))
+            ON CONFLICT (name) DO UPDATE SET token = CASE WHEN l.holder = excluded.holder THEN l.token ELSE l.token + 1 END,
+                holder = excluded.holder, expires_at = excluded.expires_at
+            WHERE l.holder = excluded.holder OR l.expires_at < \(unescaped: Self.dbNow)
+            RETURNING token, expires_at
+            """)
+        for try await (token, expires) in rows.decode((Int64, Int64).self) {
+            return Lease(name: name, holder: holder, token: token, expiresAt: Timestamp(milliseconds: expires))
+        }
+        return nil
+    }
+
+    public func release(_ name: String, holder: String) async throws {
+        try await database.transaction { c in
+            try await c.query("UPDATE leases SET expires_at = 0 WHERE name = \(name) AND holder = \(holder)", logger: self.logger)
+        }
+    }
+
+    public func leases() async throws -> [Lease] {
+        var out: [Lease] = []
+        for try await r in try await database.query("SELECT name, holder, token, expires_at FROM leases ORDER BY name")
+            .decode((String, String, Int64, Int64).self) {
+            out.append(Lease(name: r.0, holder: r.1, token: r.2, expiresAt: Timestamp(milliseconds: r.3)))
+        }
+        return out
+    }
+
+    /// Inside a write transaction of a job running under a lease (`Lease.current`): the lease must
+    /// still be this one and unexpired. `FOR SHARE` keeps a takeover waiting until this commits.
+    static func fence(_ c: PostgresConnection, _ logger: Logger) async throws {
+        guard let lease = Lease.current else { return }
+        let rows = try await c.query("""
+            SELECT 1 FROM leases WHERE name = \(lease.name) AND holder = \(lease.holder) AND token = \(lease.token)
+              AND expires_at > \(unescaped: dbNow)
+            FOR SHARE
+            """, logger: logger)
+        var held = false
+        for try await _ in rows.decode(Int32.self) { held = true }
+        if !held { throw LeaseLost(lease) }
     }
 }

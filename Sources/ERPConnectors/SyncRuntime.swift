@@ -18,9 +18,14 @@ public struct SyncRuntime: Sendable {
     public let mes: MESListener?
     public let planning: PlanningSnapshotService?
     public let tryton: TrytonClient?
+    /// The lease on the singleton jobs, when this runtime is one of possibly several replicas
+    /// (`holder` given); nil in tests that drive passes by hand.
+    public let keeper: LeaseKeeper?
 
     public init(central: CentralConfiguration, sync: SyncConfiguration, state store: any SyncState, events: any IngestStore,
-                logger: Logger) throws {
+                holder: String? = nil, logger: Logger) throws {
+        let keeper = holder.map { LeaseKeeper(leases: store, holder: $0, ttl: .milliseconds(central.leaseTTL.value), logger: logger) }
+        self.keeper = keeper
         let pass = ReconcilePass(config: sync, store: store, events: events)
         self.store = store
         self.pass = pass
@@ -45,17 +50,18 @@ public struct SyncRuntime: Sendable {
         }
         let dispatcher = PostingDispatcher(store: store, connectors: connectors, policy: sync.policy, logger: logger)
         self.dispatcher = dispatcher
-        reconcile = SyncService(pass: pass, dispatcher: dispatcher, logger: logger)
-        importer = tryton.map { MasterDataImportService(source: TrytonConnector(client: $0, logger: logger), store: store, config: sync, logger: logger) }
+        reconcile = SyncService(pass: pass, dispatcher: dispatcher, keeper: keeper, logger: logger)
+        importer = tryton.map { MasterDataImportService(source: TrytonConnector(client: $0, logger: logger), store: store, config: sync, keeper: keeper, logger: logger) }
         mes = sync.mesTopic.map { MESListener(options: central.broker, topic: $0, store: store, logger: logger) }
         planning = sync.planningEvery.map { _ in
-            PlanningSnapshotService(config: sync, pass: pass, connector: sync.planningTarget.flatMap { connectors[$0] }, logger: logger)
+            PlanningSnapshotService(config: sync, pass: pass, connector: sync.planningTarget.flatMap { connectors[$0] }, keeper: keeper, logger: logger)
         }
     }
 
     /// The long-running parts, for the central's service group.
     public var services: [any Service] {
         var s: [any Service] = [dispatcher, reconcile]
+        if let keeper { s.append(keeper) }
         if let importer { s.append(importer) }
         if let mes { s.append(mes) }
         if let planning { s.append(planning) }

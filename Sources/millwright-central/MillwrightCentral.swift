@@ -50,7 +50,7 @@ struct Run: AsyncParsableCommand {
         let ingest = CentralIngestService(config: cfg, store: stores.ingest, logger: logger)
         var services: [any Service] = [ingest]
         if syncConfig.isEnabled {
-            let sync = try SyncRuntime(central: cfg, sync: syncConfig, state: stores.sync, events: stores.ingest, logger: logger)
+            let sync = try SyncRuntime(central: cfg, sync: syncConfig, state: stores.sync, events: stores.ingest, holder: stores.holder, logger: logger)
             services += sync.services
         }
         logger.info("central ready", metadata: ["central": "\(cfg.central)", "store": "\(stores.ingest.location)",
@@ -98,6 +98,11 @@ struct Status: AsyncParsableCommand {
                 print("  \(equipment): " + byKind.map { "\(qty($0.value)) \($0.key)" }.joined(separator: ", ")
                       + " in \(items.count) span(s), since \(items.map(\.from).min()!.rfc3339)")
             }
+        }
+        for lease in try await sync.leases() {
+            let left = lease.expiresAt.milliseconds - now.milliseconds
+            print("lease \(lease.name): " + (left > 0 ? "held by \(lease.holder) (generation \(lease.token)), expires in \(String(format: "%.0f", Double(left) / 1000))s unless renewed"
+                                                     : "free (last held by \(lease.holder), generation \(lease.token))"))
         }
         guard !postings.isEmpty || !health.isEmpty else { return }
         let counts = Dictionary(grouping: postings, by: \.status).mapValues(\.count)

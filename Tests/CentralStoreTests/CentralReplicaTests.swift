@@ -1,5 +1,6 @@
 import CentralIngest
 import CentralPostgres
+import CentralSync
 import Foundation
 import TestSupport
 import Testing
@@ -83,5 +84,83 @@ struct CentralReplicaTests {
         let counts = replicas.map { Self.storedByReplica($0.log) }
         #expect(counts.allSatisfy { ($0 ?? 0) > 0 }, "stored by replica since its last start: \(counts)")
         await store.close()
+    }
+}
+
+/// The lease on the singleton jobs between two real replicas on one PostgreSQL: the standby does
+/// nothing, a holder stopped longer than the lease (SIGSTOP) loses it to the standby within a bound,
+/// and on waking does not act on it.
+@Suite("Central replicas: the sync-jobs lease", .serialized)
+struct CentralLeaseTests {
+    @Test func aPausedHolderLosesTheLeaseAndDoesNotActOnItWhenItWakes() async throws {
+        let broker = try MosquittoBroker()
+        let postgres = try PostgresServer.shared()
+        let database = try postgres.createDatabase()
+        let ttl = 3.0
+        func replica(_ i: Int) throws -> (CentralProcess, URL) {
+            let folder = try TemporaryDirectory.make(prefix: "planning-\(i)")
+            let p = try CentralProcess(brokerPort: broker.port, clientID: "central-\(i)", extra: """
+                \(postgres.storeYAML(database: database))
+                  lease_ttl: \(Int(ttl))s
+                planning: { every: 500ms, folder: \(folder.path) }
+                """)
+            return (p, folder)
+        }
+        let replicas = try [replica(1), replica(2)]
+        for (p, _) in replicas { try p.start() }
+        defer { for (p, _) in replicas { p.process?.signal(SIGCONT); p.stop() } }
+        let observer = PostgresSyncState(try await PostgresDatabase(settings: StoreSettings.PostgreSQL(
+            port: postgres.port, database: database, connections: 1, tls: .disable), logger: StoreBackend.logger), holder: "observer")
+        func lease() async throws -> Lease? { try await observer.leases().first { $0.name == LeaseKeeper.syncJobs } }
+        func files(_ folder: URL) -> Int {
+            ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).filter { $0.hasPrefix("snapshot-") }.count
+        }
+        func index(of holder: String) -> Int? { replicas.firstIndex { holder.hasSuffix("/\($0.0.process?.pid ?? -1)") } }
+
+        var first: Lease?
+        let deadline = ContinuousClock.now + .seconds(60)
+        while first == nil, ContinuousClock.now < deadline {
+            first = try await lease()
+            if first == nil { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        let held = try #require(first)
+        let h = try #require(index(of: held.holder), "holder \(held.holder) is one of the replicas")
+        let (holder, holderFolder) = replicas[h], (standby, standbyFolder) = replicas[1 - h]
+        // The holder makes snapshots; the standby makes none.
+        #expect(await eventuallyAsync(timeout: 60) { files(holderFolder) >= 2 })
+        #expect(files(standbyFolder) == 0)
+
+        // Pause the holder well past its lease. Times are read on the database's clock: this test's
+        // own task may wait for a thread on a loaded machine, the replicas (processes) do not.
+        func databaseNow() throws -> Int64 { Int64(try postgres.psql(database, "SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint")) ?? 0 }
+        let stoppedAtDB = try databaseNow()
+        holder.process?.signal(SIGSTOP)
+        let stoppedAt = ContinuousClock.now
+        let filesWhenStopped = files(holderFolder)
+        var taken: Lease?
+        while ContinuousClock.now < stoppedAt + .seconds(60) {
+            if let l = try await lease(), l.token > held.token { taken = l; break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        let next = try #require(taken, "the standby took the lease over")
+        // The standby acquired it `lease_ttl` before the expiry it set.
+        let takeover = Duration.milliseconds(next.expiresAt.milliseconds - Int64(ttl * 1000) - stoppedAtDB)
+        #expect(index(of: next.holder) == 1 - h && next.token == held.token + 1)
+        // Bound: the lease's time to live, plus one renewal period of the standby (a third of it),
+        // plus the idle-transaction timeout if the holder stopped inside a transaction that holds
+        // the lease row; plus slack for a loaded machine.
+        #expect(takeover < .seconds(ttl + ttl / 3) + PostgresDatabase.idleTransactionTimeout + .seconds(10), "taken over after \(takeover)")
+        #expect(await eventuallyAsync(timeout: 60) { files(standbyFolder) >= 2 })
+
+        // Wake the old holder: it finds the lease gone and stands by.
+        holder.process?.signal(SIGCONT)
+        #expect(await eventuallyAsync(timeout: 60) { holder.log.contains("lease lost") || holder.log.contains("lease was lost") })
+        let standbyBefore = files(standbyFolder)
+        #expect(await eventuallyAsync(timeout: 60) { files(standbyFolder) >= standbyBefore + 3 })
+        // At most a snapshot it was already writing when stopped (a file cannot be fenced by the database).
+        #expect(files(holderFolder) <= filesWhenStopped + 1, "snapshots by the old holder after waking: \(files(holderFolder) - filesWhenStopped)")
+        #expect(try await lease()?.token == next.token, "the old holder did not take the lease back")
+        _ = standby
+        observer.database.close()
     }
 }

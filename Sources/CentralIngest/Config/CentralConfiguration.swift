@@ -17,6 +17,8 @@ public struct CentralConfiguration: Sendable, Hashable {
     public var version: String
     /// The database: SQLite under `data_dir` (default) or PostgreSQL (`store.backend`).
     public var store: StoreSettings = .sqlite
+    /// How long a replica's lease on the singleton jobs lasts without renewal (`store.lease_ttl`).
+    public var leaseTTL = Millis(15_000)
 
     /// The embedded default: SQLite under ./var/central, the local central broker on port 1884.
     public static var embeddedDefault: CentralConfiguration {
@@ -68,10 +70,10 @@ public struct CentralConfiguration: Sendable, Hashable {
             window = f["commit_window"]?.duration() ?? window
             maxBytes = f["max_batch_bytes"]?.int(in: 4096...(256 << 20)) ?? maxBytes
         }
-        let store = StoreSettings.read(top["store"], document: doc)
+        let (store, leaseTTL) = StoreSettings.read(top["store"], document: doc)
         guard let name, let broker else { return nil }
         return CentralConfiguration(central: name, dataDir: doc.resolve(top["data_dir"]?.string() ?? "./var/\(name)"),
                                     broker: broker, sharedSubscription: shared, commitWindow: window, maxBatchBytes: maxBytes,
-                                    version: doc.fingerprint, store: store)
+                                    version: doc.fingerprint, store: store, leaseTTL: leaseTTL ?? Millis(15_000))
     }
 }

@@ -1,5 +1,6 @@
 import ConfigSupport
 import Foundation
+import MillwrightCore
 
 /// Which database holds the central's state, from the `store` section.
 ///
@@ -42,16 +43,21 @@ public enum StoreSettings: Sendable, Hashable {
         case disable, prefer, require
     }
 
-    static let keys = ["backend", "host", "port", "user", "password", "password_file", "database", "connections", "tls"]
+    static let keys = ["backend", "host", "port", "user", "password", "password_file", "database", "connections", "tls", "lease_ttl"]
 
-    static func read(_ node: ConfigNode?, document doc: YAMLDocument) -> StoreSettings {
-        guard let node, let f = node.fields(allowed: keys) else { return .sqlite }
+    /// The section's settings and `lease_ttl` (read with either backend).
+    static func read(_ node: ConfigNode?, document doc: YAMLDocument) -> (StoreSettings, Millis?) {
+        guard let node, let f = node.fields(allowed: keys) else { return (.sqlite, nil) }
+        let leaseTTL = f["lease_ttl"]?.duration(positive: true)
+        if let ttl = leaseTTL, ttl.value < 3000 || ttl.value > 600_000 {
+            f["lease_ttl"]?.issue("must be between 3s and 10m (replicas renew every third of it)")
+        }
         let backend = f["backend"]?.oneOf(["sqlite", "postgresql"]) ?? "sqlite"
         if backend == "sqlite" {
-            for key in keys where key != "backend" {
+            for key in keys where !["backend", "lease_ttl"].contains(key) {
                 f[key]?.issue("only read with backend: postgresql (the SQLite file is <data_dir>/central.sqlite)")
             }
-            return .sqlite
+            return (.sqlite, leaseTTL)
         }
         var pg = PostgreSQL()
         pg.host = f["host"]?.string() ?? pg.host
@@ -69,6 +75,6 @@ public enum StoreSettings: Sendable, Hashable {
                 pf.issue("cannot read the password file \(doc.resolve(path))")
             }
         }
-        return .postgresql(pg)
+        return (.postgresql(pg), leaseTTL)
     }
 }

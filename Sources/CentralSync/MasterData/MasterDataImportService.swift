@@ -10,16 +10,20 @@ public final class MasterDataImportService: Service {
     let source: any MasterDataSource
     let store: any MasterDataStore
     let config: SyncConfiguration
+    /// With replicas: imports run only in the one holding the lease.
+    let keeper: LeaseKeeper?
     let logger: Logger
 
-    public init(source: any MasterDataSource, store: any MasterDataStore, config: SyncConfiguration, logger: Logger) {
+    public init(source: any MasterDataSource, store: any MasterDataStore, config: SyncConfiguration, keeper: LeaseKeeper? = nil, logger: Logger) {
         self.source = source
         self.store = store
         self.config = config
+        self.keeper = keeper
         self.logger = logger
     }
 
     public func run() async throws {
+        await keeper?.started()
         var since: Timestamp?
         var validated = false
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
@@ -27,7 +31,23 @@ public final class MasterDataImportService: Service {
             do {
                 // An import cut short by shutdown is read again next start (imports are incremental reads).
                 let from = since
-                _ = try await cancelWhenGracefulShutdown { try await self.importOnce(since: from) }
+                let ran: Bool
+                if let keeper {
+                    // A replica that takes the lease over starts with a full import (its `since` is nil).
+                    ran = try await keeper.underLease("erp-import") {
+                        _ = try await cancelWhenGracefulShutdown { try await self.importOnce(since: from) }
+                    }
+                } else {
+                    _ = try await cancelWhenGracefulShutdown { try await self.importOnce(since: from) }
+                    ran = true
+                }
+                guard ran else {
+                    // Standing by: ask again each renewal period, and import in full once the lease is ours.
+                    since = nil
+                    let retry = min(keeper?.standbyRetry ?? .seconds(5), .milliseconds(self.config.importEvery.value))
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: retry) }
+                    continue
+                }
                 validated = true
                 // Overlap by a minute: an order changed during the import is read again, not missed.
                 since = started - .seconds(60)

@@ -12,19 +12,27 @@ public final class PlanningSnapshotService: Service {
     let config: SyncConfiguration
     let pass: ReconcilePass
     let connector: (any PostingConnector)?
+    /// With replicas: snapshots are made only by the one holding the lease.
+    let keeper: LeaseKeeper?
     let logger: Logger
 
-    public init(config: SyncConfiguration, pass: ReconcilePass, connector: (any PostingConnector)?, logger: Logger) {
+    public init(config: SyncConfiguration, pass: ReconcilePass, connector: (any PostingConnector)?, keeper: LeaseKeeper? = nil, logger: Logger) {
         self.config = config
         self.pass = pass
         self.connector = connector
+        self.keeper = keeper
         self.logger = logger
     }
 
     public func run() async throws {
         guard let every = config.planningEvery else { return }
+        await keeper?.started()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await publishOnce()
+            if let keeper {
+                _ = try? await keeper.underLease("planning") { await self.publishOnce() }
+            } else {
+                await publishOnce()
+            }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(every.value)) }
         }
     }
@@ -73,6 +81,11 @@ public final class PlanningSnapshotService: Service {
             body = String(decoding: data, as: UTF8.self)
         } catch {
             logger.error("cannot build a planning snapshot", metadata: ["error": "\(error)"])
+            return
+        }
+        // Files cannot be fenced by the store: check right before writing that the lease is still ours.
+        if let keeper, let lease = Lease.current, keeper.held?.token != lease.token {
+            logger.warning("the lease was lost before the planning snapshot was written; skipped")
             return
         }
         if let folder = config.planningFolder {

@@ -9,6 +9,8 @@ import Synchronization
 public final class SyncService: Service {
     let pass: ReconcilePass
     let dispatcher: PostingDispatcher?
+    /// With replicas: passes run only in the one holding the lease.
+    let keeper: LeaseKeeper?
     let logger: Logger
     let lastOutcome = Mutex<ReconcilePass.Outcome?>(nil)
     /// Events left out because they could not be decoded, since start.
@@ -16,24 +18,39 @@ public final class SyncService: Service {
     /// What was last logged as unassigned, so a span is logged when it appears or grows, not every pass.
     let loggedUnassigned = Mutex<[UnassignedSpan.Gap: Double]>([:])
 
-    public init(pass: ReconcilePass, dispatcher: PostingDispatcher?, logger: Logger) {
+    public init(pass: ReconcilePass, dispatcher: PostingDispatcher?, keeper: LeaseKeeper? = nil, logger: Logger) {
         self.pass = pass
         self.dispatcher = dispatcher
+        self.keeper = keeper
         self.logger = logger
     }
 
     public var outcome: ReconcilePass.Outcome? { lastOutcome.withLock { $0 } }
 
     public func run() async throws {
+        await keeper?.started()
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            await runOnce()
+            if let keeper {
+                do { try await keeper.underLease("reconcile") { try await self.passOnce(now: .now()) } } catch {
+                    logger.error("reconcile pass failed; retrying next cycle", metadata: ["error": "\(error)"])
+                }
+            } else {
+                await runOnce()
+            }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(self.pass.config.reconcileEvery.value)) }
         }
     }
 
     public func runOnce(now: Timestamp = .now()) async {
+        do { try await passOnce(now: now) } catch {
+            logger.error("reconcile pass failed; retrying next cycle", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// One pass and its reporting; throws what the pass throws (a lost lease among them).
+    func passOnce(now: Timestamp) async throws {
+        let o = try await pass.run(now: now)
         do {
-            let o = try await pass.run(now: now)
             lastOutcome.withLock { $0 = o }
             if o.postingsCreated > 0 {
                 logger.info("reconciled", metadata: ["postings_created": "\(o.postingsCreated)", "review_items": "\(o.reviewItems)"])
@@ -48,8 +65,6 @@ public final class SyncService: Service {
             if !o.unresolvedOrders.isEmpty {
                 logger.debug("MES names orders the ERP import has not seen (yet)", metadata: ["orders": "\(o.unresolvedOrders.sorted())"])
             }
-        } catch {
-            logger.error("reconcile pass failed; retrying next cycle", metadata: ["error": "\(error)"])
         }
     }
 

@@ -60,8 +60,8 @@ extension PostingsStore {
     }
 }
 
-/// The synchronisation's whole state: master data and the pass's outputs.
-public typealias SyncState = MasterDataStore & PostingsStore
+/// The synchronisation's whole state: master data, the pass's outputs, and who runs the jobs.
+public typealias SyncState = MasterDataStore & PostingsStore & LeaseStore
 
 /// A target's health as the dispatcher last recorded it.
 public struct TargetHealth: Sendable, Hashable {

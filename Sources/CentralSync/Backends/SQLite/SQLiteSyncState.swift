@@ -93,4 +93,12 @@ public final class SQLiteSyncState: SyncState {
         try await run { try $0.recordTargetHealth(target, breaker: breaker, failures: failures, success: success, error: error, now: now) }
     }
     public func targetHealth() async throws -> [TargetHealth] { try await run { try $0.targetHealth() } }
+
+    // MARK: LeaseStore
+
+    public func acquire(_ name: String, holder: String, ttl: Duration) async throws -> Lease? {
+        try await run { try $0.acquire(name, holder: holder, ttl: ttl) }
+    }
+    public func release(_ name: String, holder: String) async throws { try await run { try $0.release(name, holder: holder) } }
+    public func leases() async throws -> [Lease] { try await run { try $0.leases() } }
 }

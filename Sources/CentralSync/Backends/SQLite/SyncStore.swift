@@ -131,6 +131,11 @@ public final class SyncStore: Sendable {
                 DROP TABLE edge_clocks;
                 """)
         }
+        m.registerMigration("sync v4: leases") { db in
+            try db.execute(sql: """
+                CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, token INTEGER NOT NULL, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+                """)
+        }
         return m
     }
 
@@ -258,6 +263,39 @@ public final class SyncStore: Sendable {
                                           from: Timestamp(milliseconds: r["from_ms"]), to: Timestamp(milliseconds: r["to_ms"]),
                                           quantity: r["quantity"], events: Set(Self.strings(r["sources"]).compactMap(EventKey.init(parsing:))))
                 return UnassignedItem(span: span, firstSeen: Timestamp(milliseconds: r["first_seen"]), updatedAt: Timestamp(milliseconds: r["updated_at"]))
+            }
+        }
+    }
+
+    // MARK: leases
+
+    /// One central process per SQLite file: a lease here only names who runs the jobs (for
+    /// `status`); there is no other replica to fence against.
+    public func acquire(_ name: String, holder: String, ttl: Duration, now: Timestamp = .now()) throws -> Lease? {
+        let expires = now.milliseconds + ttl.components.seconds * 1000 + ttl.components.attoseconds / 1_000_000_000_000_000
+        return try pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO leases (name, holder, token, expires_at) VALUES (?, ?, 1, ?)
+                ON CONFLICT(name) DO UPDATE SET token = CASE WHEN holder = excluded.holder THEN token ELSE token + 1 END,
+                    holder = excluded.holder, expires_at = excluded.expires_at
+                WHERE holder = excluded.holder OR expires_at < ?
+                """, arguments: [name, holder, expires, now.milliseconds])
+            guard let r = try Row.fetchOne(db, sql: "SELECT holder, token, expires_at FROM leases WHERE name = ?", arguments: [name]),
+                  (r["holder"] as String) == holder else { return nil }
+            return Lease(name: name, holder: holder, token: r["token"], expiresAt: Timestamp(milliseconds: r["expires_at"]))
+        }
+    }
+
+    public func release(_ name: String, holder: String) throws {
+        try pool.write { db in
+            try db.execute(sql: "UPDATE leases SET expires_at = 0 WHERE name = ? AND holder = ?", arguments: [name, holder])
+        }
+    }
+
+    public func leases() throws -> [Lease] {
+        try pool.read { db in
+            try Row.fetchAll(db, sql: "SELECT name, holder, token, expires_at FROM leases ORDER BY name").map {
+                Lease(name: $0["name"], holder: $0["holder"], token: $0["token"], expiresAt: Timestamp(milliseconds: $0["expires_at"]))
             }
         }
     }
