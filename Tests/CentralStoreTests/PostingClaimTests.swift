@@ -44,18 +44,26 @@ import Testing
         let name = try server.createDatabase()
         let dbA = try await PostgresDatabase(settings: StoreBackend.settings(server, name), logger: StoreBackend.logger)
         let dbB = try await PostgresDatabase(settings: StoreBackend.settings(server, name), logger: StoreBackend.logger)
-        let a = PostgresSyncState(dbA, holder: "a", claimFor: .seconds(1))
-        let b = PostgresSyncState(dbB, holder: "b", claimFor: .seconds(60))
+        // An hour-long claim where it must hold (a test task can wait long for a thread on a loaded
+        // machine), a one-second claim where it must expire.
+        let a = PostgresSyncState(dbA, holder: "a", claimFor: .seconds(3600))
+        let dying = PostgresSyncState(dbA, holder: "a", claimFor: .seconds(1))
+        let b = PostgresSyncState(dbB, holder: "b", claimFor: .seconds(3600))
         let now = Timestamp.now()
-        try await a.apply(postings: postings(2), now: now)
-        let taken = try await a.duePostings(now: now, limit: 10)
-        #expect(taken.count == 2)
-        try await a.markSent(taken[0].id, now: now)
-        // `a` dies here. Until its claim expires, `b` gets nothing; then both come to `b`, the
-        // `sent` one included (delivered again after a lookup by key, as after any crash).
+        let all = postings(3)
+        try await a.apply(postings: [all[0]], now: now)
+        let held = try await a.duePostings(now: now, limit: 10)
+        #expect(held.count == 1)
+        // While `a`'s claim holds, `b` gets nothing.
         #expect(try await b.duePostings(now: now, limit: 10).isEmpty)
+        // `a` claims two more for a second, marks one sent, and dies: once the claims expire both
+        // come to `b`, the `sent` one included (delivered again after a lookup by key).
+        try await a.apply(postings: Array(all[1...]), now: now)
+        let taken = try await dying.duePostings(now: now, limit: 10)
+        #expect(taken.count == 2)
+        try await dying.markSent(taken[0].id, now: now)
         var reclaimed: [Posting] = []
-        let deadline = ContinuousClock.now + .seconds(30)
+        let deadline = ContinuousClock.now + .seconds(60)
         while reclaimed.isEmpty, ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(200))
             reclaimed = try await b.duePostings(now: now, limit: 10)
