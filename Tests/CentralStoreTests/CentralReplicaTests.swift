@@ -59,10 +59,10 @@ struct CentralReplicaTests {
         replicas[1].kill()
         #expect(await eventuallyAsync(timeout: 60) { edges.allSatisfy { ($0.status?.pipeline.messagesReceived ?? 0) > n * 2 / 3 } })
         try replicas[1].start()
-        while !loader.isFinished { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(await finished { loader.isFinished }, "the publisher finished")
         // More load once it is back, so the restarted replica takes its share too.
         let second = StateSensorLoad.publish(more, port: plant.port)
-        while !second.isFinished { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(await finished { second.isFinished }, "the publisher finished")
         let total = n + more
 
         let store = try await openStore()
@@ -117,13 +117,7 @@ struct CentralLeaseTests {
         }
         func index(of holder: String) -> Int? { replicas.firstIndex { holder.hasSuffix("/\($0.0.process?.pid ?? -1)") } }
 
-        var first: Lease?
-        let deadline = ContinuousClock.now + .seconds(60)
-        while first == nil, ContinuousClock.now < deadline {
-            first = try await lease()
-            if first == nil { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        let held = try #require(first)
+        let held = try #require(try await firstValue { try await lease() })
         let h = try #require(index(of: held.holder), "holder \(held.holder) is one of the replicas")
         let (holder, holderFolder) = replicas[h], (standby, standbyFolder) = replicas[1 - h]
         // The holder makes snapshots; the standby makes none.
@@ -135,13 +129,8 @@ struct CentralLeaseTests {
         func databaseNow() throws -> Int64 { Int64(try postgres.psql(database, "SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint")) ?? 0 }
         let stoppedAtDB = try databaseNow()
         holder.process?.signal(SIGSTOP)
-        let stoppedAt = ContinuousClock.now
         let filesWhenStopped = files(holderFolder)
-        var taken: Lease?
-        while ContinuousClock.now < stoppedAt + .seconds(60) {
-            if let l = try await lease(), l.token > held.token { taken = l; break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
+        let taken = try await firstValue { try await lease().flatMap { $0.token > held.token ? $0 : nil } }
         let next = try #require(taken, "the standby took the lease over")
         // The standby acquired it `lease_ttl` before the expiry it set.
         let takeover = Duration.milliseconds(next.expiresAt.milliseconds - Int64(ttl * 1000) - stoppedAtDB)

@@ -93,12 +93,10 @@ import Testing
             whileOpen = try await store.events(after: .start, .all, limit: 100)
         }
         #expect(whileOpen.isEmpty, "read before the earlier writer committed: \(whileOpen.map(\.seq))")
-        var after: [FeedEvent] = []
-        let deadline = ContinuousClock.now + .seconds(60)
-        while after.count < 2, ContinuousClock.now < deadline {
-            after = try await store.events(after: .start, .all, limit: 100)
-            if after.count < 2 { try await Task.sleep(for: .milliseconds(50)) }
-        }
+        let after = try await firstValue(every: .milliseconds(50)) { () async throws -> [FeedEvent]? in
+            let page = try await store.events(after: .start, .all, limit: 100)
+            return page.count < 2 ? nil : page
+        } ?? []
         try #require(after.map(\.seq) == [1, 2])
         #expect(after[0].position.row < after[1].position.row)
         await store.close()

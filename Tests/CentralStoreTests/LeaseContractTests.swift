@@ -38,12 +38,7 @@ import Testing
         let renewed = try #require(try await a.acquire("jobs", holder: "a", ttl: .seconds(1)))
         #expect(renewed.token == first.token)
         // `a` stops renewing: once its lease has expired, `b` takes over with the next generation.
-        var taken: Lease?
-        let deadline = ContinuousClock.now + .seconds(30)
-        while taken == nil, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(200))
-            taken = try await b.acquire("jobs", holder: "b", ttl: .seconds(3600))
-        }
+        let taken = try await firstValue(every: .milliseconds(200)) { try await b.acquire("jobs", holder: "b", ttl: .seconds(3600)) }
         #expect(taken?.token == first.token + 1)
         #expect(try await a.acquire("jobs", holder: "a", ttl: .seconds(3600)) == nil)
         #expect(try await a.leases().map(\.holder) == ["b"])
@@ -60,13 +55,7 @@ import Testing
         try await Lease.$current.withValue(held) { try await a.apply(postings: [posting], now: .now()) }
         // Renewed for a second only, then `a` is paused and does not renew.
         let old = try #require(try await a.acquire("jobs", holder: "a", ttl: .seconds(1)))
-        var current: Lease?
-        let deadline = ContinuousClock.now + .seconds(30)
-        while current == nil, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(200))
-            current = try await b.acquire("jobs", holder: "b", ttl: .seconds(3600))
-        }
-        let new = try #require(current)
+        let new = try #require(try await firstValue(every: .milliseconds(200)) { try await b.acquire("jobs", holder: "b", ttl: .seconds(3600)) })
         // `a` wakes up and carries on under its old lease: every kind of job write is refused.
         let second = NewPosting(idempotencyKey: "k2", target: "t", kind: "escalation", payload: "{}", sources: [])
         await #expect(throws: LeaseLost.self) { try await Lease.$current.withValue(old) { try await a.apply(postings: [second], now: .now()) } }

@@ -62,12 +62,10 @@ import Testing
         let taken = try await dying.duePostings(now: now, limit: 10)
         #expect(taken.count == 2)
         try await dying.markSent(taken[0].id, now: now)
-        var reclaimed: [Posting] = []
-        let deadline = ContinuousClock.now + .seconds(60)
-        while reclaimed.isEmpty, ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(200))
-            reclaimed = try await b.duePostings(now: now, limit: 10)
-        }
+        let reclaimed = try await firstValue(every: .milliseconds(200)) { () async throws -> [Posting]? in
+            let due = try await b.duePostings(now: now, limit: 10)
+            return due.isEmpty ? nil : due
+        } ?? []
         #expect(Set(reclaimed.map(\.id)) == Set(taken.map(\.id)))
         #expect(reclaimed.first { $0.id == taken[0].id }?.status == .sent)
         // An outcome ends the claim: a failure due again is claimable at once by anyone.

@@ -109,7 +109,8 @@ public let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathCompone
 
 /// Every child a test started and nobody waited for yet. When the test process exits (pass or
 /// fail), an `atexit` handler SIGKILLs what is left, so no broker or agent outlives the run even
-/// when the object that owned it was never released (its `deinit` never ran).
+/// when the object that owned it was never released (its `deinit` never ran). A test process that
+/// is itself killed (SIGKILL, a timeout) runs no `atexit`: for that, `ChildWatchdog` kills them.
 enum LiveChildren {
     private static let pids = Mutex<Set<pid_t>>([])
     private static let installed: Bool = {
@@ -122,9 +123,73 @@ enum LiveChildren {
     static func add(_ pid: pid_t) {
         _ = installed
         pids.withLock { _ = $0.insert(pid) }
+        ChildWatchdog.shared?.tell("+\(pid)")
     }
 
-    static func remove(_ pid: pid_t) { pids.withLock { _ = $0.remove(pid) } }
+    static func remove(_ pid: pid_t) {
+        pids.withLock { _ = $0.remove(pid) }
+        ChildWatchdog.shared?.tell("-\(pid)")
+    }
 
     static func snapshot() -> Set<pid_t> { pids.withLock { $0 } }
+}
+
+/// A shell that outlives the test process by design: it reads `+pid` and `-pid` lines from a pipe
+/// only this process writes to, and when the pipe closes (this process ended, however it ended)
+/// it SIGKILLs every child still listed. PR_SET_PDEATHSIG cannot do this here: it fires when the
+/// spawning *thread* ends, and test threads come and go.
+final class ChildWatchdog: Sendable {
+    static let shared: ChildWatchdog? = ChildWatchdog()
+
+    private let writeEnd: Int32
+    private let lock = Mutex(())
+
+    private init?() {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { return nil }
+        _ = fcntl(fds[1], F_SETFD, FD_CLOEXEC)
+        // Should the watchdog die first, a write must fail with EPIPE, not end the tests.
+        Glibc.signal(SIGPIPE, SIG_IGN)
+        let script = """
+            trap '' INT TERM HUP; live=" "
+            while read -r line; do
+              case "$line" in +*) live="$live${line#+} ";; -*) live=$(printf '%s' "$live" | sed "s/ ${line#-} / /");; esac
+            done
+            for p in $live; do kill -KILL "$p" 2>/dev/null; done
+            """
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, fds[0], 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        _ = ChildProcess.addCloseFrom?(&actions, 3)
+        var attr = posix_spawnattr_t()
+        posix_spawnattr_init(&attr)
+        defer { posix_spawnattr_destroy(&attr) }
+        // Its own process group: a Ctrl-C or a group kill aimed at the test run must not end it first.
+        posix_spawnattr_setpgroup(&attr, 0)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attr, &empty)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK))
+        let words: [String] = ["/bin/sh", "-c", script]
+        let argv = words.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, "/bin/sh", &actions, &attr, argv, environ)
+        close(fds[0])
+        guard rc == 0 else {
+            close(fds[1])
+            return nil
+        }
+        writeEnd = fds[1]
+    }
+
+    func tell(_ line: String) {
+        lock.withLock { _ in
+            let bytes = Array((line + "\n").utf8)
+            _ = bytes.withUnsafeBytes { write(writeEnd, $0.baseAddress, $0.count) }
+        }
+    }
 }

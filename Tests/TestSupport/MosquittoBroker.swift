@@ -166,13 +166,15 @@ public enum Executables {
 
     /// Runs a program to completion, feeding `input` on stdin; returns its exit status and stdout.
     @discardableResult
-    public static func run(_ name: String, _ arguments: [String], input: Data? = nil) throws -> (status: Int32, output: String) {
+    /// Runs a program to its end; `output` is its stdout, with its stderr after it when `withStderr`.
+    public static func run(_ name: String, _ arguments: [String], input: Data? = nil,
+                           withStderr: Bool = false) throws -> (status: Int32, output: String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try locate(name))
         p.arguments = arguments
         let out = Pipe()
         p.standardOutput = out
-        p.standardError = FileHandle.nullDevice
+        p.standardError = withStderr ? out : FileHandle.nullDevice
         let inPipe = Pipe()
         if input != nil { p.standardInput = inPipe }
         try p.run()
@@ -206,4 +208,22 @@ public func eventuallyAsync(timeout: Double = 30, _ condition: () -> Bool) async
         try? await Task.sleep(for: .milliseconds(20))
     }
     return condition()
+}
+
+/// Tries `attempt` until it returns a value or the timeout passes, sleeping `every` in between
+/// (with `Task.sleep`, so the thread is free meanwhile); the last attempt's value, nil if none came.
+/// Errors of an attempt are thrown: a store that fails is a failed test, not a slow one.
+public func firstValue<T>(timeout: Double = 60, every: Duration = .milliseconds(100),
+                          _ attempt: () async throws -> T?) async throws -> T? {
+    let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+    while ContinuousClock.now < deadline {
+        if let value = try await attempt() { return value }
+        try await Task.sleep(for: every)
+    }
+    return try await attempt()
+}
+
+/// Waits for a detached piece of work (a load generator's thread) to finish, with a deadline.
+public func finished(timeout: Double = 300, _ isFinished: () -> Bool) async -> Bool {
+    await eventuallyAsync(timeout: timeout, isFinished)
 }

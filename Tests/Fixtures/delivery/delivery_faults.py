@@ -2,10 +2,18 @@
 """Delivery fault harness: an independent publisher (paho-mqtt, not our code) offers QoS 1 readings
 with sensor time to a plant mosquitto; millwright-edge promotes each one (deadband 0: every new
 value is reported) and forwards it to millwright-central through a central mosquitto. Meanwhile the
-edge is SIGKILLed, the central is SIGKILLed, and the central leg is cut (central broker stopped).
+edge is SIGKILLed, the central is SIGKILLed, the central leg is cut (central broker stopped), and
+the plant broker itself is SIGKILLed.
 
 At the end every reading the plant broker acknowledged (PUBACK to the publisher) must be stored
 at the central exactly once. Prints one JSON line of figures; exits 1 on any loss or duplicate.
+
+A SIGKILLed mosquitto loses what it acknowledged since it last wrote its persistence file (every
+`autosave_interval`, and on SIGUSR1). No subscriber can get those readings back; only their source
+can. So after each plant-broker kill the publisher does what a source with a buffer (a PLC, a
+historian, a bridge) does after its broker restarts: it offers its last `--replay-seconds` of
+readings again. Everything the edge had already processed comes back too, with the same sensor time,
+and must be recognised (`already_seen`), never stored twice.
 
 Usage: delivery_faults.py --bin .build/debug --readings 20000 --rate 5000 --edge-kills 10
 """
@@ -45,6 +53,9 @@ class Proc:
 
     def start(self):
         def child_setup():
+            # A test runner's threads may block signals (SIGTERM, SIGUSR1), and a child inherits the
+            # mask: unblocked, so `stop` and the broker's SIGUSR1 work whoever started the harness.
+            signal.pthread_sigmask(signal.SIG_SETMASK, [])
             try:
                 import ctypes
                 ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
@@ -76,6 +87,9 @@ def main():
     ap.add_argument("--edge-kills", type=int, default=10)
     ap.add_argument("--central-kills", type=int, default=1)
     ap.add_argument("--central-outages", type=int, default=1)
+    ap.add_argument("--plant-kills", type=int, default=0)
+    ap.add_argument("--replay-seconds", type=float, default=10,
+                    help="after a plant-broker kill, the publisher offers this many seconds of its readings again")
     ap.add_argument("--drain-timeout", type=float, default=180)
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
     ap.add_argument("--seed", type=int, default=None)
@@ -94,7 +108,9 @@ def main():
         with open(f"{work}/plant.conf", "w") as f:
             f.write(f"listener {plant_port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
                     f"persistence_location {work}/plant-persist/\nautosave_interval 30\n"
-                    "max_queued_messages 1000000\nmax_inflight_messages 1000\n")
+                    "max_queued_messages 1000000\nmax_inflight_messages 1000\n"
+                    # Run as root, mosquitto switches to the user `mosquitto`, which could not write here.
+                    + ("user root\n" if os.geteuid() == 0 else ""))
         with open(f"{work}/central-broker.conf", "w") as f:
             f.write(f"listener {central_port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
                     "max_queued_messages 0\nmax_inflight_messages 0\n")
@@ -130,39 +146,87 @@ broker: {{ port: {central_port}, client_id: c-1, clean_start: false, reconnect: 
         edge_log = f"{work}/edge.log"
         connected = lambda: os.path.exists(edge_log) and open(edge_log, errors="replace").read().count("MQTT connected")
         wait_for(lambda: connected() >= 2, 30, "the edge to connect to both brokers")
+        persist_file = f"{work}/plant-persist/mosquitto.db"
+        if a.plant_kills:
+            # What autosave_interval does 30 s after start: the edge's session and subscription are in the
+            # persistence file, so a restarted broker queues readings for the edge before it reconnects.
+            plant.p.send_signal(signal.SIGUSR1)
+            wait_for(lambda: os.path.exists(persist_file), 15, "the plant broker to write its persistence file")
 
         # The publisher: QoS 1, one reading per message, value = its number, ts increasing per sensor.
         acked = set()
-        mids = {}
+        mids = {}         # mid of the current client -> reading, until the broker acknowledges it
+        early = set()     # mids acknowledged before publish() returned them to us
         lock = threading.Lock()
-        pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sensor-publisher", clean_session=True)
-        pub.max_inflight_messages_set(1000)
-        pub.max_queued_messages_set(0)
+        current = {}
 
         def on_publish(client, userdata, mid, reason_code=None, properties=None):
             with lock:
+                if client is not current.get("client"):
+                    return
                 key = mids.pop(mid, None)
                 if key is not None:
                     acked.add(key)
-        pub.on_publish = on_publish
-        pub.connect("127.0.0.1", plant_port)
-        pub.loop_start()
+                else:
+                    early.add(mid)
+
+        def connect_publisher():
+            pub = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="sensor-publisher", clean_session=True)
+            pub.max_inflight_messages_set(1000)
+            pub.max_queued_messages_set(0)
+            pub.on_publish = on_publish
+            pub.reconnect_delay_set(min_delay=1, max_delay=1)
+            with lock:
+                current["client"] = pub
+                mids.clear(); early.clear()
+            pub.connect("127.0.0.1", plant_port)
+            pub.loop_start()
+            wait_for(pub.is_connected, 30, "the publisher to connect to the plant broker")
+            return pub
+
+        def offer(i):
+            sensor = i % a.sensors
+            payload = json.dumps({"ts": base_ts + i, "value": i})  # ts strictly increasing per sensor too
+            info = pub.publish(f"plant/m{sensor}/temp", payload, qos=1)
+            with lock:
+                if info.mid in early:
+                    early.discard(info.mid)
+                    acked.add((f"m{sensor}", i))
+                else:
+                    # Sent, or queued by paho while disconnected and sent when it reconnects.
+                    mids[info.mid] = (f"m{sensor}", i)
+
+        pub = connect_publisher()
 
         kill_at = sorted(rng.sample(range(a.readings // 10, a.readings * 9 // 10), a.edge_kills)) if a.edge_kills else []
         ckill_at = sorted(rng.sample(range(a.readings // 10, a.readings * 9 // 10), a.central_kills)) if a.central_kills else []
         outage_at = sorted(rng.sample(range(a.readings // 10, a.readings * 8 // 10), a.central_outages)) if a.central_outages else []
+        pkill_at = sorted(rng.sample(range(a.readings // 10, a.readings * 8 // 10), a.plant_kills)) if a.plant_kills else []
+        replayed = 0
         faults = []
         restart_broker_at = None
         base_ts = int(time.time() * 1000) - 60_000
-        start = time.time()
+        start = t0 = time.time()
         for i in range(a.readings):
-            sensor = i % a.sensors
-            ts = base_ts + i  # strictly increasing per sensor too
-            payload = json.dumps({"ts": ts, "value": i})
-            info = pub.publish(f"plant/m{sensor}/temp", payload, qos=1)
-            with lock:
-                if info.rc == mqtt.MQTT_ERR_SUCCESS and info.mid not in acked:
-                    mids[info.mid] = (f"m{sensor}", i)
+            offer(i)
+            if pkill_at and i >= pkill_at[0]:
+                pkill_at.pop(0)
+                plant.kill(); faults.append(("plant_kill", i))
+                # The source offers its recent readings again, in order (see the module comment), from a
+                # new session: readings its old session still had in flight must not overtake the replay,
+                # because the edge takes a reading at or before the last sensor time it processed for
+                # a sensor as already seen.
+                pub.loop_stop()
+                with lock:
+                    first = min([max(0, i + 1 - int(a.replay_seconds * a.rate))] + [n for _, n in mids.values()])
+                plant.start()
+                wait_for(lambda: port_open(plant_port), 15, "the plant broker back")
+                pub = connect_publisher()
+                for j in range(first, i + 1):
+                    offer(j)
+                replayed += i + 1 - first
+                # Pacing resumes from here, as a source that was held up would.
+                start = time.time() - (i + 1) / a.rate
             if kill_at and i >= kill_at[0]:
                 kill_at.pop(0)
                 edge.kill(); faults.append(("edge_kill", i))
@@ -183,7 +247,7 @@ broker: {{ port: {central_port}, client_id: c-1, clean_start: false, reconnect: 
             ahead = (i + 1) / a.rate - (time.time() - start)
             if ahead > 0:
                 time.sleep(ahead)
-        offer_s = time.time() - start
+        offer_s = time.time() - t0
         if restart_broker_at:
             time.sleep(max(0, restart_broker_at - time.time()))
             cbroker.start()
@@ -222,6 +286,7 @@ broker: {{ port: {central_port}, client_id: c-1, clean_start: false, reconnect: 
             "edge_kills": sum(1 for f in faults if f[0] == "edge_kill"),
             "central_kills": sum(1 for f in faults if f[0] == "central_kill"),
             "central_leg_outages": sum(1 for f in faults if f[0] == "central_leg_outage"),
+            "plant_kills": sum(1 for f in faults if f[0] == "plant_kill"), "replayed_after_plant_kills": replayed,
             "first_lost": lost[:5], "work_dir": work if a.keep or lost or duplicated else None,
         }
         print(json.dumps(result))

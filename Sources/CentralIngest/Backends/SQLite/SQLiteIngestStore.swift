@@ -1,4 +1,3 @@
-import Dispatch
 import MillwrightCore
 
 /// The ingest seam on the embedded SQLite file (`CentralStore`).
@@ -7,7 +6,7 @@ import MillwrightCore
 /// their own, never on the cooperative thread pool the ingest service's task runs on.
 public final class SQLiteIngestStore: IngestStore {
     public let database: CentralStore
-    let queue = DispatchQueue(label: "millwright.central.sqlite-ingest")
+    let queue = BlockingQueue(label: "millwright.central.sqlite-ingest")
 
     public init(_ database: CentralStore) {
         self.database = database
@@ -21,9 +20,7 @@ public final class SQLiteIngestStore: IngestStore {
 
     func run<T: Sendable>(_ work: @escaping @Sendable (CentralStore) throws -> T) async throws -> T {
         let database = self.database
-        return try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try work(database) }) }
-        }
+        return try await queue.run { try work(database) }
     }
 
     public func commit(_ batches: [ValidBatch], rejected: [RejectedBatch], now: Timestamp) async throws -> [IngestOutcome] {

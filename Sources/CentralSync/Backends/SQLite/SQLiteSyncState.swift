@@ -1,5 +1,4 @@
 import CentralIngest
-import Dispatch
 import MillwrightCore
 import Reconciliation
 
@@ -9,7 +8,7 @@ import Reconciliation
 /// never on the cooperative thread pool the services run on.
 public final class SQLiteSyncState: SyncState {
     public let database: SyncStore
-    let queue = DispatchQueue(label: "millwright.central.sqlite-sync")
+    let queue = BlockingQueue(label: "millwright.central.sqlite-sync")
 
     public init(_ database: SyncStore) {
         self.database = database
@@ -17,9 +16,7 @@ public final class SQLiteSyncState: SyncState {
 
     func run<T: Sendable>(_ work: @escaping @Sendable (SyncStore) throws -> T) async throws -> T {
         let database = self.database
-        return try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try work(database) }) }
-        }
+        return try await queue.run { try work(database) }
     }
 
     // MARK: MasterDataStore
