@@ -68,23 +68,49 @@ public final class PostgresDatabase: Sendable {
     }
 
     /// Runs `body` in a transaction; retried when PostgreSQL aborted it for a deadlock or a
-    /// serialization failure with a concurrent writer (another replica), which is safe because the
-    /// transaction left nothing behind.
+    /// serialization failure with a concurrent writer (another replica), or closed the connection
+    /// before COMMIT was sent, which is safe because the transaction left nothing behind.
+    ///
+    /// BEGIN, COMMIT and ROLLBACK are sent here rather than through postgres-nio's `withTransaction`
+    /// so that every statement goes through `LiveConnection` (see there).
     @discardableResult
-    func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(_ body: (LiveConnection) async throws -> T) async throws -> T {
         var attempt = 0
         while true {
             attempt += 1
             do {
-                return try await client.withTransaction(logger: logger) { connection in try await body(connection) }
+                return try await client.withConnection { connection in
+                    let c = LiveConnection(connection: connection)
+                    try await c.query("BEGIN", logger: logger)
+                    let value: T
+                    do {
+                        value = try await body(c)
+                    } catch {
+                        // A closed connection has rolled back already. One that cannot roll back must
+                        // not go back to the pool inside a failed transaction: it is closed instead.
+                        if !connection.isClosed {
+                            do {
+                                try await c.query("ROLLBACK", logger: logger)
+                            } catch let rollback {
+                                logger.warning("ROLLBACK failed; closing the connection", metadata: ["error": "\(Self.describe(rollback))"])
+                                do { try await connection.close() } catch let close {
+                                    logger.warning("closing the connection failed", metadata: ["error": "\(close)"])
+                                }
+                            }
+                        }
+                        throw error
+                    }
+                    try await c.query("COMMIT", logger: logger)
+                    return value
+                }
             } catch {
-                // postgres-nio wraps what the body threw; our own refusals (a lost lease, a replay
-                // refused) go to the caller as they are, the server's errors with their message.
-                var cause: any Error = error
-                if let t = error as? PostgresTransactionError { cause = t.closureError ?? t.commitError ?? t.beginError ?? error }
-                if !(cause is PSQLError), !(cause is PostgresTransactionError) { throw cause }
-                guard attempt < 8, Self.isConflict(cause) else { throw PostgresStoreError(Self.describe(cause)) }
-                logger.debug("transaction lost a race with another writer; retrying", metadata: ["attempt": "\(attempt)"])
+                // Our own refusals (a lost lease, a replay refused) go to the caller as they are, the
+                // server's errors with their message.
+                let retryable = error is ConnectionEnded || Self.isConflict(error)
+                if !(error is PSQLError), !(error is ConnectionEnded) { throw error }
+                guard attempt < 8, retryable else { throw PostgresStoreError(Self.describe(error)) }
+                logger.debug("transaction lost a race with another writer or its connection; retrying",
+                              metadata: ["attempt": "\(attempt)", "error": "\(Self.describe(error))"])
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...(10 * attempt))))
             }
         }

@@ -160,7 +160,7 @@ public final class PostgresSyncState: SyncState {
         }
     }
 
-    static func audit(_ c: PostgresConnection, _ id: Int64, _ actor: String, _ action: String, _ detail: String, _ now: Timestamp,
+    static func audit(_ c: LiveConnection, _ id: Int64, _ actor: String, _ action: String, _ detail: String, _ now: Timestamp,
                       _ logger: Logger) async throws {
         try await c.query("""
             INSERT INTO posting_audit (posting_id, at, actor, action, detail) VALUES (\(id), \(now.milliseconds), \(actor), \(action), \(detail))
@@ -418,7 +418,7 @@ public final class PostgresSyncState: SyncState {
 
     /// Inside a write transaction of a job running under a lease (`Lease.current`): the lease must
     /// still be this one and unexpired. `FOR SHARE` keeps a takeover waiting until this commits.
-    static func fence(_ c: PostgresConnection, _ logger: Logger) async throws {
+    static func fence(_ c: LiveConnection, _ logger: Logger) async throws {
         guard let lease = Lease.current else { return }
         let rows = try await c.query("""
             SELECT 1 FROM leases WHERE name = \(lease.name) AND holder = \(lease.holder) AND token = \(lease.token)

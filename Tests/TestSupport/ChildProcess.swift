@@ -59,7 +59,15 @@ public final class ChildProcess: @unchecked Sendable {
         return unsafeBitCast(sym, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
     }()
 
-    public func signal(_ sig: Int32) { _ = Glibc.kill(pid, sig) }
+    /// Signals the child unless it has been reaped: its pid may belong to another process by then
+    /// (pid_max is 32,768 here and a test run starts tens of thousands of processes), and a stray
+    /// SIGKILL could take down another test's server. A child that exited but was not reaped
+    /// yet keeps its pid, so signalling it is harmless.
+    public func signal(_ sig: Int32) {
+        lock.withLock {
+            if exitStatus == nil { _ = Glibc.kill(pid, sig) }
+        }
+    }
 
     /// Waits for exit and returns the status (128+signal when killed by a signal).
     @discardableResult
@@ -123,21 +131,21 @@ enum LiveChildren {
     static func add(_ pid: pid_t) {
         _ = installed
         pids.withLock { _ = $0.insert(pid) }
-        ChildWatchdog.shared?.tell("+\(pid)")
+        if let started = ChildWatchdog.startTime(of: pid) { ChildWatchdog.shared?.tell("\(pid) \(started)") }
     }
 
     static func remove(_ pid: pid_t) {
         pids.withLock { _ = $0.remove(pid) }
-        ChildWatchdog.shared?.tell("-\(pid)")
     }
 
     static func snapshot() -> Set<pid_t> { pids.withLock { $0 } }
 }
 
-/// A shell that outlives the test process by design: it reads `+pid` and `-pid` lines from a pipe
+/// A shell that outlives the test process by design: it reads `pid start-time` lines from a pipe
 /// only this process writes to, and when the pipe closes (this process ended, however it ended)
-/// it SIGKILLs every child still listed. PR_SET_PDEATHSIG cannot do this here: it fires when the
-/// spawning *thread* ends, and test threads come and go.
+/// it SIGKILLs every listed process still running with the same start time (so never a process
+/// that got a recycled pid). PR_SET_PDEATHSIG cannot do this here: it fires when the spawning
+/// *thread* ends, and test threads come and go.
 final class ChildWatchdog: Sendable {
     static let shared: ChildWatchdog? = ChildWatchdog()
 
@@ -151,11 +159,13 @@ final class ChildWatchdog: Sendable {
         // Should the watchdog die first, a write must fail with EPIPE, not end the tests.
         Glibc.signal(SIGPIPE, SIG_IGN)
         let script = """
-            trap '' INT TERM HUP; live=" "
-            while read -r line; do
-              case "$line" in +*) live="$live${line#+} ";; -*) live=$(printf '%s' "$live" | sed "s/ ${line#-} / /");; esac
+            trap '' INT TERM HUP; list=""
+            while read -r pid started; do list="$list $pid:$started"; done
+            for entry in $list; do
+              pid=${entry%%:*}; started=${entry#*:}
+              now=$(sed 's/.*) //' /proc/$pid/stat 2>/dev/null | cut -d' ' -f20)
+              [ "$now" = "$started" ] && kill -KILL "$pid" 2>/dev/null
             done
-            for p in $live; do kill -KILL "$p" 2>/dev/null; done
             """
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -184,6 +194,14 @@ final class ChildWatchdog: Sendable {
             return nil
         }
         writeEnd = fds[1]
+    }
+
+    /// Field 22 of /proc/PID/stat (clock ticks after boot): with the pid, names one process for good.
+    static func startTime(of pid: pid_t) -> String? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.range(of: ") ", options: .backwards) else { return nil }
+        let fields = stat[close.upperBound...].split(separator: " ")
+        return fields.count > 19 ? String(fields[19]) : nil
     }
 
     func tell(_ line: String) {

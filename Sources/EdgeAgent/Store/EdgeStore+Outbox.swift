@@ -11,6 +11,13 @@ public struct OutboxRow: Sendable, Hashable {
     public var body: String
 }
 
+/// One outbox row's place in the drain, without its body (see `EdgeStore.readBatch`).
+public struct OutboxRowInfo: Sendable, Hashable {
+    public var seq: Int64
+    public var priority: PriorityClass
+    public var committedAt: Timestamp
+}
+
 /// What has been dropped from the outbox, by reason and class.
 public struct OutboxDrop: Sendable, Codable, Hashable {
     public var reason: String
@@ -31,19 +38,38 @@ extension EdgeStore {
     /// The next events to send: per class, those after the class's cursor (the highest seq
     /// already in flight), alarms first, within the event and byte limits.
     public func nextBatch(after cursors: [PriorityClass: Int64], maxEvents: Int, maxBytes: Int) throws -> [OutboxRow] {
+        var rows: [OutboxRow] = []
+        try readBatch(after: cursors, maxEvents: maxEvents, maxBytes: maxBytes) { info, body in
+            rows.append(OutboxRow(seq: info.seq, priority: info.priority, committedAt: info.committedAt,
+                                  body: String(decoding: body, as: UTF8.self)))
+        }
+        return rows
+    }
+
+    /// `nextBatch` without copies: each row's stored JSON is handed to `body` straight from SQLite's
+    /// buffer (valid during the call only), so the uplink writes it into the batch payload directly.
+    /// Returns the rows read, in drain order.
+    @discardableResult
+    public func readBatch(after cursors: [PriorityClass: Int64], maxEvents: Int, maxBytes: Int,
+                          _ body: (OutboxRowInfo, UnsafeRawBufferPointer) throws -> Void) throws -> [OutboxRowInfo] {
         try pool.read { db in
-            var rows: [OutboxRow] = []
+            var rows: [OutboxRowInfo] = []
+            rows.reserveCapacity(min(maxEvents, 4096))
             var bytes = 0
             let select = try db.cachedStatement(sql: """
-                SELECT seq, committed_at, body, bytes FROM events WHERE priority = ? AND seq > ? ORDER BY seq LIMIT ?
+                SELECT seq, committed_at, bytes, body FROM events WHERE priority = ? AND seq > ? ORDER BY seq LIMIT ?
                 """)
             for cls in Self.drainOrder {
                 let cursor = try Row.fetchCursor(select, arguments: [cls.rank, cursors[cls] ?? 0, maxEvents - rows.count])
                 while let row = try cursor.next() {
-                    let size: Int = row["bytes"]
+                    let size: Int = row[2]
                     if !rows.isEmpty && bytes + size > maxBytes { return rows }
-                    rows.append(OutboxRow(seq: row["seq"], priority: cls, committedAt: Timestamp(milliseconds: row["committed_at"]),
-                                          body: row["body"]))
+                    let info = OutboxRowInfo(seq: row[0], priority: cls, committedAt: Timestamp(milliseconds: row[1]))
+                    try row.withUnsafeData(atIndex: 3) { data in
+                        guard let data else { throw StoreError.corruptRow(seq: info.seq, reason: "no body") }
+                        try data.withUnsafeBytes { try body(info, $0) }
+                    }
+                    rows.append(info)
                     bytes += size
                 }
                 if rows.count >= maxEvents { break }

@@ -13,6 +13,8 @@ public final class EdgeStore: Sendable {
     public enum StoreError: Error, CustomStringConvertible {
         case cannotOpen(path: String, reason: String)
         case writeFailed(reason: String)
+        /// An outbox row that cannot be sent as stored (the uplink logs it and retries).
+        case corruptRow(seq: Int64, reason: String)
 
         public var description: String {
             switch self {
@@ -20,6 +22,8 @@ public final class EdgeStore: Sendable {
                 return "cannot open the edge store at \(path): \(reason). Check that data_dir exists and is writable."
             case .writeFailed(let reason):
                 return "writing to the edge store failed: \(reason). Events stay in memory and are retried."
+            case .corruptRow(let seq, let reason):
+                return "outbox row \(seq) cannot be sent: \(reason)"
             }
         }
     }

@@ -215,9 +215,15 @@ public final class UplinkService: Service {
             // Drops since the last batch go out first, as gap records: loss is never silent.
             try store.materializePendingGaps()
             let cursors = state.withLock { $0.cursors }
-            let rows = try store.nextBatch(after: cursors, maxEvents: allowance.events, maxBytes: allowance.bytes)
-            guard !rows.isEmpty else { break }
-            let (id, payload, historical) = encode(rows)
+            var batch = startBatch()
+            let rows = try store.readBatch(after: cursors, maxEvents: allowance.events, maxBytes: allowance.bytes) { row, body in
+                batch.append(row, body)
+            }
+            guard !rows.isEmpty else {
+                spareBuffer.withLock { $0 = batch.out }
+                break
+            }
+            let (id, payload, historical) = batch.finish()
             do {
                 try client.publish(topic: UplinkTopics.events(site: site, edge: edge), payload: payload, qos: 1)
             } catch {
@@ -238,59 +244,22 @@ public final class UplinkService: Service {
         return progressed
     }
 
-    /// The batch JSON, with the committed envelopes spliced in as they are stored.
-    func encode(_ rows: [OutboxRow]) -> (id: String, payload: [UInt8], historical: Int) {
+    /// A batch being written: the header now, each event as it is read, the tail at `finish`.
+    func startBatch() -> BatchPayload {
         let id = state.withLock { s -> String in
             s.nextBatch += 1
             return "\(store.bootEpoch)-\(s.nextBatch)"
         }
-        let now = Timestamp.now()
-        var historical = 0
         // The previous batch's buffer, reused: a fresh half-megabyte array each batch costs page
         // faults and kernel page zeroing (about 8% of the edge's CPU during a drain).
-        var out = spareBuffer.withLock { b -> [UInt8] in
+        let buffer = spareBuffer.withLock { b -> [UInt8] in
             defer { b = [] }
             return b
         }
-        out.removeAll(keepingCapacity: true)
-        out.reserveCapacity(rows.reduce(200) { $0 + $1.body.utf8.count + 1 })
-        out += #"{"v":1,"batch":"\#(id)","site":"\#(site)","edge":"\#(edge)","sent_at":"\#(now.rfc3339)","events":["#.utf8
-        for (i, r) in rows.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            if now - r.committedAt > config.historicalAfter {
-                historical += 1
-                Self.appendMarkingHistorical(r.body, to: &out)
-            } else {
-                out += r.body.utf8
-            }
-        }
-        out += "]}".utf8
-        return (id, out, historical)
+        return BatchPayload(id: id, site: site, edge: edge, now: .now(), historicalAfter: config.historicalAfter, buffer: buffer,
+                            capacity: config.batchBytes + 4096)
     }
 
-    static let notHistorical = Array(#""is_historical":false"#.utf8)
-    static let historicalTrue = Array(#""is_historical":true"#.utf8)
-
-    /// Appends the body with `"is_historical":false` flipped to true. Keys are sorted and unique,
-    /// and a quote inside any value is escaped, so that text occurs exactly once.
-    static func appendMarkingHistorical(_ body: String, to out: inout [UInt8]) {
-        var body = body
-        body.withUTF8 { b in
-            let needle = notHistorical
-            var i = 0
-            let last = b.count - needle.count
-            while i <= last {
-                if b[i] == needle[0] && b[i + 1] == needle[1] && UnsafeBufferPointer(rebasing: b[i..<(i + needle.count)]).elementsEqual(needle) {
-                    out += UnsafeBufferPointer(rebasing: b[0..<i])
-                    out += historicalTrue
-                    out += UnsafeBufferPointer(rebasing: b[(i + needle.count)...])
-                    return
-                }
-                i += 1
-            }
-            out += b
-        }
-    }
 }
 
 /// Counters of the uplink, as reported in status output.
