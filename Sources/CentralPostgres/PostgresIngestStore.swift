@@ -35,14 +35,15 @@ public final class PostgresIngestStore: IngestStore {
             var fresh = Set<Key>()
             if !events.isEmpty {
                 let rows = try await c.query("""
-                    INSERT INTO events (edge, boot_epoch, seq, event_id, site, equipment, signal, type, priority,
+                    WITH feed AS (SELECT feed_txid() AS txid)
+                    INSERT INTO events (txid, edge, boot_epoch, seq, event_id, site, equipment, signal, type, priority,
                         occurred_at, edge_received_at, central_received_at, is_historical, body)
-                    SELECT * FROM unnest(\(events.map(\.edge))::text[], \(events.map(\.bootEpoch))::int8[], \(events.map(\.seq))::int8[],
+                    SELECT feed.txid, u.* FROM feed, unnest(\(events.map(\.edge))::text[], \(events.map(\.bootEpoch))::int8[], \(events.map(\.seq))::int8[],
                         \(events.map(\.eventID))::text[], \(events.map(\.site))::text[], \(events.map(\.equipment))::text[],
                         \(events.map(\.signal))::text[], \(events.map(\.type.rawValue))::text[], \(events.map { Int32($0.priority.rank) })::int4[],
                         \(events.map(\.occurredAt.milliseconds))::int8[], \(events.map(\.edgeReceivedAt.milliseconds))::int8[],
                         \(Array(repeating: now.milliseconds, count: events.count))::int8[], \(events.map(\.isHistorical))::bool[],
-                        \(events.map(\.body))::text[])
+                        \(events.map(\.body))::text[]) AS u
                     ON CONFLICT ON CONSTRAINT events_key DO NOTHING
                     RETURNING edge, boot_epoch, seq
                     """, logger: logger)
@@ -199,7 +200,7 @@ public final class PostgresIngestStore: IngestStore {
         return try await fetch("""
             SELECT \(unescaped: Self.columns) FROM events
             WHERE (txid, id) > (\(position.transaction), \(position.row))
-              AND txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+              AND txid < feed_horizon()
               AND (\(filter.equipment)::text[] IS NULL OR equipment = ANY(\(filter.equipment)::text[]))
               AND (\(filter.types)::text[] IS NULL OR type = ANY(\(filter.types)::text[]))
             ORDER BY txid, id LIMIT \(Int64(max(0, limit)))

@@ -1,3 +1,4 @@
+import Logging
 import PostgresNIO
 
 /// The PostgreSQL schema, as named steps applied once each and never edited once shipped.
@@ -176,6 +177,24 @@ enum PostgresMigrations {
         ("sync v2: leases", [
             "CREATE TABLE leases (name TEXT PRIMARY KEY, holder TEXT NOT NULL, token BIGINT NOT NULL, expires_at BIGINT NOT NULL)",
         ]),
+        // Transaction ids belong to the PostgreSQL cluster, not to the database: restored (pg_dump,
+        // pg_restore) into another cluster, the stored rows keep ids that the new cluster will not
+        // reach for a long time, and new events would sort before every saved cursor and never be
+        // read. The feed's ids are the cluster's plus an offset that start-up raises past the
+        // highest stored one (`rebaseFeed`).
+        ("ingest v3: feed offset for restores into another cluster", [
+            "CREATE TABLE feed_offset (single BOOLEAN PRIMARY KEY DEFAULT true CHECK (single), value BIGINT NOT NULL)",
+            "INSERT INTO feed_offset (single, value) VALUES (true, 0)",
+            """
+            CREATE FUNCTION feed_txid() RETURNS bigint LANGUAGE sql STABLE AS
+            $$ SELECT pg_current_xact_id()::text::bigint + (SELECT value FROM feed_offset) $$
+            """,
+            """
+            CREATE FUNCTION feed_horizon() RETURNS bigint LANGUAGE sql STABLE AS
+            $$ SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + (SELECT value FROM feed_offset) $$
+            """,
+            "ALTER TABLE events ALTER COLUMN txid SET DEFAULT feed_txid()",
+        ]),
     ]
 
     static func migrate(_ db: PostgresDatabase) async throws {
@@ -195,6 +214,24 @@ enum PostgresMigrations {
                 try await c.query("INSERT INTO schema_migrations (name) VALUES (\(step.name))", logger: db.logger)
                 db.logger.info("PostgreSQL schema migrated", metadata: ["step": "\(step.name)"])
             }
+            try await rebaseFeed(c, db.logger)
+        }
+    }
+
+    /// After a restore into another cluster the stored feed ids may be ahead of the ones this
+    /// cluster hands out: raise the offset so every new id sorts after every stored one (a no-op
+    /// otherwise). Runs under the migration lock, before this process writes anything.
+    static func rebaseFeed(_ c: LiveConnection, _ logger: Logger) async throws {
+        let rows = try await c.query("""
+            WITH raised AS (
+              UPDATE feed_offset SET value = (SELECT max(txid) FROM events) - pg_current_xact_id()::text::bigint + 1
+              WHERE (SELECT max(txid) FROM events) >= feed_txid()
+              RETURNING value
+            ) SELECT value FROM raised
+            """, logger: logger)
+        for try await value in rows.decode(Int64.self) {
+            logger.notice("the events' feed ids are ahead of this PostgreSQL cluster's transaction ids (restored from another cluster?): feed offset raised",
+                          metadata: ["offset": "\(value)"])
         }
     }
 }

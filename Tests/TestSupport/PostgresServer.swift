@@ -31,6 +31,10 @@ public final class PostgresServer: Sendable {
         }
     }
 
+    /// A server of its own (another cluster beside the shared one), for a test that needs two;
+    /// `stop()` it at the end.
+    public static func separate() throws -> PostgresServer { try PostgresServer() }
+
     init() throws {
         let bin = try Self.binDirectory()
         directory = try TemporaryDirectory.make(prefix: "postgres")
