@@ -185,6 +185,17 @@ broker: {{ port: {central_port}, client_id: c-1, clean_start: false, reconnect: 
             return pub
 
         def offer(i):
+            # paho numbers messages 1..65535 and keeps unacknowledged ones by that number: with more
+            # than that outstanding (a replay queued at once behind a slow broker), a new message
+            # replaces an unsent one. Like a source with a bounded buffer, wait below that.
+            deadline = time.time() + 120
+            while True:
+                with lock:
+                    if len(mids) < 20000:
+                        break
+                if time.time() > deadline:
+                    raise TimeoutError("20,000 readings unacknowledged by the plant broker for 120 s")
+                time.sleep(0.002)
             sensor = i % a.sensors
             payload = json.dumps({"ts": base_ts + i, "value": i})  # ts strictly increasing per sensor too
             info = pub.publish(f"plant/m{sensor}/temp", payload, qos=1)
