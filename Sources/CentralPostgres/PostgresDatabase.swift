@@ -86,18 +86,7 @@ public final class PostgresDatabase: Sendable {
                     do {
                         value = try await body(c)
                     } catch {
-                        // A closed connection has rolled back already. One that cannot roll back must
-                        // not go back to the pool inside a failed transaction: it is closed instead.
-                        if !connection.isClosed {
-                            do {
-                                try await c.query("ROLLBACK", logger: logger)
-                            } catch let rollback {
-                                logger.warning("ROLLBACK failed; closing the connection", metadata: ["error": "\(Self.describe(rollback))"])
-                                do { try await connection.close() } catch let close {
-                                    logger.warning("closing the connection failed", metadata: ["error": "\(close)"])
-                                }
-                            }
-                        }
+                        await rollBack(c)
                         throw error
                     }
                     try await c.query("COMMIT", logger: logger)
@@ -112,6 +101,20 @@ public final class PostgresDatabase: Sendable {
                 logger.debug("transaction lost a race with another writer or its connection; retrying",
                               metadata: ["attempt": "\(attempt)", "error": "\(Self.describe(error))"])
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...(10 * attempt))))
+            }
+        }
+    }
+
+    /// Ends a failed transaction. A closed connection has rolled back already. One that cannot
+    /// roll back must not go back to the pool inside a failed transaction: it is closed instead.
+    private func rollBack(_ c: LiveConnection) async {
+        guard !c.connection.isClosed else { return }
+        do {
+            try await c.query("ROLLBACK", logger: logger)
+        } catch {
+            logger.warning("ROLLBACK failed; closing the connection", metadata: ["error": "\(Self.describe(error))"])
+            do { try await c.connection.close() } catch {
+                logger.warning("closing the connection failed", metadata: ["error": "\(error)"])
             }
         }
     }

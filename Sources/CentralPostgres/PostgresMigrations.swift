@@ -223,11 +223,10 @@ enum PostgresMigrations {
     /// otherwise). Runs under the migration lock, before this process writes anything.
     static func rebaseFeed(_ c: LiveConnection, _ logger: Logger) async throws {
         let rows = try await c.query("""
-            WITH raised AS (
-              UPDATE feed_offset SET value = (SELECT max(txid) FROM events) - pg_current_xact_id()::text::bigint + 1
-              WHERE (SELECT max(txid) FROM events) >= feed_txid()
-              RETURNING value
-            ) SELECT value FROM raised
+            UPDATE feed_offset SET value = stored.top - pg_current_xact_id()::text::bigint + 1
+            FROM (SELECT max(txid) AS top FROM events) AS stored
+            WHERE stored.top >= feed_txid()
+            RETURNING value
             """, logger: logger)
         for try await value in rows.decode(Int64.self) {
             logger.notice("the events' feed ids are ahead of this PostgreSQL cluster's transaction ids (restored from another cluster?): feed offset raised",

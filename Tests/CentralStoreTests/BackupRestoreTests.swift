@@ -27,6 +27,22 @@ struct BackupRestoreTests {
         return r.output
     }
 
+    /// The documented backup: `pg_dump` in the custom format; returns the file.
+    static func pgDump(_ server: PostgresServer, _ database: String) throws -> String {
+        let dump = try TemporaryDirectory.make(prefix: "ops-dump").appendingPathComponent("central.dump").path
+        let d = try Executables.run("pg_dump", ["-h", "127.0.0.1", "-p", "\(server.port)", "-U", "millwright", "-d", database,
+                                                "--format=custom", "--file=\(dump)"], withStderr: true)
+        #expect(d.status == 0, "pg_dump: \(d.output)")
+        return dump
+    }
+
+    /// The documented restore: `pg_restore` into an empty database.
+    static func pgRestore(_ dump: String, into server: PostgresServer, _ database: String) throws {
+        let r = try Executables.run("pg_restore", ["-h", "127.0.0.1", "-p", "\(server.port)", "-U", "millwright", "-d", database,
+                                                   "--no-owner", "--exit-on-error", dump], withStderr: true)
+        #expect(r.status == 0, "pg_restore: \(r.output)")
+    }
+
     @Test func sqliteOnlineBackupRestoresTheStoreAsItWas() async throws {
         let live = try TemporaryDirectory.make(prefix: "ops-live")
         let file = live.appendingPathComponent("central.sqlite").path
@@ -61,17 +77,12 @@ struct BackupRestoreTests {
 
         // The documented commands: pg_dump in the custom format while the central runs, then
         // pg_restore into a new, empty database.
-        let dump = try TemporaryDirectory.make(prefix: "ops-dump").appendingPathComponent("central.dump").path
-        let d = try Executables.run("pg_dump", ["-h", "127.0.0.1", "-p", "\(server.port)", "-U", "millwright", "-d", source,
-                                                "--format=custom", "--file=\(dump)"], withStderr: true)
-        #expect(d.status == 0, "pg_dump: \(d.output)")
+        let dump = try Self.pgDump(server, source)
         _ = try await ingest.commit([try C.batch(id: "later", seqs: 401...450)], rejected: [], now: now)
         db.close()
 
         let target = try server.createDatabase()
-        let r = try Executables.run("pg_restore", ["-h", "127.0.0.1", "-p", "\(server.port)", "-U", "millwright", "-d", target,
-                                                   "--no-owner", "--exit-on-error", dump], withStderr: true)
-        #expect(r.status == 0, "pg_restore: \(r.output)")
+        try Self.pgRestore(dump, into: server, target)
         let out = try Self.status("central: restored\nbroker: { port: 1883 }\n" + server.storeYAML(database: target) + "\n")
         #expect(out.contains("central restored: 400 events stored"), "\(out)")
         #expect(out.contains("postings: 2 pending"), "\(out)")
@@ -107,18 +118,13 @@ struct BackupRestoreTests {
             return page.count == 100 ? page : nil
         })
         _ = try await PostgresSyncState(db, holder: "ops-test").apply(postings: [], reviews: [], cursor: ("reconcile", read[99].position), now: now)
-        let dump = try TemporaryDirectory.make(prefix: "ops-dump").appendingPathComponent("central.dump").path
-        let d = try Executables.run("pg_dump", ["-h", "127.0.0.1", "-p", "\(server.port)", "-U", "millwright", "-d", source,
-                                                "--format=custom", "--file=\(dump)"], withStderr: true)
-        #expect(d.status == 0, "pg_dump: \(d.output)")
+        let dump = try Self.pgDump(server, source)
         db.close()
 
         let other = try PostgresServer.separate()
         defer { other.stop() }
         let target = try other.createDatabase()
-        let r = try Executables.run("pg_restore", ["-h", "127.0.0.1", "-p", "\(other.port)", "-U", "millwright", "-d", target,
-                                                   "--no-owner", "--exit-on-error", dump], withStderr: true)
-        #expect(r.status == 0, "pg_restore: \(r.output)")
+        try Self.pgRestore(dump, into: other, target)
         let again = try await PostgresDatabase(settings: StoreBackend.settings(other, target), logger: StoreBackend.logger)
         defer { again.close() }
         let restored = PostgresIngestStore(again)

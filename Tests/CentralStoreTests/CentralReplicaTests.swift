@@ -59,10 +59,10 @@ struct CentralReplicaTests {
         replicas[1].kill()
         #expect(await eventuallyAsync(timeout: 60) { edges.allSatisfy { ($0.status?.pipeline.messagesReceived ?? 0) > n * 2 / 3 } })
         try replicas[1].start()
-        #expect(await finished { loader.isFinished }, "the publisher finished")
+        #expect(await eventuallyAsync(timeout: 300) { loader.isFinished }, "the publisher finished")
         // More load once it is back, so the restarted replica takes its share too.
         let second = StateSensorLoad.publish(more, port: plant.port)
-        #expect(await finished { second.isFinished }, "the publisher finished")
+        #expect(await eventuallyAsync(timeout: 300) { second.isFinished }, "the publisher finished")
         let total = n + more
 
         let store = try await openStore()

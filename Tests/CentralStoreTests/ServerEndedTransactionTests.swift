@@ -22,8 +22,8 @@ struct ServerEndedTransactionTests {
             do {
                 try await db.transaction { c in
                     try await c.query("SET LOCAL idle_in_transaction_session_timeout = '300ms'", logger: StoreBackend.logger)
-                    // Idle in the transaction past the timeout: the server ends the session.
-                    try await Task.sleep(for: .milliseconds(1500))
+                    // Idle in the transaction until the server has ended the session for it.
+                    _ = await eventuallyAsync(timeout: 60) { c.connection.isClosed }
                     try await c.query("SELECT 1", logger: StoreBackend.logger)
                 }
                 outcome.withLock { $0 = "committed" }

@@ -134,9 +134,7 @@ enum LiveChildren {
         if let started = ChildWatchdog.startTime(of: pid) { ChildWatchdog.shared?.tell("\(pid) \(started)") }
     }
 
-    static func remove(_ pid: pid_t) {
-        pids.withLock { _ = $0.remove(pid) }
-    }
+    static func remove(_ pid: pid_t) { pids.withLock { _ = $0.remove(pid) } }
 
     static func snapshot() -> Set<pid_t> { pids.withLock { $0 } }
 }

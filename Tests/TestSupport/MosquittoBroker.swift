@@ -222,8 +222,3 @@ public func firstValue<T>(timeout: Double = 60, every: Duration = .milliseconds(
     }
     return try await attempt()
 }
-
-/// Waits for a detached piece of work (a load generator's thread) to finish, with a deadline.
-public func finished(timeout: Double = 300, _ isFinished: () -> Bool) async -> Bool {
-    await eventuallyAsync(timeout: timeout, isFinished)
-}

@@ -143,12 +143,10 @@ public final class EventWriter: EventSink, Service {
     enum CommitOutcome: Sendable { case nothingPending, committed, failed }
 
     /// SQLite blocks: commits run on the writer's own queue, never on the cooperative thread pool.
-    let queue = DispatchQueue(label: "millwright.edge-writer")
+    let queue = BlockingQueue(label: "millwright.edge-writer")
 
     func onWriterQueue(_ body: @escaping @Sendable () -> CommitOutcome) async -> CommitOutcome {
-        await withCheckedContinuation { (c: CheckedContinuation<CommitOutcome, Never>) in
-            queue.async { c.resume(returning: body()) }
-        }
+        await queue.perform(body)
     }
 
     /// One transaction holding everything handed over so far (on the writer queue).

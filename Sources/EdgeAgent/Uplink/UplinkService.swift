@@ -109,15 +109,13 @@ public final class UplinkService: Service {
 
     /// SQLite blocks (reads for the next batch, deletes on ack): each step runs on the uplink's
     /// own queue, never on the cooperative thread pool the agent's other services share.
-    let queue = DispatchQueue(label: "millwright.edge-uplink")
+    let queue = BlockingQueue(label: "millwright.edge-uplink")
 
     func stepOffPool(_ client: MQTTClient, _ bucket: DrainBucket) async -> (Result<Bool, any Error>, DrainBucket) {
-        await withCheckedContinuation { (c: CheckedContinuation<(Result<Bool, any Error>, DrainBucket), Never>) in
-            queue.async {
-                var b = bucket
-                let result = Result { try self.step(client, &b) }
-                c.resume(returning: (result, b))
-            }
+        await queue.perform {
+            var b = bucket
+            let result = Result { try self.step(client, &b) }
+            return (result, b)
         }
     }
 

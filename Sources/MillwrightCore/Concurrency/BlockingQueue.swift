@@ -4,7 +4,7 @@ import Dispatch
 ///
 /// Why: the cooperative thread pool has one thread per core (two here); a task that blocks on a
 /// file holds one of them and starves every other service. Each SQLite-backed store owns one of
-/// these; its calls run in order, off the pool.
+/// these, as do the edge's writer and uplink; calls run in order, off the pool.
 public struct BlockingQueue: Sendable {
     let queue: DispatchQueue
 
@@ -12,9 +12,15 @@ public struct BlockingQueue: Sendable {
         queue = DispatchQueue(label: label)
     }
 
+    /// Runs `work` on the queue; its error, if any, is thrown here.
     public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            queue.async { continuation.resume(with: Result { try work() }) }
+        try await perform { Result { try work() } }.get()
+    }
+
+    /// Runs `work`, which cannot fail, on the queue.
+    public func perform<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            queue.async { continuation.resume(returning: work()) }
         }
     }
 }
