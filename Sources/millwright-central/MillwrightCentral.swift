@@ -14,7 +14,7 @@ struct MillwrightCentral: AsyncParsableCommand {
         commandName: "millwright-central",
         abstract: "Millwright central: ingest events from every plant edge, reconcile them with ERP orders, post to the ERP, MES and planning.",
         version: MillwrightVersion.current,
-        subcommands: [Run.self, Status.self, CheckConfig.self, Postings.self, Review.self, Ledger.self, MasterData.self, Assign.self, TraceCommand.self],
+        subcommands: [Run.self, Status.self, CheckConfig.self, MigrateStore.self, Postings.self, Review.self, Ledger.self, MasterData.self, Assign.self, TraceCommand.self],
         defaultSubcommand: Run.self)
 }
 

@@ -25,6 +25,24 @@ public final class CentralStore: Sendable {
         } catch {
             throw StoreError(description: "cannot open the central store at \(path): \(error). Check that data_dir is writable.")
         }
+        let moved: Row?
+        do { moved = try pool.read { try Row.fetchOne($0, sql: "SELECT target, moved_at FROM store_moved") } } catch {
+            throw StoreError(description: "cannot read the central store at \(path): \(error)")
+        }
+        if let moved {
+            let at = Timestamp(milliseconds: moved["moved_at"]).rfc3339
+            throw StoreError(description: """
+                the central store at \(path) was moved to \(moved["target"] as String) at \(at) (millwright-central migrate-store): \
+                run the central with the configuration that names that store. This file is kept as a backup; to use it \
+                again instead, run: sqlite3 \(path) 'DELETE FROM store_moved'
+                """)
+        }
+    }
+
+    /// Marks the file as moved to another store, inside the caller's write transaction on `db` (the
+    /// migration's): every later open refuses it with where the data went.
+    package static func markMoved(_ db: Database, to target: String, at: Timestamp) throws {
+        try db.execute(sql: "INSERT INTO store_moved (target, moved_at) VALUES (?, ?)", arguments: [target, at.milliseconds])
     }
 
     static var migrator: DatabaseMigrator {
@@ -92,6 +110,9 @@ public final class CentralStore: Sendable {
                     WHERE is_historical = 0 AND type != 'gap' GROUP BY edge, boot_epoch;
                 CREATE INDEX IF NOT EXISTS events_equipment_time ON events(equipment, occurred_at);
                 """)
+        }
+        m.registerMigration("v4: moved-store marker") { db in
+            try db.execute(sql: "CREATE TABLE store_moved (target TEXT NOT NULL, moved_at INTEGER NOT NULL)")
         }
         return m
     }

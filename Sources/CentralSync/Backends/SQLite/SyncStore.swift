@@ -148,8 +148,21 @@ public final class SyncStore: Sendable {
 
     func cursor(_ name: String, _ db: Database) throws -> FeedPosition {
         guard let r = try Row.fetchOne(db, sql: "SELECT value, position FROM cursors WHERE name = ?", arguments: [name]) else { return .start }
+        return Self.position(r)
+    }
+
+    private static func position(_ r: Row) -> FeedPosition {
         if let text: String = r["position"], let p = FeedPosition(parsing: text) { return p }
         return FeedPosition(row: r["value"])
+    }
+
+    /// Every saved cursor, by reader name.
+    static func cursors(_ db: Database) throws -> [String: FeedPosition] {
+        var out: [String: FeedPosition] = [:]
+        for r in try Row.fetchAll(db, sql: "SELECT name, value, position FROM cursors") {
+            out[r["name"]] = position(r)
+        }
+        return out
     }
 
     func setCursor(_ name: String, _ position: FeedPosition, _ db: Database) throws {
