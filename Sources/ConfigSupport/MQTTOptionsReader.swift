@@ -13,6 +13,13 @@ package struct MQTTOptionsReader {
 
     func resolve(_ path: String) -> String { document.resolve(path) }
 
+    /// `{hostname}` in a client id becomes this machine's host name: replicas started from one
+    /// configuration (a Kubernetes StatefulSet: pods `millwright-central-0`, `-1`, ...) each get
+    /// their own id, and keep it across restarts, so each resumes its own persistent session.
+    package static func expand(_ clientID: String, hostName: String = ProcessInfo.processInfo.hostName) -> String {
+        clientID.replacingOccurrences(of: "{hostname}", with: hostName)
+    }
+
     /// `f` are the node's fields (already checked against `keys` plus any the caller allows).
     package func read(_ f: [String: ConfigNode], node: ConfigNode, defaultClientID: String) -> MQTTConnectionOptions {
         var o = MQTTConnectionOptions(clientID: defaultClientID)
@@ -21,7 +28,7 @@ package struct MQTTOptionsReader {
         o.host = f["host"]?.string() ?? "127.0.0.1"
         o.port = f["port"]?.int(in: 1...65535) ?? 1883
         if let p = f["protocol"]?.oneOf(["3.1.1", "5"]) { o.protocolVersion = p == "5" ? .v5 : .v311 }
-        if let id = f["client_id"]?.string() { o.clientID = id }
+        if let id = f["client_id"]?.string() { o.clientID = Self.expand(id) }
         if let c = f["clean_start"]?.bool() { o.cleanStart = c }
         if let s = f["session_expiry"]?.duration() { o.sessionExpiry = UInt32(clamping: s.value / 1000) }
         if let k = f["keepalive"]?.duration(positive: true) {

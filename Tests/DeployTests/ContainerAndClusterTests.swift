@@ -96,24 +96,56 @@ import Yams
         #expect(services["edge"]?["read_only"] as? Bool == true)
     }
 
-    @Test func theKubernetesManifestIsOneHardenedReplicaWithAValidConfiguration() throws {
-        let text = try String(contentsOf: Self.deploy.appendingPathComponent("kubernetes/central.yaml"), encoding: .utf8)
-        let docs = try Yams.load_all(yaml: text).compactMap { $0 as? [String: Any] }
-        #expect(docs.compactMap { $0["kind"] as? String } == ["ConfigMap", "StatefulSet"])
-        let configMap = try #require(docs.first { $0["kind"] as? String == "ConfigMap" })
+    /// The parts of a manifest: its documents by kind, the embedded configuration, the pod spec.
+    static func manifest(_ file: String) throws -> (docs: [String: [String: Any]], config: String, set: [String: Any], pod: [String: Any]) {
+        let text = try String(contentsOf: Self.deploy.appendingPathComponent("kubernetes/\(file)"), encoding: .utf8)
+        var docs: [String: [String: Any]] = [:]
+        for doc in try Yams.load_all(yaml: text).compactMap({ $0 as? [String: Any] }) {
+            if let kind = doc["kind"] as? String { docs[kind] = doc }
+        }
+        let configMap = try #require(docs["ConfigMap"])
         let embedded = try #require((configMap["data"] as? [String: String])?["central.yaml"])
-        let check = try Self.checkConfig("millwright-central", embedded)
-        #expect(check.status == 0, "\(check.output)")
-        let set = try #require(docs.first { $0["kind"] as? String == "StatefulSet" })
-        let spec = try #require(set["spec"] as? [String: Any])
-        #expect(spec["replicas"] as? Int == 1, "SQLite has one writer: one replica until the PostgreSQL seam")
-        let pod = try #require((spec["template"] as? [String: Any])?["spec"] as? [String: Any])
-        #expect((pod["securityContext"] as? [String: Any])?["runAsNonRoot"] as? Bool == true)
+        let set = try #require(docs["StatefulSet"]?["spec"] as? [String: Any])
+        let pod = try #require((set["template"] as? [String: Any])?["spec"] as? [String: Any])
         let container = try #require((pod["containers"] as? [[String: Any]])?.first)
+        #expect((pod["securityContext"] as? [String: Any])?["runAsNonRoot"] as? Bool == true)
         let security = try #require(container["securityContext"] as? [String: Any])
         #expect(security["readOnlyRootFilesystem"] as? Bool == true && security["allowPrivilegeEscalation"] as? Bool == false)
         #expect(((security["capabilities"] as? [String: Any])?["drop"] as? [String]) == ["ALL"])
         let mounts = (container["volumeMounts"] as? [[String: Any]] ?? []).compactMap { $0["mountPath"] as? String }
-        #expect(mounts.contains("/var/lib/millwright-central") && embedded.contains("data_dir: /var/lib/millwright-central"))
+        #expect(mounts.contains("/var/lib/millwright-central") && embedded.contains("data_dir: /var/lib/millwright-central"),
+                "data_dir must be a mounted volume: the root file system is read-only")
+        return (docs, embedded, set, pod)
+    }
+
+    @Test func theSQLiteKubernetesManifestIsOneHardenedReplicaWithAValidConfiguration() throws {
+        let m = try Self.manifest("central-sqlite.yaml")
+        #expect(Set(m.docs.keys) == ["ConfigMap", "StatefulSet"])
+        let check = try Self.checkConfig("millwright-central", m.config)
+        #expect(check.status == 0, "\(check.output)")
+        #expect(m.set["replicas"] as? Int == 1, "SQLite has one writer: exactly one replica")
+        #expect(((m.set["volumeClaimTemplates"] as? [[String: Any]]) ?? []).count == 1, "the SQLite file needs a persistent volume")
+    }
+
+    @Test func theKubernetesReplicasShareOneConfigurationWithAnIDPerPod() throws {
+        let m = try Self.manifest("central.yaml")
+        #expect(Set(m.docs.keys) == ["ConfigMap", "StatefulSet", "PodDisruptionBudget"])
+        let replicas = try #require(m.set["replicas"] as? Int)
+        #expect(replicas >= 2)
+        let minAvailable = try #require((m.docs["PodDisruptionBudget"]?["spec"] as? [String: Any])?["minAvailable"] as? Int)
+        #expect(minAvailable >= 1 && minAvailable < replicas)
+        // The secret's mount path, replaced by a file, as the pod would see it.
+        let volumes = try #require(m.pod["volumes"] as? [[String: Any]])
+        #expect(volumes.contains { ($0["secret"] as? [String: Any])?["secretName"] as? String == "millwright-central-postgres" })
+        let secret = try TemporaryDirectory.make(prefix: "k8s-secret").appendingPathComponent("password")
+        try "s3cret\n".write(to: secret, atomically: true, encoding: .utf8)
+        let config = m.config.replacingOccurrences(of: "/etc/millwright-secrets/password", with: secret.path)
+        #expect(config != m.config, "the configuration reads the mounted secret")
+        let check = try Self.checkConfig("millwright-central", config)
+        #expect(check.status == 0, "\(check.output)")
+        #expect(check.output.contains("store postgresql://millwright@postgres:5432/millwright"), "\(check.output)")
+        // One file for every pod, yet one MQTT session per pod, stable across its restarts.
+        #expect(config.contains("client_id: millwright-central-{hostname}") && config.contains("shared_subscription:"))
+        #expect(m.docs["StatefulSet"] != nil, "stable pod names keep each pod's client id across restarts")
     }
 }

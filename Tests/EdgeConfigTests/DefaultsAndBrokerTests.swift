@@ -119,6 +119,25 @@ struct DefaultsAndBrokerTests {
         #expect(config.ingest == expected)
     }
 
+    @Test func hostnameInAClientIDBecomesThisMachinesName() throws {
+        let config = try parse("""
+            site: s
+            edge: e
+            brokers:
+              plant: { client_id: "gw-{hostname}-plant" }
+            uplink: { client_id: "{hostname}" }
+            sensors:
+              - name: p
+                topic: "a/{equipment}/p"
+                decode: { format: number }
+                rules: { stale: { after: 5s } }
+            """)
+        let host = ProcessInfo.processInfo.hostName
+        #expect(!host.isEmpty)
+        #expect(config.brokers[0].options.clientID == "gw-\(host)-plant")
+        #expect(config.uplink?.options.clientID == host)
+    }
+
     @Test func brokerSettingsAreRead() throws {
         let config = try parse("""
             site: s
