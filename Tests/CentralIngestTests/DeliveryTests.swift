@@ -29,7 +29,7 @@ struct DeliveryTests {
         usleep(500_000)
         #expect(central.eventCount == n, sourceLocation: sourceLocation)
         #expect(central.query("SELECT COUNT(DISTINCT event_id) FROM events") == "\(n)", sourceLocation: sourceLocation)
-        #expect(central.query("SELECT COUNT(*) FROM (SELECT boot_epoch, seq FROM events GROUP BY boot_epoch, seq)") == "\(n)",
+        #expect(central.query("SELECT COUNT(*) FROM (SELECT boot_epoch, seq FROM events GROUP BY boot_epoch, seq) AS keys") == "\(n)",
                 sourceLocation: sourceLocation)
     }
 
@@ -47,7 +47,7 @@ struct DeliveryTests {
         #expect(eventually { edge.status?.outbox.backlogEvents == 0 })
         #expect(central.query("SELECT events || ' ' || duplicates FROM edges WHERE edge = 'gw-1'") == "300 0")
         // The edge's retained status reached the central.
-        #expect(eventually { central.query("SELECT status IS NOT NULL FROM edges WHERE edge = 'gw-1'") == "1" })
+        #expect(eventually { central.query("SELECT CASE WHEN status IS NULL THEN 0 ELSE 1 END FROM edges WHERE edge = 'gw-1'") == "1" })
     }
 
     @Test func centralBrokerStoppedDuringLoadThenRestarted() throws {
@@ -165,7 +165,11 @@ struct DeliveryTests {
         usleep(300_000)
         let alarms = Int(central.query("SELECT COUNT(*) FROM events WHERE type IN ('limit_raised', 'limit_cleared')")) ?? 0
         let summaries = Int(central.query("SELECT COUNT(*) FROM events WHERE type = 'value_reported'")) ?? 0
-        let droppedByGaps = Int(central.query("SELECT COALESCE(SUM(json_extract(body, '$.values.count')), 0) FROM events WHERE type = 'gap'")) ?? -1
+        let gaps = central.query("SELECT body FROM events WHERE type = 'gap'").split(separator: "\n")
+        let droppedByGaps = try gaps.reduce(0) { sum, body in
+            let gap = try JSONDecoder().decode(EventEnvelope.self, from: Data(body.utf8))
+            return sum + Int(gap.values["count"]?.number ?? -1000)
+        }
         #expect(alarms == 40, "no alarm was dropped while a summary remained")
         #expect(summaries + droppedByGaps == 100, "every dropped summary is accounted for: \(summaries) + \(droppedByGaps)")
         #expect(droppedByGaps > 0)
@@ -181,7 +185,7 @@ struct DeliveryTests {
         try Executables.run("mosquitto_pub", ["-p", "\(centralBroker.port)", "-t", "millwright/v1/plant-a/gw-9/events", "-q", "1", "-m", "not json"])
         #expect(eventually { central.query("SELECT COUNT(*) FROM rejected_batches") == "2" })
         #expect(central.eventCount == 0)
-        #expect(central.query("SELECT payload FROM rejected_batches ORDER BY id LIMIT 1").contains("gw-9"))
+        #expect(central.rejectedPayloads().first?.contains("gw-9") == true, "\(central.rejectedPayloads())")
     }
 
     /// An edge whose batches are larger than the central accepts loses nothing: the central says its

@@ -52,10 +52,10 @@ struct OutboxFaultTests {
         // 200 events/s with one second of burst: 800 events need at least 3 s.
         #expect(seconds >= 2.8, "drained 800 events in \(seconds) s despite a 200/s limit")
         #expect(seconds < 8, "drained 800 events in \(seconds) s")
-        #expect(central.query("SELECT COUNT(*) FROM events WHERE is_historical = 1") == "800")
+        #expect(central.query("SELECT COUNT(*) FROM events WHERE CAST(is_historical AS INTEGER) = 1") == "800")
         try edge.publish("line/m1/state", "RUN")   // live now: not historical
         #expect(eventually { central.eventCount == 801 })
-        #expect(central.query("SELECT is_historical FROM events ORDER BY seq DESC LIMIT 1") == "0")
+        #expect(central.query("SELECT CAST(is_historical AS INTEGER) FROM events ORDER BY seq DESC LIMIT 1") == "0")
     }
 
     @Test func diskFullIsReportedSurvivedAndLosesNothingWhenSpaceReturns() throws {
