@@ -14,7 +14,12 @@ def wait_port(port, timeout=10):
             time.sleep(0.02)
     raise RuntimeError(f"nothing listens on {port}")
 
-def start_broker(workdir, name):
+def pinned(cpus):
+    """A Popen preexec_fn that confines the child (and every thread it starts) to `cpus`; None: no pinning."""
+    if not cpus: return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+def start_broker(workdir, name, cpus=None):
     """A private mosquitto on a free loopback port; never drops QoS 1 for a slow consumer."""
     port = free_port()
     conf = os.path.join(workdir, f"mosquitto-{name}.conf")
@@ -22,7 +27,7 @@ def start_broker(workdir, name):
         f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
                 "max_queued_messages 0\nmax_queued_bytes 0\n" + ("user root\n" if os.geteuid() == 0 else ""))
     mosq = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
-    proc = subprocess.Popen([mosq, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([mosq, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=pinned(cpus))
     wait_port(port)
     return proc, port
 
@@ -204,7 +209,7 @@ def perf_stop(p):
 
 class Central:
     """millwright-central with its own data dir on the central broker."""
-    def __init__(self, binary, workdir, tag, port):
+    def __init__(self, binary, workdir, tag, port, cpus=None):
         self.dir = os.path.join(workdir, f"central-{tag}")
         os.makedirs(self.dir)
         self.db = os.path.join(self.dir, "data", "central.sqlite")
@@ -213,7 +218,7 @@ class Central:
             f.write(f"central: bench-{tag}\ndata_dir: data\nbroker: {{ port: {port}, client_id: bench-central-{tag} }}\n")
         self.log = os.path.join(self.dir, "central.log")
         self.proc = subprocess.Popen([binary, "run", "--config", cfg, "--log-level", "info"],
-                                     stdout=open(self.log, "w"), stderr=subprocess.STDOUT)
+                                     stdout=open(self.log, "w"), stderr=subprocess.STDOUT, preexec_fn=pinned(cpus))
         if not wait_for_log(self.log, "MQTT connected"):
             raise RuntimeError(f"the central did not connect; see {self.log}")
         time.sleep(0.5)  # SUBACK

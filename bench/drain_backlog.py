@@ -12,12 +12,18 @@ an edge outbox with N realistic events committed an hour ago (an outage). Then, 
   the drain    millwright-edge started on the full outbox with a fresh central running: time
                until the central's SQLite holds all N events, the edge's RSS every 0.5 s.
 
+With --pin, the central and its broker run on CPU 1 and everything else (the edge, the plant broker,
+the reference's publisher, this script) on CPU 0, in both the reference and the drain: the
+central gets the same one core in both, as it would on its own machine, and the ratio says whether
+the edge keeps up with it. Without --pin all processes share all cores, so in the drain the edge
+takes CPU the central has to itself in reference 1.
+
 Run it with bench/drain-backlog (which builds first).
 """
 import argparse, os, shutil, signal, subprocess, sys, tempfile, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (Central, cpu_seconds, revision, perf_record, perf_stop, proc_status_kib, publish_qos1, qos1_packets, read_batches, read_json, run_driver,
-                      sqlite_value, start_broker, stop)
+from benchlib import (Central, cpu_seconds, pinned, revision, perf_record, perf_stop, proc_status_kib, publish_qos1, qos1_packets, read_batches,
+                      read_json, run_driver, sqlite_value, start_broker, stop)
 
 SITE, EDGE = "bench", "bench-gw"
 
@@ -39,17 +45,22 @@ sensors:
       state: {{ map: {{ RUN: running, IDLE: idle }} }}
 """
 
+# CPU sets for --pin (None: every process may run anywhere).
+CENTRAL_CPUS = None
+EDGE_CPUS = None
+
 def start_edge(binary, workdir, name, yaml):
     cfg = os.path.join(workdir, f"{name}.yaml")
     with open(cfg, "w") as f: f.write(yaml)
     log = os.path.join(workdir, f"{name}.log")
-    return subprocess.Popen([binary, "run", "--config", cfg, "--log-level", "info"], stdout=open(log, "w"), stderr=subprocess.STDOUT), log
+    return subprocess.Popen([binary, "run", "--config", cfg, "--log-level", "info"], stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                            preexec_fn=pinned(EDGE_CPUS)), log
 
 def central_direct(a, workdir, port, batch_file, n):
     """Reference 1: the same batches published straight to the central broker."""
     batches = read_batches(batch_file)
     packets = qos1_packets(batches)
-    central = Central(a.central, workdir, "direct", port)
+    central = Central(a.central, workdir, "direct", port, cpus=CENTRAL_CPUS)
     try:
         cpu0 = cpu_seconds(central.proc.pid)
         start, acked = publish_qos1(port, [("bench-direct-pub", packets, len(batches))])
@@ -153,19 +164,29 @@ def main():
                     help="seconds since the backlog was committed (> 60 s: sent flagged is_historical, as after an outage)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, databases)")
     ap.add_argument("--perf", metavar="DIR", help="record perf profiles of the edge and the central during the drain into DIR")
+    ap.add_argument("--pin", action="store_true",
+                    help="the central and its broker on CPU 1, the rest on CPU 0, in the reference and the drain alike")
     a = ap.parse_args()
+    global CENTRAL_CPUS, EDGE_CPUS
+    if a.pin:
+        if len(os.sched_getaffinity(0)) < 2: sys.exit("--pin needs two CPUs")
+        first, second = sorted(os.sched_getaffinity(0))[:2]
+        CENTRAL_CPUS, EDGE_CPUS = {second}, {first}
+        os.sched_setaffinity(0, EDGE_CPUS)
     if a.perf: os.makedirs(a.perf, exist_ok=True)
     a.edge, a.central, a.bench = (os.path.join(a.bin_dir, x) for x in ("millwright-edge", "millwright-central", "millwright-bench"))
     n = a.events
     workdir = tempfile.mkdtemp(prefix="millwright-drain-")
-    plant, plant_port = start_broker(workdir, "plant")
-    cbroker, central_port = start_broker(workdir, "central")
+    plant, plant_port = start_broker(workdir, "plant", EDGE_CPUS)
+    cbroker, central_port = start_broker(workdir, "central", CENTRAL_CPUS)
     try:
         data_dir = os.path.join(workdir, "edge-data")
         outbox = os.path.join(data_dir, "edge.sqlite")
         print(f"revision: {revision()}")
         print(f"backlog: {n:,} events; uplink batch_events {a.batch_events}, batch_bytes {a.batch_bytes}, "
               f"max_inflight_batches {a.inflight}; work dir {workdir}")
+        print("CPUs: " + (f"central and its broker on {sorted(CENTRAL_CPUS)}, edge, plant broker and publisher on {sorted(EDGE_CPUS)}"
+                          if a.pin else "shared by every process"))
         fill = run_driver([a.bench, "fill-outbox", "--path", outbox, "--events", str(n), "--site", SITE, "--edge", EDGE,
                            "--age", str(a.backlog_age)])
         batch_file = os.path.join(workdir, "direct-batches.txt")
@@ -174,7 +195,7 @@ def main():
         print("reference 1: the central ingesting the same batches published directly ...")
         direct = central_direct(a, workdir, central_port, batch_file, n)
         os.unlink(batch_file)
-        central = Central(a.central, workdir, "drain", central_port)
+        central = Central(a.central, workdir, "drain", central_port, cpus=CENTRAL_CPUS)
         print("reference 2: the edge with an empty outbox ...")
         empty = empty_edge_rss(a, workdir, plant_port, central_port)
         print("the drain: millwright-edge on the full outbox ...")

@@ -20,7 +20,8 @@ struct MigrateStore: AsyncParsableCommand {
             Copies every table in one PostgreSQL transaction and compares row counts before it commits; \
             nothing changes on failure, and it refuses a database that already holds data. Afterwards the \
             SQLite file is kept as a backup and refuses to open (it names where its data went). \
-            Exit status: 0 moved, 2 a configuration error, 3 PostgreSQL unreachable, 4 refused or failed (nothing moved).
+            Exit status: 0 moved, 1 moved but the SQLite file could not be marked as moved, 2 a configuration error, \
+            3 PostgreSQL unreachable, 4 refused or failed (nothing moved).
             """)
 
     @Option(help: "The configuration the central ran with until now (store backend: sqlite; its data_dir holds central.sqlite).")
@@ -60,6 +61,9 @@ struct MigrateStore: AsyncParsableCommand {
         let report: StoreMigration.Report
         do {
             report = try await StoreMigration.run(from: source, to: target, progress: ProgressPrinter().show)
+        } catch let error as StoreMigration.MovedButNotMarked {
+            await source.close()
+            fail("\(error)", 1)
         } catch {
             await source.close()
             fail("\(error)", 4)

@@ -163,6 +163,20 @@ struct StoreMigrationTests {
         #expect(status.status != 0 && status.output.contains("was moved to"), "\(status.output)")
     }
 
+    /// A central without synchronisation holds no lease, so the move cannot see it running: once the
+    /// file is marked, it stores nothing more (and so acknowledges nothing the new store lacks).
+    @Test func aCentralLeftRunningOnTheFileStoresNothingAfterTheMove() async throws {
+        let plant = try await plantStore(events: 10)
+        let server = try PostgresServer.shared()
+        let run = try Self.migrate(from: try Self.config("a", "data_dir: \(plant.dir.path)"),
+                                   to: try Self.config("a", server.storeYAML(database: try server.createDatabase())))
+        #expect(run.status == 0, "\(run.output)")
+        await #expect(throws: (any Error).self) {
+            _ = try await plant.ingest.commit([try C.batch(edge: "late", seqs: 1...3)], rejected: [], now: now)
+        }
+        #expect(try await plant.ingest.eventCount() == 30)
+    }
+
     @Test func aDatabaseThatHoldsDataIsRefusedAndLeftAsItWas() async throws {
         let plant = try await plantStore(events: 10)
         let server = try PostgresServer.shared()

@@ -22,6 +22,19 @@ public enum StoreMigration {
         public var cursors: [String: FeedPosition]
     }
 
+    /// The target committed everything, but the source could not record that it moved: the data is
+    /// in the target; the source must not be used by a central again.
+    public struct MovedButNotMarked: Error, CustomStringConvertible {
+        public var target: String
+        public var source: String
+        public var reason: String
+
+        public var description: String {
+            "everything was moved to \(target), but marking \(source) as moved failed (\(reason)): start the central with the new " +
+                "configuration only, and do not start one on \(source) again"
+        }
+    }
+
     /// How far the copy of one table is, for progress output.
     public struct Progress: Sendable {
         public var table: String
@@ -59,7 +72,9 @@ public enum StoreMigration {
             }
             return Report(rows: rows, cursors: cursors)
         }
-        try await source.markMoved(to: target.location, at: now)
+        do { try await source.markMoved(to: target.location, at: now) } catch {
+            throw MovedButNotMarked(target: target.location, source: source.location, reason: "\(error)")
+        }
         return report
     }
 

@@ -121,6 +121,11 @@ public final class CentralStore: Sendable {
     /// events were new and how many were already there.
     public func commit(_ batches: [ValidBatch], rejected: [RejectedBatch], now: Timestamp) throws -> [(inserted: Int, duplicates: Int)] {
         try pool.write { db in
+            // A central left running while `migrate-store` moved the file stores (and acknowledges)
+            // nothing after the move: the edges send those batches again, to the new store.
+            if let target = try String.fetchOne(db, sql: "SELECT target FROM store_moved") {
+                throw StoreError(description: "\(path) was moved to \(target) (migrate-store): stop this central and start it with the new configuration")
+            }
             let insert = try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO events (edge, boot_epoch, seq, event_id, site, equipment, signal, type, priority,
                     occurred_at, edge_received_at, central_received_at, is_historical, body)
