@@ -16,8 +16,9 @@ package struct MQTTOptionsReader {
     /// `{hostname}` in a client id becomes this machine's host name: replicas started from one
     /// configuration (a Kubernetes StatefulSet: pods `millwright-central-0`, `-1`, ...) each get
     /// their own id, and keep it across restarts, so each resumes its own persistent session.
-    package static func expand(_ clientID: String, hostName: String = ProcessInfo.processInfo.hostName) -> String {
-        clientID.replacingOccurrences(of: "{hostname}", with: hostName)
+    package static func expand(_ clientID: String) -> String {
+        guard clientID.contains("{hostname}") else { return clientID }
+        return clientID.replacingOccurrences(of: "{hostname}", with: ProcessInfo.processInfo.hostName)
     }
 
     /// `f` are the node's fields (already checked against `keys` plus any the caller allows).

@@ -20,7 +20,8 @@ public final class CentralProcess: Sendable {
         dir = try TemporaryDirectory.make(prefix: "central")
         configPath = dir.appendingPathComponent("central.yaml").path
         var store = ""
-        if Self.backend == "postgresql" {
+        // A test that names its own store (replicas sharing one database) keeps it.
+        if Self.backend == "postgresql", !extra.split(separator: "\n").contains(where: { $0.hasPrefix("store:") }) {
             let server = try PostgresServer.shared()
             let name = try server.createDatabase()
             database = (server, name)

@@ -23,6 +23,9 @@ public enum StoreSettings: Sendable, Hashable {
         public var connections = 8
         /// How each connection's TLS is set: disable, prefer or require.
         public var tls = TLSMode.prefer
+        /// How long a replica's claim on a due posting lasts: another replica takes the posting
+        /// over only after this, if the claimant died before an outcome (`claim_ttl`).
+        public var claimTTL = Millis(300_000)
 
         public init(host: String = "127.0.0.1", port: Int = 5432, user: String = "millwright", password: String? = nil,
                     database: String = "millwright", connections: Int = 8, tls: TLSMode = .prefer) {
@@ -43,7 +46,8 @@ public enum StoreSettings: Sendable, Hashable {
         case disable, prefer, require
     }
 
-    static let keys = ["backend", "host", "port", "user", "password", "password_file", "database", "connections", "tls", "lease_ttl"]
+    static let keys = ["backend", "host", "port", "user", "password", "password_file", "database", "connections", "tls", "lease_ttl",
+                       "claim_ttl"]
 
     /// The section's settings and `lease_ttl` (read with either backend).
     static func read(_ node: ConfigNode?, document doc: YAMLDocument) -> (StoreSettings, Millis?) {
@@ -66,6 +70,12 @@ public enum StoreSettings: Sendable, Hashable {
         pg.database = f["database"]?.string() ?? pg.database
         pg.connections = f["connections"]?.int(in: 1...200) ?? pg.connections
         if let mode = f["tls"]?.oneOf(TLSMode.allCases.map(\.rawValue)) { pg.tls = TLSMode(rawValue: mode) ?? .prefer }
+        if let claim = f["claim_ttl"]?.duration(positive: true) {
+            if claim.value < 10_000 || claim.value > 3_600_000 {
+                f["claim_ttl"]?.issue("must be between 10s and 1h, and longer than a delivery takes (postings.timeout)")
+            }
+            pg.claimTTL = claim
+        }
         pg.password = f["password"]?.string(nonEmpty: false)
         if let pf = f["password_file"], let path = pf.string() {
             if f["password"] != nil { pf.issue("give either password or password_file, not both") }
