@@ -105,7 +105,23 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
         let bodies = try events.map { String(decoding: try enc.encode($0), as: UTF8.self) }
         let batch = "{\"v\": 1, \"batch\": \"\(epoch)-\(events.first?.seq ?? 0)\", \"site\": \"\(site)\", \"edge\": \"\(edge)\", "
             + "\"sent_at\": \"\(receivedAt.rfc3339)\", \"events\": [\(bodies.joined(separator: ","))]}"
-        return try await self.events.ingest(topic: UplinkTopics.events(site: site, edge: edge), payload: Array(batch.utf8), now: receivedAt)
+        let outcome = try await self.events.ingest(topic: UplinkTopics.events(site: site, edge: edge), payload: Array(batch.utf8), now: receivedAt)
+        if let last = events.last { try await waitUntilFed(last) }
+        return outcome
+    }
+
+    /// Waits until the reconcile pass can read `event` from the feed. On PostgreSQL the feed shows a
+    /// commit only once every transaction older than it has ended, on the whole server: tests of
+    /// other suites share it, so a pass run at once could find nothing new (a later pass would; the
+    /// test runs one).
+    func waitUntilFed(_ event: EventEnvelope) async throws {
+        guard let epoch = event.bootEpoch, let seq = event.seq,
+              let stored = try await events.event(edge: event.edge, bootEpoch: epoch, seq: seq) else { return }
+        let before = FeedPosition(transaction: stored.position.transaction, row: stored.position.row - 1)
+        let fed = try await firstValue(timeout: 60, every: .milliseconds(20)) { () async throws -> Bool? in
+            try await self.events.events(after: before, .all, limit: 1).first?.position == stored.position ? true : nil
+        }
+        guard fed == true else { throw FixtureError("event \(event.edge):\(epoch):\(seq) not readable from the feed after 60 s") }
     }
 
     // MARK: ERP and MES
