@@ -68,6 +68,7 @@ def main():
     a = ap.parse_args()
     binary = os.path.join(a.bin_dir, "millwright-central")
     with tempfile.TemporaryDirectory(prefix="bench-migrate-") as workdir:
+        if os.geteuid() == 0: os.chmod(workdir, 0o755)  # PostgreSQL runs as its own user
         print(f"revision: {revision()}")
         t = time.monotonic()
         old_cfg, sqlite_file = make_sqlite(binary, workdir, a.events, a.edges)
