@@ -47,43 +47,27 @@ struct PostgresTransferSink: StoreTransferSink {
         return 0
     }
 
+    /// One `COPY ... FROM STDIN` per page, in PostgreSQL's text format: the database's bulk path
+    /// (multi-row INSERTs moved 1,000,000 events at 0.42 of psql's `\copy`). COPY writes the given
+    /// values into identity columns as they are.
     func insert(_ table: TransferTable, _ rows: [[TransferValue]]) async throws {
         guard !rows.isEmpty else { return }
-        let columns = table.columns.map(\.name).joined(separator: ", ")
-        var sql = "INSERT INTO \(table.name) (\(columns))\(table.keepsGeneratedKeys ? " OVERRIDING SYSTEM VALUE" : "") VALUES "
-        var binds = PostgresBindings(capacity: rows.count * table.columns.count)
-        var n = 0
-        for (r, row) in rows.enumerated() {
+        var buffer = ByteBuffer()
+        buffer.reserveCapacity(rows.count * 512)
+        for row in rows {
             guard row.count == table.columns.count else {
                 throw StoreTransferError("\(table.name): a row with \(row.count) values for \(table.columns.count) columns")
             }
-            sql += r == 0 ? "(" : ", ("
             for (i, value) in row.enumerated() {
-                n += 1
-                sql += "\(i == 0 ? "" : ", ")$\(n)::\(Self.type(table.columns[i].kind))"
-                switch value {
-                case .null: binds.appendNull()
-                case .integer(let v): binds.append(v)
-                case .real(let v): binds.append(v)
-                case .text(let v): binds.append(v)
-                case .bytes(let v): binds.append(ByteBuffer(bytes: v))
-                case .boolean(let v): binds.append(v)
-                case .textList(let v): binds.append(v)
-                }
+                if i > 0 { buffer.writeInteger(UInt8(ascii: "\t")) }
+                CopyText.write(value, into: &buffer)
             }
-            sql += ")"
+            buffer.writeInteger(UInt8(ascii: "\n"))
         }
-        try await c.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger)
-    }
-
-    static func type(_ kind: TransferKind) -> String {
-        switch kind {
-        case .integer: "int8"
-        case .real: "float8"
-        case .text: "text"
-        case .bytes: "bytea"
-        case .boolean: "bool"
-        case .textList: "text[]"
+        guard !c.connection.isClosed else { throw ConnectionEnded() }
+        let data = buffer
+        try await c.connection.copyFrom(table: table.name, columns: table.columns.map(\.name), logger: logger) { writer in
+            try await writer.write(data)
         }
     }
 

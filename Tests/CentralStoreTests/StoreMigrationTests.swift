@@ -59,6 +59,10 @@ struct StoreMigrationTests {
             NewPosting(idempotencyKey: "notify:press-2:4:900", target: "cmms", kind: "maintenance_notification", payload: "{}",
                        sources: ["press-2:4:900"]),
             NewPosting(idempotencyKey: "plan:1", target: "planning", kind: "planning_snapshot", payload: "{}", sources: []),
+            // Text that COPY and array literals must escape: tabs, newlines, backslashes, quotes, braces, commas.
+            NewPosting(idempotencyKey: "tricky\tkey", target: "cmms", kind: "maintenance_notification",
+                       payload: "line one\nline two\ttab \\ back \"quoted\" {x,y} é \r end",
+                       sources: ["a\"b", "c,d", "{e}", "back\\slash", "tab\there", "NULL", ""]),
         ]
         // The reconcile cursor stops part-way through the feed: half of it is still to be read.
         let feed = try await ingest.events(after: .start, .all, limit: 100_000)

@@ -16,6 +16,10 @@ public final class PostingDispatcher: Service {
     let doorbell: AsyncStream<Void>
     let ring: AsyncStream<Void>.Continuation
     let counters = Mutex(Stats())
+    /// Per target, when a healthy state (breaker closed, no failures) was last written: a run of
+    /// successes writes it at most once per `healthWriteInterval`, not once per posting.
+    let healthySaved = Mutex<[String: Timestamp]>([:])
+    static let healthWriteInterval = Millis(1000)
 
     public struct Stats: Sendable, Hashable {
         public var delivered = 0
@@ -101,8 +105,17 @@ public final class PostingDispatcher: Service {
                     s.delivered += 1
                     if existed { s.foundExisting += 1 }
                 }
-                await persist("the target's health", posting: p.id) {
-                    try await store.recordTargetHealth(p.target, breaker: "closed", failures: 0, success: true, error: nil, now: t)
+                // One transaction of three per posting saved on a healthy target; a change of state
+                // (the first success after failures) is always written.
+                let due = healthySaved.withLock { saved -> Bool in
+                    if let last = saved[p.target], t - last < Self.healthWriteInterval, t >= last { return false }
+                    saved[p.target] = t
+                    return true
+                }
+                if due {
+                    await persist("the target's health", posting: p.id) {
+                        try await store.recordTargetHealth(p.target, breaker: "closed", failures: 0, success: true, error: nil, now: t)
+                    }
                 }
                 logger.info("posting delivered", metadata: ["posting": "\(p.id)", "kind": "\(p.kind)", "target": "\(p.target)", "document": "\(ref)", "note": "\(note)"])
             case .failed(let error):
@@ -117,6 +130,7 @@ public final class PostingDispatcher: Service {
                     s.failures += 1
                     if retryAt == nil { s.deadLettered += 1 }
                 }
+                healthySaved.withLock { $0[p.target] = nil }
                 await persist("the target's health", posting: p.id) {
                     try await store.recordTargetHealth(p.target, breaker: state.rawValue, failures: failures, success: false, error: error, now: t)
                 }
