@@ -14,27 +14,12 @@ publish; replicas claim postings with FOR UPDATE SKIP LOCKED, so they work side 
 is started by this script (initdb into a temporary directory, a free port, durable settings). Run
 with bench/central-postings.
 """
-import argparse, os, shutil, sqlite3, subprocess, sys, tempfile, threading, time
+import argparse, os, shutil, sqlite3, sys, tempfile, threading, time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import cpu_seconds, median, revision, start_broker, stop, wait_for_log
-from central_replicas import Postgres
+from benchlib import cpu_seconds, median, revision, start_broker, stop
+from central_replicas import Postgres, start_central
 
 TOPIC = "bench/escalations"
-
-def start_central(binary, workdir, tag, port, store_yaml, shared):
-    d = os.path.join(workdir, tag)
-    os.makedirs(d)
-    cfg = os.path.join(d, "central.yaml")
-    with open(cfg, "w") as f:
-        f.write(f"central: bench-{tag}\ndata_dir: data\nbroker: {{ port: {port}, client_id: bench-{tag} }}\n")
-        if shared: f.write(f"ingest: {{ shared_subscription: centrals-{tag.rsplit('-', 1)[0]} }}\n")
-        f.write(f"targets:\n  uns: {{ kind: mqtt, topic: \"{TOPIC}/{{equipment}}\" }}\nroutes:\n  escalation: uns\n")
-        f.write(store_yaml)
-    log = os.path.join(d, "central.log")
-    proc = subprocess.Popen([binary, "run", "--config", cfg, "--log-level", "info"], stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    if not wait_for_log(log, "central ready", timeout=60):
-        raise RuntimeError(f"the central did not start; see {log}")
-    return proc, d
 
 class Counter:
     """Counts messages on the target topic (paho-mqtt, QoS 1, its own session)."""
@@ -67,14 +52,10 @@ def insert_sql(n, now_ms, pg):
             f"FROM {series}")
 
 def run(binary, workdir, port, n, replicas, pg, tag, timeout):
-    if pg:
-        db = f"bench_{tag.replace('-', '_')}"
-        pg.psql("postgres", f"CREATE DATABASE {db}")
-        store = (f"store: {{ backend: postgresql, host: 127.0.0.1, port: {pg.port}, user: millwright, database: {db}, "
-                 f"tls: disable, connections: 4 }}\n")
-    else:
-        store = ""
-    procs = [start_central(binary, workdir, f"{tag}-{i}", port, store, shared=pg is not None) for i in range(1, replicas + 1)]
+    db, store = pg.fresh_store(tag) if pg else (None, "")
+    target = f"targets:\n  uns: {{ kind: mqtt, topic: \"{TOPIC}/{{equipment}}\" }}\nroutes:\n  escalation: uns\n"
+    procs = [start_central(binary, workdir, f"{tag}-{i}", port, store, shared=pg is not None, group=f"centrals-{tag}",
+                           extra=target, ready="central ready") for i in range(1, replicas + 1)]
     counter = Counter(port, tag)
     try:
         now_ms = int(time.time() * 1000)

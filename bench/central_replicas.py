@@ -42,6 +42,13 @@ class Postgres:
             time.sleep(0.1)
         raise RuntimeError("PostgreSQL did not start")
 
+    def fresh_store(self, tag):
+        """A new database for one configuration's run: its name and the central's `store` section."""
+        db = f"bench_{tag.replace('-', '_')}"
+        self.psql("postgres", f"CREATE DATABASE {db}")
+        return db, (f"store: {{ backend: postgresql, host: 127.0.0.1, port: {self.port}, user: millwright, database: {db}, "
+                    f"tls: disable, connections: 4 }}\n")
+
     def psql(self, db, sql):
         out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-h", "127.0.0.1", "-p", str(self.port), "-U", "millwright",
                               "-d", db, "-c", sql], capture_output=True, text=True)
@@ -64,7 +71,8 @@ class Postgres:
         try: self.proc.wait(timeout=30)
         except subprocess.TimeoutExpired: self.proc.kill()
 
-def start_central(binary, workdir, tag, port, store_yaml, shared, group):
+def start_central(binary, workdir, tag, port, store_yaml, shared, group, extra="", ready="MQTT connected"):
+    """A central with its own data dir; `extra` is more configuration, `ready` the log line to wait for."""
     d = os.path.join(workdir, tag)
     os.makedirs(d)
     cfg = os.path.join(d, "central.yaml")
@@ -73,19 +81,17 @@ def start_central(binary, workdir, tag, port, store_yaml, shared, group):
         # A share group per configuration: a stopped replica's persistent session keeps getting its
         # share of the group's batches until it expires (docs/SCALING.md), which would starve a later run.
         if shared: f.write(f"ingest: {{ shared_subscription: {group} }}\n")
+        f.write(extra)
         f.write(store_yaml)
     log = os.path.join(d, "central.log")
     proc = subprocess.Popen([binary, "run", "--config", cfg, "--log-level", "info"], stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    if not wait_for_log(log, "MQTT connected", timeout=60):
-        raise RuntimeError(f"the central did not connect; see {log}")
+    if not wait_for_log(log, ready, timeout=60):
+        raise RuntimeError(f"the central did not log '{ready}'; see {log}")
     return proc, d
 
 def run(binary, workdir, port, streams, total, replicas, pg, tag, timeout):
     if pg:
-        db = f"bench_{tag.replace('-', '_')}"
-        pg.psql("postgres", f"CREATE DATABASE {db}")
-        store = (f"store: {{ backend: postgresql, host: 127.0.0.1, port: {pg.port}, user: millwright, database: {db}, "
-                 f"tls: disable, connections: 4 }}\n")
+        db, store = pg.fresh_store(tag)
         count = lambda: int(pg.psql(db, "SELECT COALESCE(SUM(events), 0) FROM edges") or 0)
     else:
         store = ""

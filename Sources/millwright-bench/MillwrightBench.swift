@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MillwrightCore
 
 /// Benchmark drivers used by the scripts in bench/ (see docs/BENCHMARKS.md). Not shipped.
 ///
@@ -21,8 +22,7 @@ func printResult(_ fields: [String: Any]) {
 
 /// Seconds elapsed since `start`, as a Double.
 func seconds(since start: ContinuousClock.Instant) -> Double {
-    let d = ContinuousClock.now - start
-    return Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    (ContinuousClock.now - start).inSeconds
 }
 
 func median(_ xs: [Double]) -> Double {

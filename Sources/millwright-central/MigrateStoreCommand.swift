@@ -32,27 +32,27 @@ struct MigrateStore: AsyncParsableCommand {
 
     func run() async throws {
         let old = try loadConfig(from), new = try loadConfig(to)
-        guard case .sqlite = old.store else { fail("\(from) names a PostgreSQL store: --from must be the SQLite configuration", 2) }
-        guard case .postgresql(let settings) = new.store else { fail("\(to) names the SQLite store: --to must set store.backend: postgresql", 2) }
+        guard case .sqlite = old.store else { throw failure("\(from) names a PostgreSQL store: --from must be the SQLite configuration", 2) }
+        guard case .postgresql(let settings) = new.store else { throw failure("\(to) names the SQLite store: --to must set store.backend: postgresql", 2) }
         let path = (old.dataDir as NSString).appendingPathComponent("central.sqlite")
-        guard FileManager.default.fileExists(atPath: path) else { fail("no central store at \(path) (data_dir of \(from))", 2) }
+        guard FileManager.default.fileExists(atPath: path) else { throw failure("no central store at \(path) (data_dir of \(from))", 2) }
 
         // An older release's file is brought to the current schema first; a moved one refuses here.
         do {
             let store = try CentralStore(path: path)
             _ = try SyncStore(central: store)
         } catch {
-            fail("\(error)", 4)
+            throw failure("\(error)", 4)
         }
         let source: SQLiteTransferSource
-        do { source = try SQLiteTransferSource(path: path) } catch { fail("\(error)", 4) }
+        do { source = try SQLiteTransferSource(path: path) } catch { throw failure("\(error)", 4) }
 
         var logger = Logger(label: "millwright-central")
         logger.logLevel = .warning
         let database: PostgresDatabase
         do { database = try await PostgresDatabase(settings: settings, logger: logger) } catch {
             await source.close()
-            fail("\(error)", 3)
+            throw failure("\(error)", 3)
         }
         defer { database.close() }
         let target = PostgresTransferTarget(database)
@@ -63,13 +63,13 @@ struct MigrateStore: AsyncParsableCommand {
             report = try await StoreMigration.run(from: source, to: target, progress: ProgressPrinter().show)
         } catch let error as StoreMigration.MovedButNotMarked {
             await source.close()
-            fail("\(error)", 1)
+            throw failure("\(error)", 1)
         } catch {
             await source.close()
-            fail("\(error)", 4)
+            throw failure("\(error)", 4)
         }
         await source.close()
-        let seconds = Double((ContinuousClock.now - started).components.seconds) + Double((ContinuousClock.now - started).components.attoseconds) / 1e18
+        let seconds = (ContinuousClock.now - started).inSeconds
         print("moved \(path) to \(target.location) in \(String(format: "%.1f", seconds)) s:")
         for r in report.rows {
             print("  \(r.table.padding(toLength: 20, withPad: " ", startingAt: 0)) \(r.count)")
@@ -80,9 +80,10 @@ struct MigrateStore: AsyncParsableCommand {
         print("Start the central with \(to). \(path) is kept as a backup and no longer opens.")
     }
 
-    func fail(_ message: String, _ status: Int32) -> Never {
+    /// Says why on stderr; the caller throws the exit code it returns (so `defer`s still run).
+    func failure(_ message: String, _ status: Int32) -> ExitCode {
         FileHandle.standardError.write(Data("millwright-central migrate-store: \(message)\n".utf8))
-        Foundation.exit(status)
+        return ExitCode(status)
     }
 
     func note(_ message: String) {

@@ -16,19 +16,13 @@ import TestSupport
 struct ReplicaPostingTests {
     /// A batch as an edge's uplink sends it: one count of 5 parts per minute from `start`.
     static func batch(start: Timestamp, minutes: Int) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let bodies = try (0..<minutes).map { m -> String in
+        let events = (0..<minutes).map { m -> EventEnvelope in
             // Inside minute m, so each count falls in one bucket.
-            let from = start + .seconds(Int64(m) * 60 + 10), to = from + .seconds(40)
-            let e = EventEnvelope(eventID: UUID().uuidString, site: "plant-a", edge: "gw-1", equipment: "press-1", signal: "parts",
-                                  type: .count, priority: .count, occurredAt: to, timeSource: .sensor, edgeReceivedAt: to,
-                                  values: ["delta": .number(5), "from": .text(from.rfc3339), "to": .text(to.rfc3339)],
-                                  rule: "parts.counter", bootEpoch: 1_790_000_000, seq: Int64(m + 1), isHistorical: true)
-            return String(decoding: try encoder.encode(e), as: UTF8.self)
+            let from = start + .seconds(Int64(m) * 60 + 10)
+            return SyncHarness.countEvent(5, from: from, to: from + .seconds(40), historical: true,
+                                          site: "plant-a", edge: "gw-1", epoch: 1_790_000_000, seq: Int64(m + 1))
         }
-        return #"{"v": 1, "batch": "1790000000-1", "site": "plant-a", "edge": "gw-1", "sent_at": "\#(Timestamp.now().rfc3339)", "#
-            + #""events": [\#(bodies.joined(separator: ","))]}"#
+        return try SyncHarness.batchPayload(events, site: "plant-a", edge: "gw-1", epoch: 1_790_000_000, sentAt: .now())
     }
 
     @Test func aReplicaKilledWhileDeliveringLeavesEveryQuantityPostedOnce() async throws {

@@ -80,10 +80,17 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
     func count(_ delta: Double, signal: String = "parts", from: Timestamp, to: Timestamp, equipment: String = "press-1",
                skew: Millis = .zero, historical: Bool = false) -> EventEnvelope {
         seq += 1
-        return EventEnvelope(
+        return Self.countEvent(delta, signal: signal, from: from + skew, to: to + skew, equipment: equipment, historical: historical,
+                               site: site, edge: edge, epoch: epoch, seq: seq)
+    }
+
+    /// A count event of edge `edge`, numbered (`epoch`, `seq`), for tests without a harness store.
+    static func countEvent(_ delta: Double, signal: String = "parts", from: Timestamp, to: Timestamp, equipment: String = "press-1",
+                           historical: Bool = false, site: String, edge: String, epoch: Int64, seq: Int64) -> EventEnvelope {
+        EventEnvelope(
             eventID: UUID().uuidString, site: site, edge: edge, equipment: equipment, signal: signal, type: .count, priority: .count,
-            occurredAt: to + skew, timeSource: .sensor, edgeReceivedAt: to + skew,
-            values: ["delta": .number(delta), "from": .text((from + skew).rfc3339), "to": .text((to + skew).rfc3339)],
+            occurredAt: to, timeSource: .sensor, edgeReceivedAt: to,
+            values: ["delta": .number(delta), "from": .text(from.rfc3339), "to": .text(to.rfc3339)],
             rule: "\(signal).counter", bootEpoch: epoch, seq: seq, isHistorical: historical)
     }
 
@@ -100,14 +107,19 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
     @discardableResult
     func send(_ events: [EventEnvelope], receivedAt: Timestamp? = nil) async throws -> IngestOutcome {
         let receivedAt = receivedAt ?? (events.map(\.edgeReceivedAt).max() ?? .now()) + .seconds(1)
-        let enc = JSONEncoder()
-        enc.outputFormatting = .sortedKeys
-        let bodies = try events.map { String(decoding: try enc.encode($0), as: UTF8.self) }
-        let batch = "{\"v\": 1, \"batch\": \"\(epoch)-\(events.first?.seq ?? 0)\", \"site\": \"\(site)\", \"edge\": \"\(edge)\", "
-            + "\"sent_at\": \"\(receivedAt.rfc3339)\", \"events\": [\(bodies.joined(separator: ","))]}"
+        let batch = try Self.batchPayload(events, site: site, edge: edge, epoch: epoch, sentAt: receivedAt)
         let outcome = try await self.events.ingest(topic: UplinkTopics.events(site: site, edge: edge), payload: Array(batch.utf8), now: receivedAt)
         if let last = events.last { try await waitUntilFed(last) }
         return outcome
+    }
+
+    /// An uplink batch (protocol v1) carrying `events`, as the edge sends it.
+    static func batchPayload(_ events: [EventEnvelope], site: String, edge: String, epoch: Int64, sentAt: Timestamp) throws -> String {
+        let enc = JSONEncoder()
+        enc.outputFormatting = .sortedKeys
+        let bodies = try events.map { String(decoding: try enc.encode($0), as: UTF8.self) }
+        return "{\"v\": 1, \"batch\": \"\(epoch)-\(events.first?.seq ?? 0)\", \"site\": \"\(site)\", \"edge\": \"\(edge)\", "
+            + "\"sent_at\": \"\(sentAt.rfc3339)\", \"events\": [\(bodies.joined(separator: ","))]}"
     }
 
     /// Waits until the reconcile pass can read `event` from the feed. On PostgreSQL the feed shows a

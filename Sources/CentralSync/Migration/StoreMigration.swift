@@ -80,7 +80,7 @@ public enum StoreMigration {
 
     static func copy(_ table: TransferTable, total: Int, from source: any StoreTransferSource, to sink: any StoreTransferSink,
                      progress: @Sendable (Progress) -> Void) async throws -> Int {
-        // PostgreSQL takes at most 65,535 parameters per statement.
+        // Pages of about 30,000 values: each is read, encoded and sent whole, so this bounds memory.
         let limit = max(1, 30_000 / table.columns.count)
         let key = table.pagedBy.flatMap { name in table.columns.firstIndex { $0.name == name } }
         var after: Int64?

@@ -307,7 +307,7 @@ struct DrainBucket {
     /// How much the next batch may carry now (0 events: wait).
     mutating func allowance(maxEvents: Int, maxBytes: Int) -> (events: Int, bytes: Int) {
         let now = ContinuousClock.now
-        let dt = Double((now - last).components.attoseconds) / 1e18 + Double((now - last).components.seconds)
+        let dt = (now - last).inSeconds
         last = now
         if eventsPerSecond > 0 { events = min(eventsPerSecond, events + dt * eventsPerSecond) }
         if bytesPerSecond > 0 { bytes = min(bytesPerSecond, bytes + dt * bytesPerSecond) }

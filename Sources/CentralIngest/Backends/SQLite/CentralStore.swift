@@ -25,18 +25,22 @@ public final class CentralStore: Sendable {
         } catch {
             throw StoreError(description: "cannot open the central store at \(path): \(error). Check that data_dir is writable.")
         }
-        let moved: Row?
-        do { moved = try pool.read { try Row.fetchOne($0, sql: "SELECT target, moved_at FROM store_moved") } } catch {
+        let moved: (target: String, at: Timestamp)?
+        do { moved = try pool.read(Self.movedTo) } catch {
             throw StoreError(description: "cannot read the central store at \(path): \(error)")
         }
         if let moved {
-            let at = Timestamp(milliseconds: moved["moved_at"]).rfc3339
             throw StoreError(description: """
-                the central store at \(path) was moved to \(moved["target"] as String) at \(at) (millwright-central migrate-store): \
+                the central store at \(path) was moved to \(moved.target) at \(moved.at.rfc3339) (millwright-central migrate-store): \
                 run the central with the configuration that names that store. This file is kept as a backup; to use it \
                 again instead, run: sqlite3 \(path) 'DELETE FROM store_moved'
                 """)
         }
+    }
+
+    /// Where `migrate-store` moved this file's data, and when; nil while the file is in use.
+    static func movedTo(_ db: Database) throws -> (target: String, at: Timestamp)? {
+        try Row.fetchOne(db, sql: "SELECT target, moved_at FROM store_moved").map { ($0["target"], Timestamp(milliseconds: $0["moved_at"])) }
     }
 
     /// Marks the file as moved to another store, inside the caller's write transaction on `db` (the
@@ -123,8 +127,8 @@ public final class CentralStore: Sendable {
         try pool.write { db in
             // A central left running while `migrate-store` moved the file stores (and acknowledges)
             // nothing after the move: the edges send those batches again, to the new store.
-            if let target = try String.fetchOne(db, sql: "SELECT target FROM store_moved") {
-                throw StoreError(description: "\(path) was moved to \(target) (migrate-store): stop this central and start it with the new configuration")
+            if let moved = try Self.movedTo(db) {
+                throw StoreError(description: "\(path) was moved to \(moved.target) (migrate-store): stop this central and start it with the new configuration")
             }
             let insert = try db.cachedStatement(sql: """
                 INSERT OR IGNORE INTO events (edge, boot_epoch, seq, event_id, site, equipment, signal, type, priority,
