@@ -125,9 +125,10 @@ let package = Package(
         .executableTarget(
             name: "millwright-bench",
             dependencies: [
-                "CentralIngest", "CentralSync", "EdgeAgent", "EdgeConfig", "MillwrightCore", "MQTTClient", "Reconciliation",
+                "CentralIngest", "CentralPostgres", "CentralSync", "EdgeAgent", "EdgeConfig", "MillwrightCore", "MQTTClient", "Reconciliation",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .target(name: "FuzzSupport"),

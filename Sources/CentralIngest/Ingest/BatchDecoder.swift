@@ -18,6 +18,25 @@ public struct StoredEvent: Sendable, Hashable {
     public var body: String
     /// For a gap record: how many events the edge says it dropped.
     public var droppedCount: Int
+
+    public init(edge: String, site: String, eventID: String, equipment: String, signal: String, type: EventType,
+                priority: PriorityClass, bootEpoch: Int64, seq: Int64, occurredAt: Timestamp, edgeReceivedAt: Timestamp,
+                isHistorical: Bool, body: String, droppedCount: Int) {
+        self.edge = edge
+        self.site = site
+        self.eventID = eventID
+        self.equipment = equipment
+        self.signal = signal
+        self.type = type
+        self.priority = priority
+        self.bootEpoch = bootEpoch
+        self.seq = seq
+        self.occurredAt = occurredAt
+        self.edgeReceivedAt = edgeReceivedAt
+        self.isHistorical = isHistorical
+        self.body = body
+        self.droppedCount = droppedCount
+    }
 }
 
 /// A batch that passed validation, every event of it.
@@ -26,6 +45,13 @@ public struct ValidBatch: Sendable {
     public var site: String
     public var edge: String
     public var events: [StoredEvent]
+
+    public init(batch: String, site: String, edge: String, events: [StoredEvent]) {
+        self.batch = batch
+        self.site = site
+        self.edge = edge
+        self.events = events
+    }
 }
 
 /// A batch refused as a whole (never half-applied), kept raw for operators.
