@@ -8,13 +8,16 @@ import Synchronization
 final class CallbackBox: Sendable {
     let onMessage: MQTTClient.MessageHandler
     let onConnectionChange: MQTTClient.ConnectionHandler
+    let onPublished: MQTTClient.PublishedHandler?
     let client = Mutex(WeakClient(client: nil))
     /// Messages handed to `onMessage` since the held acknowledgements were last written (gated clients).
     let delivered = Atomic<Int>(0)
 
-    init(onMessage: @escaping MQTTClient.MessageHandler, onConnectionChange: @escaping MQTTClient.ConnectionHandler) {
+    init(onMessage: @escaping MQTTClient.MessageHandler, onConnectionChange: @escaping MQTTClient.ConnectionHandler,
+         onPublished: MQTTClient.PublishedHandler?) {
         self.onMessage = onMessage
         self.onConnectionChange = onConnectionChange
+        self.onPublished = onPublished
     }
 
     static func from(_ userdata: UnsafeMutableRawPointer?) -> CallbackBox? {
@@ -37,6 +40,9 @@ extension MQTTClient {
         }
         mosquitto_disconnect_callback_set(m) { _, userdata, rc in
             CallbackBox.from(userdata)?.owner?.disconnected(rc: rc)
+        }
+        mosquitto_publish_callback_set(m) { _, userdata, mid in
+            CallbackBox.from(userdata)?.onPublished?(mid)
         }
         mosquitto_message_callback_set(m) { _, userdata, message in
             guard let box = CallbackBox.from(userdata), let message else { return }

@@ -12,6 +12,8 @@ import Synchronization
 public final class MQTTClient: Sendable {
     public typealias MessageHandler = @Sendable (MQTTMessage) -> Void
     public typealias ConnectionHandler = @Sendable (MQTTConnectionEvent) -> Void
+    /// The broker took a QoS 1 message (PUBACK) or finished a QoS 2 exchange: its message id.
+    public typealias PublishedHandler = @Sendable (Int32) -> Void
 
     let options: MQTTConnectionOptions
     let logger: Logger
@@ -53,7 +55,8 @@ public final class MQTTClient: Sendable {
     /// With a `gate`, a QoS 1 message is acknowledged to the broker only after the gate reports the
     /// commit that covers it, and reading pauses while `options.receiveMaximum` messages wait.
     public init(options: MQTTConnectionOptions, logger: Logger = Logger(label: "mqtt"), gate: (any DeliveryGate)? = nil,
-                onMessage: @escaping MessageHandler, onConnectionChange: @escaping ConnectionHandler = { _ in }) throws(MQTTError) {
+                onMessage: @escaping MessageHandler, onConnectionChange: @escaping ConnectionHandler = { _ in },
+                onPublished: PublishedHandler? = nil) throws(MQTTError) {
         try options.validate()
         MQTTLibrary.initialize()
         self.gate = gate
@@ -68,7 +71,7 @@ public final class MQTTClient: Sendable {
         self.options = options
         self.logger = logger
         self.state = Mutex(ClientState(backoff: ReconnectBackoff(policy: options.reconnect)))
-        self.box = CallbackBox(onMessage: onMessage, onConnectionChange: onConnectionChange)
+        self.box = CallbackBox(onMessage: onMessage, onConnectionChange: onConnectionChange, onPublished: onPublished)
         let userdata = Unmanaged.passRetained(box).toOpaque()
         guard let raw = mosquitto_new(options.clientID.isEmpty ? nil : options.clientID, options.cleanStart, userdata) else {
             Unmanaged<CallbackBox>.fromOpaque(userdata).release()
@@ -185,13 +188,17 @@ public final class MQTTClient: Sendable {
     /// Filter -> QoS of every subscription.
     public var subscriptions: [String: Int] { state.withLock { $0.subscriptions.mapValues(\.qos) } }
 
-    /// Queues a message; libmosquitto sends it from the network thread.
-    public func publish(topic: String, payload: [UInt8], qos: Int = 0, retain: Bool = false) throws(MQTTError) {
+    /// Queues a message; libmosquitto sends it from the network thread. Returns its message id,
+    /// the one `onPublished` reports when the broker has taken it (QoS 1 and 2).
+    @discardableResult
+    public func publish(topic: String, payload: [UInt8], qos: Int = 0, retain: Bool = false) throws(MQTTError) -> Int32 {
         guard isConnected else { throw .notConnected }
+        var mid: Int32 = 0
         let rc = payload.withUnsafeBytes { buf in
-            mosquitto_publish(handle.raw, nil, topic, Int32(buf.count), buf.baseAddress, Int32(qos), retain)
+            mosquitto_publish(handle.raw, &mid, topic, Int32(buf.count), buf.baseAddress, Int32(qos), retain)
         }
         try check(rc, "mosquitto_publish \(topic)")
+        return mid
     }
 
     func sendSubscribe(_ filter: String, _ sub: Subscription) throws(MQTTError) {

@@ -7,8 +7,8 @@ import TestSupport
 /// SIGKILLed several times while the central is SIGKILLed, its leg cut and the plant broker itself
 /// SIGKILLed (after which the publisher offers its last 10 s of readings again, in order, as a
 /// buffering source does). Every reading the plant broker acknowledged must be stored at the central
-/// exactly once. The long mode (200 and more edge kills) is `scripts/delivery-faults`; results in
-/// docs/DELIVERY.md.
+/// exactly once, on either store backend. The long mode (200 and more edge kills) is
+/// `scripts/delivery-faults`; results in docs/DELIVERY.md.
 @Suite("Delivery fault suite (short mode)", .serialized)
 struct DeliveryFaultSuiteTests {
     struct Result: Decodable {
@@ -27,9 +27,15 @@ struct DeliveryFaultSuiteTests {
     @Test func everyAcknowledgedReadingArrivesOnceThroughEdgeBrokerAndCentralCrashes() throws {
         let script = packageRoot.appendingPathComponent("Tests/Fixtures/delivery/delivery_faults.py").path
         let bin = packageRoot.appendingPathComponent(".build/debug").path
-        let run = try Executables.run("python3", [script, "--bin", bin, "--readings", "20000", "--rate", "5000",
-                                                  "--edge-kills", "6", "--central-kills", "1", "--central-outages", "1",
-                                                  "--plant-kills", "2"], withStderr: true)
+        var args = [script, "--bin", bin, "--readings", "20000", "--rate", "5000",
+                    "--edge-kills", "6", "--central-kills", "1", "--central-outages", "1", "--plant-kills", "2"]
+        // With MILLWRIGHT_TEST_STORE=postgresql (the test command's second pass) the central keeps
+        // its data in a fresh database of the tests' PostgreSQL.
+        if CentralProcess.backend == "postgresql" {
+            let server = try PostgresServer.shared()
+            args += ["--pg-port", "\(server.port)", "--pg-database", try server.createDatabase()]
+        }
+        let run = try Executables.run("python3", args, withStderr: true)
         let line = run.output.split(separator: "\n").last.map(String.init) ?? ""
         let r = try #require(try? JSONDecoder().decode(Result.self, from: Data(line.utf8)),
                              "no result line; the harness said:\n\(run.output.split(separator: "\n").suffix(30).joined(separator: "\n"))")

@@ -65,7 +65,39 @@ struct DeliveryTests {
         try centralBroker.start()
         while loader.isExecuting || !loader.isFinished { usleep(50_000) }
         expectExactlyOnce(central, n)
-        #expect(edge.status?.uplink?.resends ?? 0 >= 0)
+    }
+
+    /// `ack_timeout` counts from the moment the central broker took a batch (its PUBACK), not from
+    /// the publish: a batch still on its way (a slow link, here a hung broker) is not resent while
+    /// it is arriving, which on a slow link would resend the window forever.
+    @Test func aBatchTheBrokerHasNotTakenIsNotResentOnTheAckTimeout() throws {
+        let central = try CentralProcess(brokerPort: centralBroker.port)
+        try central.start()
+        defer { central.stop() }
+        let edge = try EdgeProcess(broker: plant, yaml: edgeYAML(centralPort: centralBroker.port))
+        try edge.start()
+        defer { edge.stop() }
+        try edge.publishLines("line/m1/state", (0..<20).map { $0 % 2 == 0 ? "RUN" : "IDLE" })
+        expectExactlyOnce(central, 20)
+        #expect(eventually { edge.status?.uplink?.inflightBatches == 0 })
+        let before = try #require(edge.status?.uplink?.resends)
+        centralBroker.signal(SIGSTOP)
+        var stopped = true
+        defer { if stopped { centralBroker.signal(SIGCONT) } }
+        try edge.publishLines("line/m1/state", (0..<100).map { $0 % 2 == 0 ? "RUN" : "IDLE" })
+        #expect(eventually { (edge.status?.uplink?.inflightBatches ?? 0) > 0 }, "the edge sent batches to the hung broker")
+        // Four ack timeouts (1 s each) with the batches never taken: none is resent.
+        var resent: Int?
+        let until = Date().addingTimeInterval(4)
+        while Date() < until, resent == nil {
+            if let r = edge.status?.uplink?.resends, r != before { resent = r - before }
+            usleep(200_000)
+        }
+        #expect(resent == nil, "resent \(resent ?? 0) batches still on their way")
+        centralBroker.signal(SIGCONT)
+        stopped = false
+        expectExactlyOnce(central, 120)
+        #expect(edge.status?.uplink?.resends == before)
     }
 
     @Test func centralKilledRepeatedlyDuringLoad() throws {

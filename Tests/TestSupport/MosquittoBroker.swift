@@ -57,6 +57,11 @@ public final class MosquittoBroker: @unchecked Sendable {
         p?.terminate()
     }
 
+    /// Sends `sig` to the running broker (SIGSTOP and SIGCONT: a broker that hangs, then resumes).
+    public func signal(_ sig: Int32) {
+        lock.withLock { process }?.signal(sig)
+    }
+
     /// SIGKILL: a crash, no clean shutdown.
     public func kill() {
         let p = lock.withLock { () -> ChildProcess? in

@@ -51,7 +51,12 @@ public final class CentralIngestService: Service {
         }, onConnectionChange: { [weak self] e in
             // Announce ourselves on every (re)connect; the will covers a crash.
             guard case .connected = e, let client = self?.clientBox.withLock({ $0 }) else { return }
-            try? client.publish(topic: UplinkTopics.centralPresence, payload: online, qos: 1, retain: true)
+            do {
+                try client.publish(topic: UplinkTopics.centralPresence, payload: online, qos: 1, retain: true)
+            } catch {
+                // Edges hold their backlogs until they see this; the next connect announces again.
+                self?.logger.warning("could not announce the central online", metadata: ["error": "\(error)"])
+            }
         })
         let events = config.sharedSubscription.map { "$share/\($0)/\(UplinkTopics.allEvents)" } ?? UplinkTopics.allEvents
         try client.subscribe(events, qos: 1)
@@ -68,7 +73,11 @@ public final class CentralIngestService: Service {
         }
         await drain(client)
         // A clean stop does not fire the will: say offline ourselves, then disconnect.
-        try? client.publish(topic: UplinkTopics.centralPresence, payload: presence(.offline), qos: 1, retain: true)
+        do {
+            try client.publish(topic: UplinkTopics.centralPresence, payload: presence(.offline), qos: 1, retain: true)
+        } catch {
+            logger.warning("could not announce the central offline at stop; edges resend to it until a central answers", metadata: ["error": "\(error)"])
+        }
         try? await Task.sleep(for: .milliseconds(100))
         client.stop()
         clientBox.withLock { $0 = nil }

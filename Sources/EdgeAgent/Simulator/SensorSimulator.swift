@@ -104,7 +104,8 @@ public struct SensorSimulator: Service {
     }
 
     private func publish(_ client: MQTTClient, _ topic: String, _ payload: String) {
-        try? client.publish(topic: topic, payload: Array(payload.utf8), qos: 0)
+        // QoS 0 while disconnected is dropped, as a real sensor's reading would be.
+        _ = try? client.publish(topic: topic, payload: Array(payload.utf8), qos: 0)
     }
 }
 

@@ -36,11 +36,39 @@ public final class UplinkService: Service {
         var stats = UplinkStats()
         /// The central refused a batch for its size: batches stay below this (bytes).
         var batchBytesCap: Int?
+        /// Message id -> batch id, until the broker takes the batch.
+        var batchByMessage: [Int32: String] = [:]
+        /// Broker PUBACKs that came before `publish` returned the id (and for status messages).
+        var earlyHandOvers: [Int32: ContinuousClock.Instant] = [:]
 
         /// Everything unacknowledged becomes eligible again (the central deduplicates what it had).
         mutating func resendEverythingInFlight() {
             inflight.removeAll()
             cursors.removeAll()
+            batchByMessage.removeAll()
+            earlyHandOvers.removeAll()
+        }
+
+        /// The broker took message `mid`.
+        mutating func handedOver(_ mid: Int32, at now: ContinuousClock.Instant) {
+            if let id = batchByMessage.removeValue(forKey: mid) {
+                inflight[id]?.handedOverAt = now
+            } else {
+                earlyHandOvers[mid] = now
+            }
+        }
+
+        /// A batch just published as message `mid`.
+        mutating func sent(_ id: String, _ batch: InflightBatch, mid: Int32) {
+            var batch = batch
+            if let at = earlyHandOvers.removeValue(forKey: mid) {
+                batch.handedOverAt = at
+            } else {
+                batchByMessage[mid] = id
+            }
+            inflight[id] = batch
+            // Status messages' PUBACKs match no batch: forget them once no batch can claim them.
+            if earlyHandOvers.count > 64 { earlyHandOvers.removeAll() }
         }
     }
 
@@ -73,6 +101,9 @@ public final class UplinkService: Service {
             self?.received(m, ackTopic: ackTopic)
         }, onConnectionChange: { [weak self] e in
             if case .connected = e { self?.state.withLock { $0.connects += 1 } }
+        }, onPublished: { [weak self] mid in
+            let now = ContinuousClock.now
+            self?.state.withLock { $0.handedOver(mid, at: now) }
         })
         try client.subscribe(ackTopic, qos: 1)
         // Presence is state: a restarted edge with a surviving session must still be told it.
@@ -95,7 +126,11 @@ public final class UplinkService: Service {
             case .failure(let error): logger.error("uplink step failed; retrying", metadata: ["error": "\(error)"])
             }
             if ContinuousClock.now - lastStatus >= .milliseconds(config.statusInterval.value), client.isConnected {
-                try? client.publish(topic: UplinkTopics.status(site: site, edge: edge), payload: statusPayload(), qos: 1, retain: true)
+                do {
+                    try client.publish(topic: UplinkTopics.status(site: site, edge: edge), payload: statusPayload(), qos: 1, retain: true)
+                } catch {
+                    logger.debug("status not published; next interval", metadata: ["error": "\(error)"])
+                }
                 lastStatus = .now
             }
             if !progressed {
@@ -106,6 +141,9 @@ public final class UplinkService: Service {
             }
         }
     }
+
+    /// A batch the central broker has not taken (no PUBACK) is resent after this many `ack_timeout`s.
+    static let handOverFactor = 10
 
     /// SQLite blocks (reads for the next batch, deletes on ack): each step runs on the uplink's
     /// own queue, never on the cooperative thread pool the agent's other services share.
@@ -197,7 +235,7 @@ public final class UplinkService: Service {
         let timeout = Duration.milliseconds(config.ackTimeout.value)
         state.withLock { s in
             let reconnected = s.connects != s.seenConnects
-            let expired = s.inflight.values.contains { now - $0.sentAt > timeout }
+            let expired = s.inflight.values.contains { $0.overdue(now, ackTimeout: timeout, handOverTimeout: timeout * Self.handOverFactor) }
             if reconnected || expired {
                 // Everything unacknowledged becomes eligible again; the central deduplicates.
                 if expired { s.stats.resends += s.inflight.count }
@@ -222,15 +260,16 @@ public final class UplinkService: Service {
                 break
             }
             let (id, payload, historical) = batch.finish()
+            let mid: Int32
             do {
-                try client.publish(topic: UplinkTopics.events(site: site, edge: edge), payload: payload, qos: 1)
+                mid = try client.publish(topic: UplinkTopics.events(site: site, edge: edge), payload: payload, qos: 1)
             } catch {
                 break  // Not connected any more: the reconnect resets the window.
             }
             bucket.spend(events: rows.count, bytes: payload.count)
             spareBuffer.withLock { $0 = payload }
             state.withLock { s in
-                s.inflight[id] = InflightBatch(sentAt: .now, ranges: SeqRange.covering(rows.map(\.seq)))
+                s.sent(id, InflightBatch(sentAt: .now, ranges: SeqRange.covering(rows.map(\.seq))), mid: mid)
                 for r in rows { s.cursors[r.priority] = max(s.cursors[r.priority] ?? 0, r.seq) }
                 s.stats.batchesSent += 1
                 s.stats.eventsSent += rows.count
@@ -327,4 +366,16 @@ struct InflightBatch: Sendable {
     var sentAt: ContinuousClock.Instant
     /// The sequence numbers it carried, for an answer that refuses the batch by id alone.
     var ranges: [SeqRange]
+    /// When the central broker took it (its PUBACK); nil while it is still on its way.
+    var handedOverAt: ContinuousClock.Instant?
+
+    /// The central's answer is overdue: `ackTimeout` after the broker took the batch. The time the
+    /// batch spends on the link before that does not count, so a window that takes longer than
+    /// `ackTimeout` to cross a slow link is not resent while it is still arriving; a batch the
+    /// broker has not taken within `handOverTimeout` is resent too (a lost connection is noticed by
+    /// keepalive and resends everything anyway).
+    func overdue(_ now: ContinuousClock.Instant, ackTimeout: Duration, handOverTimeout: Duration) -> Bool {
+        if let handedOverAt { return now - handedOverAt > ackTimeout }
+        return now - sentAt > handOverTimeout
+    }
 }

@@ -92,6 +92,9 @@ def main():
                     help="after a plant-broker kill, the publisher offers this many seconds of its readings again")
     ap.add_argument("--drain-timeout", type=float, default=180)
     ap.add_argument("--keep", action="store_true", help="keep the work directory")
+    ap.add_argument("--pg-port", type=int, default=None,
+                    help="store the central's data in PostgreSQL on 127.0.0.1 at this port (user millwright, trust) instead of SQLite")
+    ap.add_argument("--pg-database", default=None, help="the empty database for --pg-port")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--edge-arg", action="append", default=[],
                     help="extra argument for millwright-edge run (e.g. --unsafe-acknowledge-on-receipt, to see the suite catch loss)")
@@ -135,6 +138,9 @@ sensors:
 data_dir: {work}/central-data
 broker: {{ port: {central_port}, client_id: c-1, clean_start: false, reconnect: {{ initial: 100ms, maximum: 1s }} }}
 """)
+            if a.pg_port:
+                f.write(f"store: {{ backend: postgresql, host: 127.0.0.1, port: {a.pg_port}, user: millwright, "
+                        f"database: {a.pg_database}, tls: disable }}\n")
         plant = Proc(["mosquitto", "-c", f"{work}/plant.conf"], f"{work}/plant.log")
         cbroker = Proc(["mosquitto", "-c", f"{work}/central-broker.conf"], f"{work}/central-broker.log")
         central = Proc([f"{bindir}/millwright-central", "run", "--config", f"{work}/central.yaml"], f"{work}/central.log")
@@ -269,6 +275,14 @@ broker: {{ port: {central_port}, client_id: c-1, clean_start: false, reconnect: 
         db = f"{work}/central-data/central.sqlite"
 
         def at_central():
+            if a.pg_port:
+                out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-h", "127.0.0.1", "-p", str(a.pg_port),
+                                      "-U", "millwright", "-d", a.pg_database, "-c",
+                                      "SELECT equipment, (body::json -> 'values' ->> 'value')::float8 FROM events "
+                                      "WHERE type = 'value_reported'"], capture_output=True, text=True)
+                if out.returncode != 0:
+                    return []
+                return [(e, float(v)) for e, v in (line.split("\t") for line in out.stdout.splitlines() if line)]
             if not os.path.exists(db):
                 return []
             con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=5)
