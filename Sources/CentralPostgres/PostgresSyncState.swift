@@ -382,6 +382,20 @@ public final class PostgresSyncState: SyncState {
         return out
     }
 
+    public func claims() async throws -> [PostingClaims] {
+        var out: [PostingClaims] = []
+        let rows = try await database.query("""
+            SELECT claimed_by, COUNT(*) FILTER (WHERE claim_until >= \(unescaped: Self.dbNow)),
+                COUNT(*) FILTER (WHERE claim_until < \(unescaped: Self.dbNow))
+            FROM postings WHERE claimed_by IS NOT NULL AND status IN ('pending', 'sent')
+            GROUP BY claimed_by ORDER BY claimed_by
+            """)
+        for try await (holder, active, expired) in rows.decode((String, Int64, Int64).self) {
+            out.append(PostingClaims(holder: holder, active: Int(active), expired: Int(expired)))
+        }
+        return out
+    }
+
     // MARK: LeaseStore
 
     public func acquire(_ name: String, holder: String, ttl: Duration) async throws -> Lease? {

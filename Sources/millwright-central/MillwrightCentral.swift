@@ -104,6 +104,10 @@ struct Status: AsyncParsableCommand {
             print("lease \(lease.name): " + (left > 0 ? "held by \(lease.holder) (generation \(lease.token)), expires in \(String(format: "%.0f", Double(left) / 1000))s unless renewed"
                                                      : "free (last held by \(lease.holder), generation \(lease.token))"))
         }
+        for c in try await sync.claims() {
+            print("posting claims of \(c.holder): \(c.active) being delivered"
+                  + (c.expired > 0 ? ", \(c.expired) expired (the replica stopped; the next claimant looks each change up at its target first)" : ""))
+        }
         guard !postings.isEmpty || !health.isEmpty else { return }
         let counts = Dictionary(grouping: postings, by: \.status).mapValues(\.count)
         print("postings: " + Posting.Status.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")

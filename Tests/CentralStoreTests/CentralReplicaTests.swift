@@ -149,7 +149,9 @@ struct CentralLeaseTests {
         // At most a snapshot it was already writing when stopped (a file cannot be fenced by the database).
         #expect(files(holderFolder) <= filesWhenStopped + 1, "snapshots by the old holder after waking: \(files(holderFolder) - filesWhenStopped)")
         #expect(try await lease()?.token == next.token, "the old holder did not take the lease back")
-        _ = standby
+        // `status` (any replica's configuration) tells the operator who holds it, and that it changed hands.
+        let status = try Executables.run(CentralProcess.binary, ["status", "--config", standby.configPath], withStderr: true).output
+        #expect(status.contains("lease sync-jobs: held by \(next.holder) (generation \(next.token))"), "\(status)")
         observer.database.close()
     }
 }

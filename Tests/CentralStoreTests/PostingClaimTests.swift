@@ -62,6 +62,16 @@ import Testing
         let taken = try await dying.duePostings(now: now, limit: 10)
         #expect(taken.count == 2)
         try await dying.markSent(taken[0].id, now: now)
+        // `status` shows who delivers what: `a` holds three claims, one of them for an hour (the
+        // one-second ones may have expired already on a loaded machine).
+        let claims = try await b.claims()
+        #expect(claims.map(\.holder) == ["a"] && claims.map { $0.active + $0.expired } == [3] && (claims.first?.active ?? 0) >= 1)
+        // Once the one-second claims expire they show as left behind.
+        let leftBehind = try await firstValue(every: .milliseconds(200)) { () async throws -> [PostingClaims]? in
+            let c = try await b.claims()
+            return c.first?.expired == 2 ? c : nil
+        }
+        #expect(leftBehind == [PostingClaims(holder: "a", active: 1, expired: 2)])
         let reclaimed = try await firstValue(every: .milliseconds(200)) { () async throws -> [Posting]? in
             let due = try await b.duePostings(now: now, limit: 10)
             return due.isEmpty ? nil : due
@@ -71,6 +81,7 @@ import Testing
         // An outcome ends the claim: a failure due again is claimable at once by anyone.
         try await b.markFailed(taken[1].id, error: "HTTP 503", retryAt: now, now: now)
         #expect(try await a.duePostings(now: now, limit: 10).map(\.id) == [taken[1].id])
+        #expect(try await b.claims() == [PostingClaims(holder: "a", active: 2, expired: 0), PostingClaims(holder: "b", active: 1, expired: 0)])
         dbA.close()
         dbB.close()
     }

@@ -48,6 +48,9 @@ public protocol PostingsStore: Sendable {
 
     func recordTargetHealth(_ target: String, breaker: String, failures: Int, success: Bool, error: String?, now: Timestamp) async throws
     func targetHealth() async throws -> [TargetHealth]
+
+    /// Unfinished claims on postings per replica, ordered by holder (none on a single-process store).
+    func claims() async throws -> [PostingClaims]
 }
 
 extension PostingsStore {

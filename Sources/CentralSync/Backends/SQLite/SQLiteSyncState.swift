@@ -90,6 +90,8 @@ public final class SQLiteSyncState: SyncState {
         try await run { try $0.recordTargetHealth(target, breaker: breaker, failures: failures, success: success, error: error, now: now) }
     }
     public func targetHealth() async throws -> [TargetHealth] { try await run { try $0.targetHealth() } }
+    /// One process delivers everything from a SQLite file: there is nobody to claim against.
+    public func claims() async throws -> [PostingClaims] { [] }
 
     // MARK: LeaseStore
 
