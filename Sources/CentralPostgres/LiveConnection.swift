@@ -19,6 +19,14 @@ struct LiveConnection: Sendable {
         guard !connection.isClosed else { throw ConnectionEnded() }
         return try await connection.query(query, logger: logger)
     }
+
+    /// `COPY table (columns) FROM STDIN` of rows already in PostgreSQL's text format.
+    func copy(_ rows: ByteBuffer, into table: String, columns: [String], logger: Logger) async throws {
+        guard !connection.isClosed else { throw ConnectionEnded() }
+        try await connection.copyFrom(table: table, columns: columns, logger: logger) { writer in
+            try await writer.write(rows)
+        }
+    }
 }
 
 /// The server closed the connection before a statement was sent: nothing of the transaction was

@@ -155,11 +155,7 @@ public final class PostgresIngestStore: IngestStore {
             CopyText.escaped(e.body, into: &buffer)
             buffer.writeInteger(UInt8(ascii: "\n"))
         }
-        guard !c.connection.isClosed else { throw ConnectionEnded() }
-        let data = buffer
-        try await c.connection.copyFrom(table: "staged_events", columns: Self.stagedColumns, logger: logger) { writer in
-            try await writer.write(data)
-        }
+        try await c.copy(buffer, into: "staged_events", columns: Self.stagedColumns, logger: logger)
         return try await c.query("""
             WITH feed AS (SELECT feed_txid() AS txid)
             INSERT INTO events (txid, edge, boot_epoch, seq, event_id, site, equipment, signal, type, priority,

@@ -64,11 +64,7 @@ struct PostgresTransferSink: StoreTransferSink {
             }
             buffer.writeInteger(UInt8(ascii: "\n"))
         }
-        guard !c.connection.isClosed else { throw ConnectionEnded() }
-        let data = buffer
-        try await c.connection.copyFrom(table: table.name, columns: table.columns.map(\.name), logger: logger) { writer in
-            try await writer.write(data)
-        }
+        try await c.copy(buffer, into: table.name, columns: table.columns.map(\.name), logger: logger)
     }
 
     /// A SQLite position is a row id, and this transfer kept every event's id: in the feed the
