@@ -27,15 +27,23 @@ from benchlib import (Central, cpu_seconds, pinned, revision, perf_record, perf_
 
 SITE, EDGE = "bench", "bench-gw"
 
-def edge_yaml(edge, data_dir, plant_port, central_port, batch_events, batch_bytes, inflight):
+# The edge's shipped uplink defaults (edge/README.md), used for the direct reference's batches when
+# the run does not set its own.
+EDGE_BATCH_EVENTS, EDGE_BATCH_BYTES = 2000, 1 << 20
+
+def uplink_keys(a):
+    """The uplink window settings the run sets; the rest are the edge's defaults."""
+    keys = {"batch_events": a.batch_events, "batch_bytes": a.batch_bytes, "max_inflight_batches": a.inflight, "window": a.window}
+    return "".join(f" {k}: {v}," for k, v in keys.items() if v is not None)
+
+def edge_yaml(edge, data_dir, plant_port, central_port, a):
     return f"""
 site: {SITE}
 edge: {edge}
 data_dir: {data_dir}
 brokers:
   plant: {{ port: {plant_port}, client_id: {edge}-plant }}
-uplink: {{ port: {central_port}, client_id: {edge}-uplink, batch_events: {batch_events}, batch_bytes: {batch_bytes},
-          max_inflight_batches: {inflight}, status_interval: 1s }}
+uplink: {{ port: {central_port}, client_id: {edge}-uplink,{uplink_keys(a)} status_interval: 1s }}
 ingest: {{ status_interval: 250ms, watch_interval: 0s }}
 sensors:
   - name: state
@@ -77,9 +85,8 @@ def central_direct(a, workdir, port, batch_file, n):
 
 def empty_edge_rss(a, workdir, plant_port, central_port, seconds=3.0):
     """Reference 2: the same edge configuration with an empty outbox, connected and idle."""
-    data = os.path.join(workdir, "edge-empty")
-    edge, log = start_edge(a.edge, workdir, "edge-empty", edge_yaml(EDGE + "-empty", data, plant_port, central_port,
-                                                                   a.batch_events, a.batch_bytes, a.inflight))
+    data = os.path.join(a.edge_root or workdir, "edge-empty")
+    edge, log = start_edge(a.edge, workdir, "edge-empty", edge_yaml(EDGE + "-empty", data, plant_port, central_port, a))
     try:
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -100,13 +107,12 @@ def drain(a, workdir, plant_port, central_port, data_dir, n, central):
     """The measured run: the edge drains its outbox into a fresh central (running, empty)."""
     status_path = os.path.join(data_dir, "status.json")
     try:
-        edge, log = start_edge(a.edge, workdir, "edge-drain", edge_yaml(EDGE, data_dir, plant_port, central_port,
-                                                                        a.batch_events, a.batch_bytes, a.inflight))
+        edge, log = start_edge(a.edge, workdir, "edge-drain", edge_yaml(EDGE, data_dir, plant_port, central_port, a))
         start = time.time()
         ccpu0 = cpu_seconds(central.proc.pid)
         perfs = [perf_record(edge.pid, os.path.join(a.perf, "edge.perf.data")),
                  perf_record(central.proc.pid, os.path.join(a.perf, "central.perf.data"))] if a.perf else []
-        samples = []        # (t, rss KiB, edge backlog, central stored)
+        samples = []        # (t, rss KiB, edge backlog, central stored, uplink window in batches)
         first_stored = None
         try:
             deadline = start + a.timeout
@@ -120,7 +126,9 @@ def drain(a, workdir, plant_port, central_port, data_dir, n, central):
                 if now >= next_sample:
                     st = read_json(status_path)
                     backlog = st["outbox"]["backlog_events"] if st else None
-                    samples.append((now - start, proc_status_kib(edge.pid, "VmRSS"), backlog, stored))
+                    up = (st.get("uplink") or {}) if st else {}
+                    samples.append((now - start, proc_status_kib(edge.pid, "VmRSS"), backlog, stored, up.get("window_batches"),
+                                    up.get("ack_latency_ms")))
                     next_sample += 0.5
                 if edge.poll() is not None: raise RuntimeError(f"the edge exited; see {log}")
                 time.sleep(0.05)
@@ -129,7 +137,8 @@ def drain(a, workdir, plant_port, central_port, data_dir, n, central):
             time.sleep(1.0)  # let the last acks land, so the edge's backlog reads 0
             st = read_json(status_path) or {}
             samples.append((time.time() - start, proc_status_kib(edge.pid, "VmRSS"),
-                            st.get("outbox", {}).get("backlog_events"), central.stored(EDGE)))
+                            st.get("outbox", {}).get("backlog_events"), central.stored(EDGE), (st.get("uplink") or {}).get("window_batches"),
+                            (st.get("uplink") or {}).get("ack_latency_ms")))
             edge_cpu = cpu_seconds(edge.pid)
             r = dict(seconds=done - start, rate=stored / (done - start), stored=stored,
                      rate_from_first=stored / (done - first_stored) if first_stored else 0,
@@ -148,22 +157,26 @@ def drain(a, workdir, plant_port, central_port, data_dir, n, central):
 
 def at_fraction(samples, n, fraction):
     """The RSS sample taken when the central first held at least `fraction` of the backlog."""
-    for t, rss, backlog, stored in samples:
-        if stored >= fraction * n and rss and backlog is not None: return t, rss, backlog, stored
+    for sample in samples:
+        t, rss, backlog, stored = sample[:4]
+        if stored >= fraction * n and rss and backlog is not None: return sample
     return samples[-1]
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin-dir", default=".build/release")
     ap.add_argument("--events", type=int, default=1_000_000)
-    ap.add_argument("--batch-events", type=int, default=1000, help="uplink batch_events")
-    ap.add_argument("--batch-bytes", type=int, default=512 * 1024, help="uplink batch_bytes")
-    ap.add_argument("--inflight", type=int, default=16, help="uplink max_inflight_batches")
+    ap.add_argument("--batch-events", type=int, help="uplink batch_events (default: the edge's, 2000)")
+    ap.add_argument("--batch-bytes", type=int, help="uplink batch_bytes (default: the edge's, 1 MiB)")
+    ap.add_argument("--inflight", type=int, help="uplink max_inflight_batches (default: the edge's, 64)")
+    ap.add_argument("--window", choices=["adaptive", "fixed"], help="uplink window (default: the edge's, adaptive)")
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--backlog-age", type=int, default=3600,
                     help="seconds since the backlog was committed (> 60 s: sent flagged is_historical, as after an outage)")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (logs, databases)")
     ap.add_argument("--perf", metavar="DIR", help="record perf profiles of the edge and the central during the drain into DIR")
+    ap.add_argument("--edge-tmpfs", action="store_true",
+                    help="the edge's outbox on /dev/shm, so its writes do not share the central's disk (a gateway has its own)")
     ap.add_argument("--pin", action="store_true",
                     help="the central and its broker on CPU 1, the rest on CPU 0, in the reference and the drain alike")
     a = ap.parse_args()
@@ -180,18 +193,20 @@ def main():
     plant, plant_port = start_broker(workdir, "plant", EDGE_CPUS)
     cbroker, central_port = start_broker(workdir, "central", CENTRAL_CPUS)
     try:
-        data_dir = os.path.join(workdir, "edge-data")
+        a.edge_root = tempfile.mkdtemp(prefix="millwright-drain-edge-", dir="/dev/shm") if a.edge_tmpfs else None
+        data_dir = os.path.join(a.edge_root or workdir, "edge-data")
         outbox = os.path.join(data_dir, "edge.sqlite")
         print(f"revision: {revision()}")
-        print(f"backlog: {n:,} events; uplink batch_events {a.batch_events}, batch_bytes {a.batch_bytes}, "
-              f"max_inflight_batches {a.inflight}; work dir {workdir}")
+        print(f"backlog: {n:,} events; uplink settings:{uplink_keys(a) or ' the edge defaults'}; work dir {workdir}")
         print("CPUs: " + (f"central and its broker on {sorted(CENTRAL_CPUS)}, edge, plant broker and publisher on {sorted(EDGE_CPUS)}"
                           if a.pin else "shared by every process"))
+        print("disks: " + ("the edge's outbox on a tmpfs (/dev/shm), the central's store on the disk" if a.edge_tmpfs
+                           else "the edge's outbox and the central's store on the same disk"))
         fill = run_driver([a.bench, "fill-outbox", "--path", outbox, "--events", str(n), "--site", SITE, "--edge", EDGE,
                            "--age", str(a.backlog_age)])
         batch_file = os.path.join(workdir, "direct-batches.txt")
         run_driver([a.bench, "make-batches", "--from-outbox", outbox, "--out", batch_file, "--site", SITE, "--edge", EDGE,
-                    "--batch-events", str(a.batch_events), "--batch-bytes", str(a.batch_bytes)])
+                    "--batch-events", str(a.batch_events or EDGE_BATCH_EVENTS), "--batch-bytes", str(a.batch_bytes or EDGE_BATCH_BYTES)])
         print("reference 1: the central ingesting the same batches published directly ...")
         direct = central_direct(a, workdir, central_port, batch_file, n)
         os.unlink(batch_file)
@@ -217,18 +232,29 @@ def main():
               f"peak (VmHWM) {MiB(d['rss_peak']):.1f} MiB")
         print("edge RSS by progress:  " + "  ".join(
             f"{int(f * 100)}%:{MiB(at_fraction(s, n, f)[1]):.1f}" for f in (0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1.0)) + "  (MiB)")
+        print("uplink window by progress:  " + "  ".join(
+            f"{int(f * 100)}%:{at_fraction(s, n, f)[4]}" for f in (0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1.0)) + "  (batches)")
+        print("ack latency by progress:  " + "  ".join(
+            f"{int(f * 100)}%:{at_fraction(s, n, f)[5] or 0:.0f}" for f in (0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1.0)) + "  (ms)")
         up = d["uplink"]
+        wc = up.get("window_changes") or {}
+        print(f"window changes: grown {wc.get('grown')}, shrunk for latency {wc.get('shrunk_for_latency')}, "
+              f"halved on timeout {wc.get('halved_on_timeout')}; ack latency at the end {up.get('ack_latency_ms') or 0:.0f} ms")
         print(f"central: {d['rows']:,} rows, {d['distinct']:,} distinct (boot_epoch, seq), duplicates {d['duplicates']}; "
               f"edge: batches sent {up.get('batches_sent')}, events sent {up.get('events_sent'):,}, "
               f"resends {up.get('resends')}, historical {up.get('historical_sent'):,}, backlog at the end {d['backlog_end']}")
         ok_rate = d["rate"] >= 50_000
         ok_rss = d["rss_peak"] < 64 * 1024
+        ratio = d["rate"] / direct["rate"]
+        print(f"target (issue 8): drain >= 0.9 of direct: {'met' if ratio >= 0.9 else 'MISSED'} ({ratio:.2f})")
         print(f"targets: >= 50,000 events/s end to end: {'met' if ok_rate else 'MISSED'} ({d['rate']:,.0f}); "
               f"edge RSS < 64 MiB throughout: {'met' if ok_rss else 'MISSED'} (peak {MiB(d['rss_peak']):.1f} MiB)")
     finally:
         stop(plant); stop(cbroker)
         if a.keep: print(f"kept {workdir}")
-        else: shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+            if getattr(a, "edge_root", None): shutil.rmtree(a.edge_root, ignore_errors=True)
 
 if __name__ == "__main__":
     main()

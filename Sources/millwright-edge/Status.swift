@@ -52,8 +52,11 @@ struct Status: ParsableCommand {
         for d in o.drops { out += "  dropped (\(d.reason)) \(d.priorityClass.rawValue): \(d.count)\n" }
         if let u = s.uplink {
             out += "uplink \(u.connected ? "connected" : "DISCONNECTED"), central \(u.centralOnline ? "online" : "OFFLINE (holding backlog)"): "
-                + "sent \(u.eventsSent) in \(u.batchesSent) batches, acknowledged \(u.eventsAcknowledged), in flight \(u.inflightBatches) batches, "
+                + "sent \(u.eventsSent) in \(u.batchesSent) batches, acknowledged \(u.eventsAcknowledged), in flight \(u.inflightBatches) of a window of \(u.windowBatches.map(String.init) ?? "?") batches, "
                 + "historical \(u.historicalSent), resends \(u.resends)\n"
+            let w = u.windowChanges ?? WindowChanges()
+            out += "  window changes: grown \(w.grown), shrunk for latency \(w.shrunkForLatency), halved on timeout \(w.halvedOnTimeout)"
+                + (u.ackLatencyMs.map { "; ack latency \(String(format: "%.0f", $0)) ms" } ?? "") + "\n"
         } else {
             out += "uplink: not configured (events stay in the local outbox)\n"
         }

@@ -50,6 +50,30 @@ struct DeliveryTests {
         #expect(eventually { central.query("SELECT CASE WHEN status IS NULL THEN 0 ELSE 1 END FROM edges WHERE edge = 'gw-1'") == "1" })
     }
 
+    /// A backlog of 150 batches: the adaptive window (default) grows from its start of 2 past 8 while the
+    /// central answers well within the target latency (a quarter of the 20 s ack timeout), and
+    /// the drain still delivers every event once.
+    @Test func aBacklogDrainGrowsTheWindowAndDeliversExactlyOnce() throws {
+        let n = 3000
+        let edge = try EdgeProcess(broker: plant, yaml: StateSensorLoad.edgeYAML(centralPort: centralBroker.port,
+                                                                                uplink: "ack_timeout: 20s, batch_events: 20"))
+        try edge.start()
+        defer { edge.stop() }
+        try edge.publishLines("line/m1/state", (0..<n).map { $0 % 2 == 0 ? "RUN" : "IDLE" })
+        #expect(eventually(timeout: 60) { edge.status?.outbox.backlogEvents == n })
+        #expect(edge.status?.uplink?.windowBatches == 2, "an adaptive window starts at 2")
+        let central = try CentralProcess(brokerPort: centralBroker.port)
+        try central.start()
+        defer { central.stop() }
+        expectExactlyOnce(central, n)
+        #expect(eventually { edge.status?.outbox.backlogEvents == 0 })
+        let uplink = edge.status?.uplink
+        #expect((uplink?.windowChanges?.grown ?? 0) >= 1, "window changes: \(String(describing: uplink?.windowChanges))")
+        #expect((uplink?.windowBatches ?? 0) > 8, "window now \(uplink?.windowBatches ?? 0)")
+        #expect(uplink?.ackLatencyMs != nil)
+        #expect(uplink?.resends == 0)
+    }
+
     @Test func centralBrokerStoppedDuringLoadThenRestarted() throws {
         let central = try CentralProcess(brokerPort: centralBroker.port)
         try central.start()

@@ -346,27 +346,50 @@ struct ConfigValidationTests {
         #expect(found.map(\.location) == [Location(10, 7, "sensors[0].rules")])
     }
 
+    /// A minimal edge configuration with these `uplink` keys.
+    static func yaml(_ uplink: String) -> String {
+        """
+        site: s
+        edge: e
+        brokers:
+          plant: {}
+        uplink: { \(uplink) }
+        sensors:
+          - name: x
+            topic: "a/{equipment}"
+            decode: { format: number }
+            rules:
+              stale: { after: 5s }
+        """
+    }
+
     /// A drain rate the token bucket can never fill would hold the backlog forever: refused.
     @Test func drainRatesThatCouldNeverSendAreRefused() {
-        func yaml(_ uplink: String) -> String {
-            """
-            site: s
-            edge: e
-            brokers:
-              plant: {}
-            uplink: { \(uplink) }
-            sensors:
-              - name: x
-                topic: "a/{equipment}"
-                decode: { format: number }
-                rules:
-                  stale: { after: 5s }
-            """
-        }
-        let found = issues(yaml("drain_events_per_s: 0.5, drain_bytes_per_s: 100"))
+        let found = issues(Self.yaml("drain_events_per_s: 0.5, drain_bytes_per_s: 100"))
         #expect(found.map(\.path) == ["uplink.drain_events_per_s", "uplink.drain_bytes_per_s"])
         #expect(found.first?.message.contains("never sends") == true, "\(found)")
-        #expect(throws: Never.self) { try EdgeConfiguration.parse(yaml: yaml("drain_events_per_s: 0, drain_bytes_per_s: 512")) }
+        #expect(throws: Never.self) { try EdgeConfiguration.parse(yaml: Self.yaml("drain_events_per_s: 0, drain_bytes_per_s: 512")) }
+    }
+
+    /// The uplink window: its mode by name (with a hint for a misspelling), a latency target the
+    /// ack timeout leaves room for, and the defaults a user who sets nothing gets.
+    @Test func uplinkWindowSettings() throws {
+        let misspelt = issues(Self.yaml("window: adaptiv"))
+        #expect(misspelt.map(\.path) == ["uplink.window"])
+        #expect(misspelt.first?.message.contains("did you mean \"adaptive\"") == true, "\(misspelt)")
+        let tooLong = issues(Self.yaml("ack_timeout: 4s, target_ack_latency: 4s"))
+        #expect(tooLong.map(\.path) == ["uplink.target_ack_latency"])
+        #expect(tooLong.first?.message.contains("shorter than ack_timeout") == true, "\(tooLong)")
+
+        let defaults = try #require(try EdgeConfiguration.parse(yaml: Self.yaml("port: 1884")).uplink)
+        #expect(defaults.window == .adaptive && defaults.maxInflightBatches == 64)
+        #expect(defaults.batchEvents == 2000 && defaults.batchBytes == 1 << 20)
+        #expect(defaults.effectiveTargetAckLatency == Millis(2500), "a quarter of the 10 s ack timeout")
+        let set = try #require(try EdgeConfiguration.parse(yaml: Self.yaml("window: fixed, max_inflight_batches: 16, ack_timeout: 30s")).uplink)
+        #expect(set.window == .fixed && set.maxInflightBatches == 16)
+        #expect(set.effectiveTargetAckLatency == Millis(7500))
+        let target = try #require(try EdgeConfiguration.parse(yaml: Self.yaml("target_ack_latency: 800ms")).uplink)
+        #expect(target.effectiveTargetAckLatency == Millis(800))
     }
 
     @Test func badDurationsAndOutOfRangeNumbers() {

@@ -7,7 +7,9 @@ import Foundation
 /// to the same edge configuration, so their counts mean the same thing.
 public enum StateSensorLoad {
     /// An edge configuration (for `EdgeProcess`) with that sensor, uplinked to `centralPort`.
-    public static func edgeYAML(edge: String = "gw-1", centralPort: Int, extra: String = "") -> (Int, String) -> String {
+    /// `uplink` replaces the ack timeout and batch size the delivery tests use.
+    public static func edgeYAML(edge: String = "gw-1", centralPort: Int, extra: String = "",
+                                uplink: String = "ack_timeout: 1s, batch_events: 50") -> (Int, String) -> String {
         { port, dir in
             """
             site: plant-a
@@ -15,7 +17,7 @@ public enum StateSensorLoad {
             data_dir: \(dir)
             brokers:
               plant: { port: \(port), client_id: \(edge)-plant, reconnect: { initial: 100ms, maximum: 1s } }
-            uplink: { port: \(centralPort), client_id: \(edge)-uplink, ack_timeout: 1s, batch_events: 50,
+            uplink: { port: \(centralPort), client_id: \(edge)-uplink, \(uplink),
                       status_interval: 500ms, reconnect: { initial: 100ms, maximum: 1s } }
             ingest: { status_interval: 200ms, watch_interval: 0s }
             \(extra)

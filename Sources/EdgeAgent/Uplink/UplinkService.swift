@@ -19,7 +19,7 @@ public final class UplinkService: Service {
     let store: EdgeStore
     let logger: Logger
     let statusPayload: @Sendable () -> [UInt8]
-    let state = Mutex(State())
+    let state: Mutex<State>
     let clientBox = Mutex<MQTTClient?>(nil)
     /// The last batch's payload buffer, kept for the next batch (see `encode`).
     let spareBuffer = Mutex<[UInt8]>([])
@@ -34,6 +34,8 @@ public final class UplinkService: Service {
         var seenConnects = 0
         var nextBatch = 0
         var stats = UplinkStats()
+        /// How many batches may be in flight now (adaptive or fixed, `uplink.window`).
+        var window: UplinkWindow
         /// The central refused a batch for its size: batches stay below this (bytes).
         var batchBytesCap: Int?
         /// Message id -> batch id, until the broker takes the batch.
@@ -80,6 +82,8 @@ public final class UplinkService: Service {
         self.store = store
         self.logger = logger
         self.statusPayload = statusPayload
+        state = Mutex(State(window: UplinkWindow(mode: config.window, cap: config.maxInflightBatches,
+                                                 latencyTarget: .milliseconds(config.effectiveTargetAckLatency.value))))
     }
 
     public var stats: UplinkStats {
@@ -87,6 +91,8 @@ public final class UplinkService: Service {
             var st = s.stats
             st.centralOnline = s.centralOnline
             st.inflightBatches = s.inflight.count
+            st.windowBatches = s.window.size
+            st.windowChanges = .init(s.window.changes)
             st.connected = clientBox.withLock { $0?.isConnected ?? false }
             return st
         }
@@ -170,6 +176,8 @@ public final class UplinkService: Service {
             let online = (try? decoder.decode(CentralPresence.self, from: Data(m.payload)))?.state == .online
             let changed = state.withLock { s -> Bool in
                 defer { s.centralOnline = online }
+                // The central is back (after an outage every edge drains at once): start small.
+                if online && !s.centralOnline { s.window.restart() }
                 return s.centralOnline != online
             }
             if changed {
@@ -216,8 +224,16 @@ public final class UplinkService: Service {
             }
             // Every ack that piled up, deleted in one transaction.
             let deleted = try store.deleteAcknowledged(acks.flatMap { $0.committed + $0.rejected } + refusedWhole)
+            let ackedAt = ContinuousClock.now
             state.withLock { s in
-                for ack in acks { s.inflight[ack.batch] = nil }
+                for ack in acks {
+                    guard let batch = s.inflight.removeValue(forKey: ack.batch) else { continue }
+                    let latency = ackedAt - (batch.handedOverAt ?? batch.sentAt)
+                    s.window.acked(batchEpoch: batch.windowEpoch, latency: latency)
+                    // Smoothed over about the last ten acks, for status.
+                    let ms = latency.inSeconds * 1000
+                    s.stats.ackLatencyMs = s.stats.ackLatencyMs.map { $0 * 0.9 + ms * 0.1 } ?? ms
+                }
                 s.stats.eventsAcknowledged += deleted
                 s.stats.lastAckAt = .now()
                 s.stats.eventsRejectedByCentral += acks.reduce(0) { $0 + $1.rejected.reduce(0) { $0 + Int($1.count) } }
@@ -238,13 +254,23 @@ public final class UplinkService: Service {
             let expired = s.inflight.values.contains { $0.overdue(now, ackTimeout: timeout, handOverTimeout: timeout * Self.handOverFactor) }
             if reconnected || expired {
                 // Everything unacknowledged becomes eligible again; the central deduplicates.
-                if expired { s.stats.resends += s.inflight.count }
+                if expired {
+                    s.stats.resends += s.inflight.count
+                    s.window.timedOut()
+                }
+                if reconnected { s.window.restart() }
                 s.resendEverythingInFlight()
                 s.seenConnects = s.connects
             }
         }
         guard client.isConnected, state.withLock({ $0.centralOnline }) else { return progressed }
-        while state.withLock({ $0.inflight.count }) < config.maxInflightBatches {
+        while true {
+            let windowFull = state.withLock { s -> Bool in
+                guard s.inflight.count >= s.window.size else { return false }
+                s.window.full()
+                return true
+            }
+            if windowFull { break }
             let cap = state.withLock { $0.batchBytesCap }
             let allowance = bucket.allowance(maxEvents: config.batchEvents, maxBytes: min(config.batchBytes, cap ?? .max))
             guard allowance.events > 0 else { break }
@@ -269,7 +295,8 @@ public final class UplinkService: Service {
             bucket.spend(events: rows.count, bytes: payload.count)
             spareBuffer.withLock { $0 = payload }
             state.withLock { s in
-                s.sent(id, InflightBatch(sentAt: .now, ranges: SeqRange.covering(rows.map(\.seq))), mid: mid)
+                s.sent(id, InflightBatch(sentAt: .now, ranges: SeqRange.covering(rows.map(\.seq)),
+                                         windowEpoch: s.window.epoch), mid: mid)
                 for r in rows { s.cursors[r.priority] = max(s.cursors[r.priority] ?? 0, r.seq) }
                 s.stats.batchesSent += 1
                 s.stats.eventsSent += rows.count
@@ -304,6 +331,12 @@ public struct UplinkStats: Sendable, Codable, Hashable {
     public var connected = false
     public var centralOnline = false
     public var inflightBatches = 0
+    /// The window now: batches that may be in flight (`uplink.window`, `max_inflight_batches`).
+    /// Optional, like the ack latency, so a status file written before they existed still reads.
+    public var windowBatches: Int?
+    public var windowChanges: WindowChanges?
+    /// Milliseconds from the central broker taking a batch to the central's ack, smoothed.
+    public var ackLatencyMs: Double?
     public var batchesSent = 0
     public var eventsSent = 0
     public var bytesSent = 0
@@ -317,6 +350,9 @@ public struct UplinkStats: Sendable, Codable, Hashable {
         case connected
         case centralOnline = "central_online"
         case inflightBatches = "inflight_batches"
+        case windowBatches = "window_batches"
+        case windowChanges = "window_changes"
+        case ackLatencyMs = "ack_latency_ms"
         case batchesSent = "batches_sent"
         case eventsSent = "events_sent"
         case bytesSent = "bytes_sent"
@@ -325,6 +361,27 @@ public struct UplinkStats: Sendable, Codable, Hashable {
         case eventsRejectedByCentral = "events_rejected_by_central"
         case resends
         case lastAckAt = "last_ack_at"
+    }
+}
+
+/// How often the adaptive window changed, and why (status output).
+public struct WindowChanges: Sendable, Codable, Hashable {
+    public var grown = 0
+    public var shrunkForLatency = 0
+    public var halvedOnTimeout = 0
+
+    public init() {}
+
+    init(_ c: UplinkWindow.Changes) {
+        grown = c.grown
+        shrunkForLatency = c.shrunkForLatency
+        halvedOnTimeout = c.halvedOnTimeout
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case grown
+        case shrunkForLatency = "shrunk_for_latency"
+        case halvedOnTimeout = "halved_on_timeout"
     }
 }
 
@@ -366,6 +423,8 @@ struct InflightBatch: Sendable {
     var sentAt: ContinuousClock.Instant
     /// The sequence numbers it carried, for an answer that refuses the batch by id alone.
     var ranges: [SeqRange]
+    /// The window it was sent under (only acks of these measure that window).
+    var windowEpoch: Int
     /// When the central broker took it (its PUBACK); nil while it is still on its way.
     var handedOverAt: ContinuousClock.Instant?
 

@@ -29,8 +29,9 @@ struct ConfigReader {
     let document: YAMLDocument
 
     static let topKeys = ["site", "edge", "data_dir", "brokers", "ingest", "templates", "sensors", "uplink", "outbox"]
-    static let uplinkKeys = ["batch_events", "batch_bytes", "ack_timeout", "max_inflight_batches", "drain_events_per_s",
-                             "drain_bytes_per_s", "historical_after", "status_interval"]
+    static let uplinkKeys = ["batch_events", "batch_bytes", "ack_timeout", "max_inflight_batches", "window",
+                             "target_ack_latency", "drain_events_per_s", "drain_bytes_per_s", "historical_after",
+                             "status_interval"]
     static let sensorKeys = ["name", "broker", "topic", "qos", "equipment", "signal", "decode", "template", "rules", "overrides"]
 
     func read() -> EdgeConfiguration? {
@@ -90,6 +91,17 @@ struct ConfigReader {
         if let v = f["batch_bytes"]?.int(in: 1024...(64 << 20)) { u.batchBytes = v }
         if let v = f["ack_timeout"]?.duration(positive: true) { u.ackTimeout = v }
         if let v = f["max_inflight_batches"]?.int(in: 1...1000) { u.maxInflightBatches = v }
+        if let v = f["window"]?.oneOf(UplinkConfig.WindowMode.allCases.map(\.rawValue)).flatMap(UplinkConfig.WindowMode.init) {
+            u.window = v
+        }
+        if let node = f["target_ack_latency"], let v = node.duration(positive: true) {
+            // At or past ack_timeout the window would only shrink through timeouts and resends.
+            if v.value >= u.ackTimeout.value {
+                node.issue("must be shorter than ack_timeout (\(u.ackTimeout)), got \(v): a window kept that full would time out and resend")
+            } else {
+                u.targetAckLatency = v
+            }
+        }
         // Between 0 (unlimited) and one event, or one small event's bytes, the bucket never fills
         // enough to send: the uplink would hold the backlog forever.
         if let node = f["drain_events_per_s"], let v = node.double(min: 0) {

@@ -5,13 +5,19 @@ import MQTTClient
 public struct UplinkConfig: Sendable, Hashable {
     public var options: MQTTConnectionOptions
     /// Events per batch at most.
-    public var batchEvents = 500
+    public var batchEvents = 2000
     /// Bytes per batch at most (one event larger than this still goes, alone).
-    public var batchBytes = 256 * 1024
+    public var batchBytes = 1 << 20
     /// A batch not acknowledged within this time is sent again.
     public var ackTimeout = Millis.seconds(10)
-    /// Batches sent and not yet acknowledged, at most.
-    public var maxInflightBatches = 8
+    /// Batches sent and not yet acknowledged, at most (adaptive: the window's ceiling).
+    public var maxInflightBatches = 64
+    /// Whether the window adapts to the central (adaptive) or is always `maxInflightBatches`.
+    public var window = WindowMode.adaptive
+    /// Adaptive window: shrink while acks take longer than this after the broker took the batch;
+    /// nil means a quarter of `ackTimeout` (2.5 s by default).
+    public var targetAckLatency: Millis?
+    public var effectiveTargetAckLatency: Millis { targetAckLatency ?? Millis(ackTimeout.value / 4) }
     /// Drain limits so a reconnecting plant does not flood the link; 0 means unlimited.
     public var drainEventsPerSecond = 0.0
     public var drainBytesPerSecond = 0.0
@@ -21,6 +27,15 @@ public struct UplinkConfig: Sendable, Hashable {
     public var statusInterval = Millis.seconds(10)
 
     public init(options: MQTTConnectionOptions) { self.options = options }
+
+    /// How the number of batches in flight is chosen.
+    public enum WindowMode: String, Sendable, Hashable, CaseIterable {
+        /// Start at 8 (or the ceiling if lower), grow while it raises the acknowledged rate and acks
+        /// stay under `target_ack_latency`, up to `max_inflight_batches`.
+        case adaptive
+        /// Always `max_inflight_batches`.
+        case fixed
+    }
 }
 
 /// Limits of the edge outbox. When one is reached, the lowest-priority oldest events go
