@@ -28,7 +28,9 @@ public final class UplinkService: Service {
         /// Batch id -> when it was sent and what it carried; acks remove it, timeouts resend it.
         var inflight: [String: InflightBatch] = [:]
         var cursors: [PriorityClass: Int64] = [:]
-        var pendingAcks: [UplinkAck] = []
+        /// Acks as they arrived, with when (the window's latency ends there, not when the loop
+        /// gets to them after sending).
+        var pendingAcks: [(ack: UplinkAck, at: ContinuousClock.Instant)] = []
         var centralOnline = false
         var connects = 0
         var seenConnects = 0
@@ -171,7 +173,8 @@ public final class UplinkService: Service {
                 logger.warning("unreadable ack from the central", metadata: ["payload": "\(String(decoding: m.payload.prefix(200), as: UTF8.self))"])
                 return
             }
-            state.withLock { $0.pendingAcks.append(ack) }
+            let now = ContinuousClock.now
+            state.withLock { $0.pendingAcks.append((ack, now)) }
         } else if m.topic == UplinkTopics.centralPresence {
             let online = (try? decoder.decode(CentralPresence.self, from: Data(m.payload)))?.state == .online
             let changed = state.withLock { s -> Bool in
@@ -190,10 +193,12 @@ public final class UplinkService: Service {
     /// Returns whether anything happened (otherwise the loop naps briefly).
     func step(_ client: MQTTClient, _ bucket: inout DrainBucket) throws -> Bool {
         var progressed = false
-        let arrived = state.withLock { s -> [UplinkAck] in
+        let pending = state.withLock { s -> [(ack: UplinkAck, at: ContinuousClock.Instant)] in
             defer { s.pendingAcks.removeAll() }
             return s.pendingAcks
         }
+        let arrived = pending.map(\.ack)
+        let arrivedAt = Dictionary(pending.map { ($0.ack.batch, $0.at) }, uniquingKeysWith: { first, _ in first })
         // Refused for its size only: keep the events, send smaller batches, resend what is in flight
         // (the central deduplicates). A single event larger than the central's limit cannot shrink:
         // it is let go like any refused batch (the central keeps it raw).
@@ -224,11 +229,11 @@ public final class UplinkService: Service {
             }
             // Every ack that piled up, deleted in one transaction.
             let deleted = try store.deleteAcknowledged(acks.flatMap { $0.committed + $0.rejected } + refusedWhole)
-            let ackedAt = ContinuousClock.now
-            state.withLock { s in
+            let (before, after, latencyMs) = state.withLock { s -> (Int, Int, Double) in
+                let before = s.window.size
                 for ack in acks {
                     guard let batch = s.inflight.removeValue(forKey: ack.batch) else { continue }
-                    let latency = ackedAt - (batch.handedOverAt ?? batch.sentAt)
+                    let latency = (arrivedAt[ack.batch] ?? .now) - (batch.handedOverAt ?? batch.sentAt)
                     s.window.acked(batchEpoch: batch.windowEpoch, latency: latency)
                     // Smoothed over about the last ten acks, for status.
                     let ms = latency.inSeconds * 1000
@@ -238,6 +243,16 @@ public final class UplinkService: Service {
                 s.stats.lastAckAt = .now()
                 s.stats.eventsRejectedByCentral += acks.reduce(0) { $0 + $1.rejected.reduce(0) { $0 + Int($1.count) } }
                     + refusedWhole.reduce(0) { $0 + Int($1.count) }
+                return (before, s.window.size, s.stats.ackLatencyMs ?? 0)
+            }
+            if after != before {
+                let metadata: Logger.Metadata = ["batches": "\(before) -> \(after)", "ack_latency_ms": "\(Int(latencyMs))",
+                                                 "target_ms": "\(config.effectiveTargetAckLatency.value)"]
+                if after > before {
+                    logger.debug("uplink window grown: acks come back within the target latency", metadata: metadata)
+                } else {
+                    logger.info("uplink window shrunk: acks take longer than the target latency (the central is busy)", metadata: metadata)
+                }
             }
             progressed = true
         }
@@ -249,19 +264,26 @@ public final class UplinkService: Service {
         }
         let now = ContinuousClock.now
         let timeout = Duration.milliseconds(config.ackTimeout.value)
-        state.withLock { s in
+        let timedOut = state.withLock { s -> (batches: Int, window: Int)? in
             let reconnected = s.connects != s.seenConnects
             let expired = s.inflight.values.contains { $0.overdue(now, ackTimeout: timeout, handOverTimeout: timeout * Self.handOverFactor) }
+            var resent: (batches: Int, window: Int)?
             if reconnected || expired {
                 // Everything unacknowledged becomes eligible again; the central deduplicates.
                 if expired {
                     s.stats.resends += s.inflight.count
                     s.window.timedOut()
+                    resent = (s.inflight.count, s.window.size)
                 }
                 if reconnected { s.window.restart() }
                 s.resendEverythingInFlight()
                 s.seenConnects = s.connects
             }
+            return resent
+        }
+        if let timedOut {
+            logger.warning("no ack within ack_timeout: resending everything in flight (the central deduplicates)",
+                           metadata: ["batches": "\(timedOut.batches)", "window_now": "\(timedOut.window)"])
         }
         guard client.isConnected, state.withLock({ $0.centralOnline }) else { return progressed }
         while true {
