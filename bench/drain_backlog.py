@@ -112,7 +112,7 @@ def drain(a, workdir, plant_port, central_port, data_dir, n, central):
         ccpu0 = cpu_seconds(central.proc.pid)
         perfs = [perf_record(edge.pid, os.path.join(a.perf, "edge.perf.data")),
                  perf_record(central.proc.pid, os.path.join(a.perf, "central.perf.data"))] if a.perf else []
-        samples = []        # (t, rss KiB, edge backlog, central stored, uplink window in batches)
+        samples = []        # see sample()
         first_stored = None
         try:
             deadline = start + a.timeout
@@ -124,11 +124,7 @@ def drain(a, workdir, plant_port, central_port, data_dir, n, central):
                 if stored and first_stored is None: first_stored = now
                 if stored >= n: break
                 if now >= next_sample:
-                    st = read_json(status_path)
-                    backlog = st["outbox"]["backlog_events"] if st else None
-                    up = (st.get("uplink") or {}) if st else {}
-                    samples.append((now - start, proc_status_kib(edge.pid, "VmRSS"), backlog, stored, up.get("window_batches"),
-                                    up.get("ack_latency_ms")))
+                    samples.append(sample(now - start, edge, read_json(status_path), stored))
                     next_sample += 0.5
                 if edge.poll() is not None: raise RuntimeError(f"the edge exited; see {log}")
                 time.sleep(0.05)
@@ -136,9 +132,7 @@ def drain(a, workdir, plant_port, central_port, data_dir, n, central):
             for p in perfs: perf_stop(p)
             time.sleep(1.0)  # let the last acks land, so the edge's backlog reads 0
             st = read_json(status_path) or {}
-            samples.append((time.time() - start, proc_status_kib(edge.pid, "VmRSS"),
-                            st.get("outbox", {}).get("backlog_events"), central.stored(EDGE), (st.get("uplink") or {}).get("window_batches"),
-                            (st.get("uplink") or {}).get("ack_latency_ms")))
+            samples.append(sample(time.time() - start, edge, st, central.stored(EDGE)))
             edge_cpu = cpu_seconds(edge.pid)
             r = dict(seconds=done - start, rate=stored / (done - start), stored=stored,
                      rate_from_first=stored / (done - first_stored) if first_stored else 0,
@@ -155,12 +149,25 @@ def drain(a, workdir, plant_port, central_port, data_dir, n, central):
     finally:
         central.stop()
 
+def sample(t, edge, st, stored):
+    """(t, edge RSS KiB, edge backlog, central stored, uplink window in batches, ack latency ms)."""
+    up = (st or {}).get("uplink") or {}
+    return (t, proc_status_kib(edge.pid, "VmRSS"), (st or {}).get("outbox", {}).get("backlog_events"), stored,
+            up.get("window_batches"), up.get("ack_latency_ms"))
+
 def at_fraction(samples, n, fraction):
-    """The RSS sample taken when the central first held at least `fraction` of the backlog."""
-    for sample in samples:
-        t, rss, backlog, stored = sample[:4]
-        if stored >= fraction * n and rss and backlog is not None: return sample
+    """The sample taken when the central first held at least `fraction` of the backlog."""
+    for s in samples:
+        _, rss, backlog, stored = s[:4]
+        if stored >= fraction * n and rss and backlog is not None: return s
     return samples[-1]
+
+PROGRESS = (0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1.0)
+
+def by_progress(samples, n, label, show, unit):
+    """One line: `show(sample)` at 0%, 10%, ... 100% of the backlog stored."""
+    print(f"{label} by progress:  " + "  ".join(f"{int(f * 100)}%:{show(at_fraction(samples, n, f))}" for f in PROGRESS)
+          + f"  ({unit})")
 
 def main():
     ap = argparse.ArgumentParser()
@@ -230,12 +237,9 @@ def main():
               f"start {MiB(start[1]):.1f} MiB (t={start[0]:.1f}s, backlog {start[2]}), "
               f"middle {MiB(mid[1]):.1f} MiB (t={mid[0]:.1f}s, central {mid[3]:,}), end {MiB(end[1]):.1f} MiB (backlog {end[2]}), "
               f"peak (VmHWM) {MiB(d['rss_peak']):.1f} MiB")
-        print("edge RSS by progress:  " + "  ".join(
-            f"{int(f * 100)}%:{MiB(at_fraction(s, n, f)[1]):.1f}" for f in (0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1.0)) + "  (MiB)")
-        print("uplink window by progress:  " + "  ".join(
-            f"{int(f * 100)}%:{at_fraction(s, n, f)[4]}" for f in (0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1.0)) + "  (batches)")
-        print("ack latency by progress:  " + "  ".join(
-            f"{int(f * 100)}%:{at_fraction(s, n, f)[5] or 0:.0f}" for f in (0, .1, .2, .3, .4, .5, .6, .7, .8, .9, 1.0)) + "  (ms)")
+        by_progress(s, n, "edge RSS", lambda x: f"{MiB(x[1]):.1f}", "MiB")
+        by_progress(s, n, "uplink window", lambda x: x[4], "batches")
+        by_progress(s, n, "ack latency", lambda x: f"{x[5] or 0:.0f}", "ms")
         up = d["uplink"]
         wc = up.get("window_changes") or {}
         print(f"window changes: grown {wc.get('grown')}, shrunk for latency {wc.get('shrunk_for_latency')}, "
@@ -251,7 +255,7 @@ def main():
               f"edge RSS < 64 MiB throughout: {'met' if ok_rss else 'MISSED'} (peak {MiB(d['rss_peak']):.1f} MiB)")
     finally:
         stop(plant); stop(cbroker)
-        if a.keep: print(f"kept {workdir}")
+        if a.keep: print(f"kept {workdir}" + (f" and {a.edge_root}" if getattr(a, "edge_root", None) else ""))
         else:
             shutil.rmtree(workdir, ignore_errors=True)
             if getattr(a, "edge_root", None): shutil.rmtree(a.edge_root, ignore_errors=True)

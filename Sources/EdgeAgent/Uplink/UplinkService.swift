@@ -94,7 +94,7 @@ public final class UplinkService: Service {
             st.centralOnline = s.centralOnline
             st.inflightBatches = s.inflight.count
             st.windowBatches = s.window.size
-            st.windowChanges = .init(s.window.changes)
+            st.windowChanges = s.window.changes
             st.connected = clientBox.withLock { $0?.isConnected ?? false }
             return st
         }
@@ -393,12 +393,6 @@ public struct WindowChanges: Sendable, Codable, Hashable {
     public var halvedOnTimeout = 0
 
     public init() {}
-
-    init(_ c: UplinkWindow.Changes) {
-        grown = c.grown
-        shrunkForLatency = c.shrunkForLatency
-        halvedOnTimeout = c.halvedOnTimeout
-    }
 
     enum CodingKeys: String, CodingKey {
         case grown

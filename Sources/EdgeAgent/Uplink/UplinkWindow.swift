@@ -12,8 +12,8 @@ import MillwrightCore
 /// its batch queued behind everything every edge sent: with each edge keeping its latency near
 /// the target, the whole fleet queues about `target x the central's rate` at the central, however
 /// many edges drain at once. A timeout halves the window; a stream that never fills the window
-/// tells nothing and changes nothing. Pure state: the uplink feeds it acks, timeouts and a full
-/// window, with their times. (A rule that also kept a growth only when it raised the acknowledged
+/// tells nothing and changes nothing. Pure state: the uplink feeds it each ack's latency, timeouts,
+/// reconnects and a full window. (A rule that also kept a growth only when it raised the acknowledged
 /// rate was tried first: on a 2-core machine the rate of one round is too noisy to judge, and the
 /// drain stayed at the start size.)
 struct UplinkWindow: Sendable {
@@ -27,14 +27,8 @@ struct UplinkWindow: Sendable {
     static let startBatches = 2
     /// The current limit on batches in flight.
     private(set) var size: Int
-    /// Changes so far, for status.
-    private(set) var changes = Changes()
-
-    struct Changes: Sendable, Hashable {
-        var grown = 0
-        var shrunkForLatency = 0
-        var halvedOnTimeout = 0
-    }
+    /// Changes so far, as status reports them.
+    private(set) var changes = WindowChanges()
 
     /// Batches are tagged with the window's epoch when sent; only acks of batches sent under the
     /// current size measure it.

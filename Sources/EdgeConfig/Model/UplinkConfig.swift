@@ -30,8 +30,8 @@ public struct UplinkConfig: Sendable, Hashable {
 
     /// How the number of batches in flight is chosen.
     public enum WindowMode: String, Sendable, Hashable, CaseIterable {
-        /// Start at 8 (or the ceiling if lower), grow while it raises the acknowledged rate and acks
-        /// stay under `target_ack_latency`, up to `max_inflight_batches`.
+        /// Start at 2 batches (or the ceiling if lower), grow while the window is full and acks come
+        /// back within `target_ack_latency`, up to `max_inflight_batches`; shrink while they do not.
         case adaptive
         /// Always `max_inflight_batches`.
         case fixed
