@@ -396,6 +396,17 @@ public final class PostgresSyncState: SyncState {
         return out
     }
 
+    public func releaseClaims() async throws -> Int {
+        let rows = try await database.query("""
+            UPDATE postings SET claimed_by = NULL, claim_until = NULL
+            WHERE claimed_by = \(holder) AND status IN ('pending', 'sent')
+            RETURNING id
+            """)
+        var n = 0
+        for try await _ in rows { n += 1 }
+        return n
+    }
+
     // MARK: LeaseStore
 
     public func acquire(_ name: String, holder: String, ttl: Duration) async throws -> Lease? {

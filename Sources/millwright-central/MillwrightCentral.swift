@@ -47,6 +47,10 @@ struct Run: AsyncParsableCommand {
         let cfg = try loadConfig(config)
         let syncConfig = try loadSyncConfig(config)
         let stores = try await OpenedStores.open(cfg, logger: logger)
+        if cfg.sharedSubscription != nil, cfg.broker.sessionExpiry > 0 {
+            logger.warning("broker.session_expiry is above 0 with ingest.shared_subscription: a broker such as mosquitto keeps handing this replica's share of the batches to its session while it is away, and they wait until its edges resend them; leave session_expiry out (0s with a shared subscription) unless your broker redistributes a disconnected member's messages",
+                           metadata: ["session_expiry_s": "\(cfg.broker.sessionExpiry)"])
+        }
         let ingest = CentralIngestService(config: cfg, store: stores.ingest, logger: logger)
         var services: [any Service] = [ingest]
         if syncConfig.isEnabled {
@@ -81,6 +85,7 @@ struct Status: AsyncParsableCommand {
         let refused = try await store.rejectedByReason()
         let refusedText = refused.isEmpty ? "" : " (" + refused.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + ")"
         print("central \(cfg.central): \(try await store.eventCount()) events stored, \(refused.values.reduce(0, +)) batches refused\(refusedText)")
+        print(await replicasLine(cfg, now: now, logger: logger))
         for e in try await store.edges() {
             let age = (now - e.lastSeen).seconds
             print("  \(e.site)/\(e.edge): last seen \(String(format: "%.0f", age))s ago, epoch \(e.lastEpoch), last seq \(e.lastSeq), "
@@ -117,6 +122,27 @@ struct Status: AsyncParsableCommand {
             print("  target \(t.target): breaker \(t.breaker), \(t.failures) consecutive failures, \(fresh)"
                   + (t.failures > 0 ? "; last error: \(t.lastError ?? "-")" : ""))
         }
+    }
+}
+
+/// The replicas the central broker sees online and those it holds as gone, from their presence.
+func replicasLine(_ cfg: CentralConfiguration, now: Timestamp, logger: Logger) async -> String {
+    let where_ = "central broker \(cfg.broker.host):\(cfg.broker.port)"
+    do {
+        let r = try await ReplicaPresenceProbe.read(cfg.broker, timeout: .seconds(3), logger: logger)
+        func age(_ t: Timestamp?) -> String { t.map { String(format: "%.0fs ago", (now - $0).seconds) } ?? "time unknown" }
+        let online = r.online.map { "\($0) (up since \(age(r.replicas[$0]?.since)))" }
+        let gone = r.gone.map { id -> String in
+            let p = r.replicas[id]
+            return p?.reason == .stopped ? "\(id) (stopped \(age(p?.since)))" : "\(id) (lost: connection dropped without a stop)"
+        }
+        if r.replicas.isEmpty {
+            return "replicas (\(where_)): none has announced itself (a central of release 1 announces only the service: \(r.service?.rawValue ?? "no message"))"
+        }
+        return "replicas (\(where_)): \(online.count) online\(online.isEmpty ? "" : ": " + online.joined(separator: ", "))"
+            + (gone.isEmpty ? "" : "; gone: " + gone.joined(separator: ", "))
+    } catch {
+        return "replicas: cannot ask the \(where_): \(error)"
     }
 }
 

@@ -51,9 +51,11 @@ struct Status: ParsableCommand {
         out += "\n"
         for d in o.drops { out += "  dropped (\(d.reason)) \(d.priorityClass.rawValue): \(d.count)\n" }
         if let u = s.uplink {
-            out += "uplink \(u.connected ? "connected" : "DISCONNECTED"), central \(u.centralOnline ? "online" : "OFFLINE (holding backlog)"): "
+            let replicas = u.centralReplicasOnline.map { $0 > 0 ? " (\($0) replica\($0 == 1 ? "" : "s") online)" : "" } ?? ""
+            out += "uplink \(u.connected ? "connected" : "DISCONNECTED"), central \(u.centralOnline ? "online" : "OFFLINE (holding backlog)")\(replicas): "
                 + "sent \(u.eventsSent) in \(u.batchesSent) batches, acknowledged \(u.eventsAcknowledged), in flight \(u.inflightBatches) of a window of \(u.windowBatches.map(String.init) ?? "?") batches, "
-                + "historical \(u.historicalSent), resends \(u.resends)\n"
+                + "historical \(u.historicalSent), resends \(u.resends)"
+                + ((u.resentOnReplicaLoss ?? 0) > 0 ? ", resent at once on a replica's loss \(u.resentOnReplicaLoss ?? 0)" : "") + "\n"
             let w = u.windowChanges ?? WindowChanges()
             out += "  window changes: grown \(w.grown), shrunk for latency \(w.shrunkForLatency), halved on timeout \(w.halvedOnTimeout)"
                 + (u.ackLatencyMs.map { "; ack latency \(String(format: "%.0f", $0)) ms" } ?? "") + "\n"

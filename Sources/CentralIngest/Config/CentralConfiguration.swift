@@ -20,6 +20,10 @@ public struct CentralConfiguration: Sendable, Hashable {
     /// How long a replica's lease on the singleton jobs lasts without renewal (`store.lease_ttl`).
     public var leaseTTL = Millis(15_000)
 
+    /// This replica's name in presence messages (`UplinkTopics.replicaPresence`): its broker client id,
+    /// or the central's name when the client id is left to the broker.
+    public var replicaID: String { broker.clientID.isEmpty ? central : broker.clientID }
+
     /// The embedded default: SQLite under ./var/central, the local central broker on port 1884.
     public static var embeddedDefault: CentralConfiguration {
         // Parsing the same text a user would write keeps one path for defaults and files.
@@ -51,9 +55,14 @@ public struct CentralConfiguration: Sendable, Hashable {
             top["central"]?.issue("\"\(name)\" may hold only letters, digits, '-', '_' and '.'")
         }
         var broker: MQTTConnectionOptions?
+        var sessionExpiryGiven = false
         if let b = top["broker"], let f = b.fields(allowed: MQTTOptionsReader.keys) {
             var o = MQTTOptionsReader(document: doc).read(f, node: b, defaultClientID: "millwright-central-\(name ?? "central")")
             if f["protocol"] == nil { o.protocolVersion = .v5 }
+            sessionExpiryGiven = f["session_expiry"] != nil
+            if !o.clientID.isEmpty, !UplinkTopics.isTopicLevel(o.clientID) {
+                (f["client_id"] ?? b).issue("\"\(o.clientID)\" names this replica's presence topic and cannot contain '/', '+' or '#'")
+            }
             broker = o
         }
         var shared: String?
@@ -66,6 +75,12 @@ public struct CentralConfiguration: Sendable, Hashable {
             }
             if shared != nil, broker?.protocolVersion != .v5 {
                 f["shared_subscription"]?.issue("shared subscriptions need protocol \"5\" on the broker connection")
+            }
+            // Replicas share the batches: a session that outlives its connection would keep taking
+            // its share while the replica is away (mosquitto hands a shared subscription's messages
+            // to every member, connected or not), so by default the session ends with the connection.
+            if shared != nil, !sessionExpiryGiven {
+                broker?.sessionExpiry = 0
             }
             window = f["commit_window"]?.duration() ?? window
             maxBytes = f["max_batch_bytes"]?.int(in: 4096...(256 << 20)) ?? maxBytes

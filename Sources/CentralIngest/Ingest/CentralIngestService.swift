@@ -27,6 +27,19 @@ public final class CentralIngestService: Service {
     let ring: AsyncStream<Void>.Continuation
     let counters = Mutex(CentralIngestStats())
     let clientBox = Mutex<MQTTClient?>(nil)
+    /// This replica's name in presence: its broker client id.
+    public var replica: String { config.replicaID }
+    /// The other replicas (and this one), from their presence messages.
+    let peers = Mutex(CentralReplicas())
+    /// Set when the clean stop begins: from then on this replica takes no new batches and no longer
+    /// tells edges of release 1 that the service is online.
+    let stopping = Mutex(false)
+    /// Message ids the broker took while stopping (the hand-over waits for its last messages).
+    let takenWhileStopping = Mutex<Set<Int32>>([])
+    /// How long a clean stop waits for batches already on their way to this replica once it has
+    /// unsubscribed, and at most for the broker to take its last messages.
+    static let handOverQuiet = Duration.milliseconds(300)
+    static let handOverLimit = Duration.seconds(5)
 
     public init(config: CentralConfiguration, store: any IngestStore, logger: Logger) {
         self.config = config
@@ -37,30 +50,39 @@ public final class CentralIngestService: Service {
 
     public var stats: CentralIngestStats { counters.withLock { $0 } }
 
-    func presence(_ state: CentralPresence.State) -> [UInt8] {
-        let p = CentralPresence(state: state, central: config.central, since: .now())
-        return Array((try? JSONEncoder().encode(p)) ?? Data())
+    func presence(_ state: CentralPresence.State, reason: CentralPresence.OfflineReason? = nil, since: Timestamp? = .now(),
+                  replica: String?) -> [UInt8] {
+        let p = CentralPresence(state: state, central: config.central, since: since, replica: replica, reason: reason)
+        do { return Array(try JSONEncoder().encode(p)) } catch {
+            preconditionFailure("a presence message of plain fields always encodes: \(error)")
+        }
     }
+
+    /// The subscription batches arrive on (shared between replicas when configured).
+    var eventsFilter: String { config.sharedSubscription.map { "$share/\($0)/\(UplinkTopics.allEvents)" } ?? UplinkTopics.allEvents }
 
     public func run() async throws {
         var options = config.broker
-        options.will = .init(topic: UplinkTopics.centralPresence, payload: presence(.offline))
-        let online = presence(.online)
+        // The will speaks for this replica only: its loss never makes the service look offline
+        // while another replica runs (docs/PROTOCOL.md, "Presence").
+        options.will = .init(topic: UplinkTopics.replicaPresence(replica),
+                             payload: presence(.offline, reason: .lost, since: nil, replica: replica))
         let client = try MQTTClient(options: options, logger: logger, onMessage: { [weak self] m in
-            self?.enqueue(m)
+            self?.received(m)
         }, onConnectionChange: { [weak self] e in
             // Announce ourselves on every (re)connect; the will covers a crash.
-            guard case .connected = e, let client = self?.clientBox.withLock({ $0 }) else { return }
-            do {
-                try client.publish(topic: UplinkTopics.centralPresence, payload: online, qos: 1, retain: true)
-            } catch {
-                // Edges hold their backlogs until they see this; the next connect announces again.
-                self?.logger.warning("could not announce the central online", metadata: ["error": "\(error)"])
-            }
+            guard case .connected = e, let self, let client = clientBox.withLock({ $0 }) else { return }
+            peers.withLock { $0.reset() }
+            announce(client, .online, on: UplinkTopics.replicaPresence(replica), replica: replica)
+            announce(client, .online, on: UplinkTopics.centralPresence, replica: nil)
+        }, onPublished: { [weak self] mid in
+            guard let self, stopping.withLock({ $0 }) else { return }
+            takenWhileStopping.withLock { _ = $0.insert(mid) }
         })
-        let events = config.sharedSubscription.map { "$share/\($0)/\(UplinkTopics.allEvents)" } ?? UplinkTopics.allEvents
-        try client.subscribe(events, qos: 1)
+        try client.subscribe(eventsFilter, qos: 1)
         try client.subscribe(UplinkTopics.allStatus, qos: 1)
+        try client.subscribe(UplinkTopics.allReplicaPresence, qos: 1, retainHandling: .always)
+        try client.subscribe(UplinkTopics.centralPresence, qos: 1, retainHandling: .always)
         clientBox.withLock { $0 = client }
         client.start()
         await withGracefulShutdownHandler {
@@ -71,16 +93,81 @@ public final class CentralIngestService: Service {
         } onGracefulShutdown: {
             self.ring.finish()
         }
-        await drain(client)
-        // A clean stop does not fire the will: say offline ourselves, then disconnect.
-        do {
-            try client.publish(topic: UplinkTopics.centralPresence, payload: presence(.offline), qos: 1, retain: true)
-        } catch {
-            logger.warning("could not announce the central offline at stop; edges resend to it until a central answers", metadata: ["error": "\(error)"])
-        }
-        try? await Task.sleep(for: .milliseconds(100))
+        await handOver(client)
         client.stop()
         clientBox.withLock { $0 = nil }
+    }
+
+    /// Publishes a retained presence message; a failure is logged (the next connect announces again).
+    @discardableResult
+    func announce(_ client: MQTTClient, _ state: CentralPresence.State, reason: CentralPresence.OfflineReason? = nil,
+                  on topic: String, replica: String?) -> Int32? {
+        do {
+            return try client.publish(topic: topic, payload: presence(state, reason: reason, replica: replica), qos: 1, retain: true)
+        } catch {
+            logger.warning("could not announce this replica \(state.rawValue)", metadata: ["topic": "\(topic)", "error": "\(error)"])
+            return nil
+        }
+    }
+
+    /// The clean stop: take no new batches, commit and acknowledge what is here, then tell the edges
+    /// this replica is gone (they resend at once whatever it may still have held), and disconnect.
+    func handOver(_ client: MQTTClient) async {
+        stopping.withLock { $0 = true }
+        do { try client.unsubscribe(eventsFilter) } catch {
+            logger.warning("could not unsubscribe from the batches at stop; the edges resend what arrives after it", metadata: ["error": "\(error)"])
+        }
+        // Batches the broker routed here before the unsubscribe still arrive: commit them until
+        // none has come for a moment (bounded; anything later is resent by its edge).
+        let clock = ContinuousClock()
+        let deadline = clock.now + Self.handOverLimit
+        var quietSince = clock.now
+        while clock.now < deadline, clock.now - quietSince < Self.handOverQuiet {
+            if queue.withLock({ !$0.isEmpty }) {
+                await drain(client)
+                quietSince = clock.now
+            } else {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        await drain(client)
+        // Edges of release 1 read only the service-wide topic: offline there only if no other
+        // replica runs (they re-assert it otherwise).
+        let last = !peers.withLock { $0.othersOnline(than: replica) }
+        var awaited: [Int32] = []
+        awaited += [announce(client, .offline, reason: .stopped, on: UplinkTopics.replicaPresence(replica), replica: replica)].compactMap { $0 }
+        if last { awaited += [announce(client, .offline, reason: .stopped, on: UplinkTopics.centralPresence, replica: nil)].compactMap { $0 } }
+        // The broker sends in order: once it took these, every ack before them was sent too.
+        let taken = clock.now + Self.handOverLimit
+        while clock.now < taken,
+              !takenWhileStopping.withLock({ t in awaited.allSatisfy { t.contains($0) } }) {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let s = stats
+        logger.notice("replica handed over: no longer taking batches", metadata: [
+            "replica": "\(replica)", "last_replica": "\(last)", "events_stored": "\(s.eventsStored)"])
+    }
+
+    /// On the MQTT thread: presence messages update the view of the replicas; everything else is
+    /// a batch or an edge's status.
+    func received(_ m: MQTTMessage) {
+        guard let u = peers.withLock({ $0.apply(topic: m.topic, payload: m.payload) }) else {
+            enqueue(m)
+            return
+        }
+        if let refused = u.refused {
+            logger.warning("presence message not used", metadata: ["topic": "\(m.topic.prefix(200))", "reason": "\(refused)"])
+        }
+        if let lost = u.lost, lost != replica {
+            logger.notice("a central replica went away; its edges resend to the others", metadata: ["replica": "\(lost)"])
+        }
+        // The service-wide topic says offline (a replica stopping that thought it was the last, a
+        // replica of release 1 ending, or a stray publisher) while this one runs: correct it for the
+        // edges of release 1.
+        if m.topic == UplinkTopics.centralPresence, peers.withLock({ $0.service == .offline }), !stopping.withLock({ $0 }),
+           let client = clientBox.withLock({ $0 }) {
+            announce(client, .online, on: UplinkTopics.centralPresence, replica: nil)
+        }
     }
 
     /// On the MQTT thread: decode here (so decoding and committing use both cores), then queue

@@ -64,6 +64,16 @@ public final class PostingDispatcher: Service {
         } onGracefulShutdown: {
             self.ring.finish()
         }
+        // A clean stop hands what this replica claimed and did not start to the others at once.
+        do {
+            let released = try await store.releaseClaims()
+            if released > 0 {
+                logger.notice("released posting claims at stop; another replica delivers them", metadata: ["postings": "\(released)"])
+            }
+        } catch {
+            counters.withLock { $0.storeErrors += 1 }
+            logger.warning("could not release posting claims at stop; they pass on after store.claim_ttl", metadata: ["error": "\(error)"])
+        }
     }
 
     /// A write to the postings outbox: never swallowed. Counted in `storeErrors` and logged; the
@@ -83,6 +93,8 @@ public final class PostingDispatcher: Service {
             return
         }
         for p in due {
+            // A clean stop finishes the posting in hand, not the whole claimed round.
+            if Task.isShuttingDownGracefully { break }
             guard let connector = connectors[p.target] else {
                 await persist("the missing connector", posting: p.id) {
                     try await store.markFailed(p.id, error: "no connector for target \"\(p.target)\": check `targets:` in the config", retryAt: nil, now: now())

@@ -51,6 +51,9 @@ public protocol PostingsStore: Sendable {
 
     /// Unfinished claims on postings per replica, ordered by holder (none on a single-process store).
     func claims() async throws -> [PostingClaims]
+    /// Gives up this process's claims on postings it has not finished (a clean stop), so another
+    /// replica takes them at once instead of after `store.claim_ttl`. Returns how many.
+    func releaseClaims() async throws -> Int
 }
 
 extension PostingsStore {

@@ -31,7 +31,11 @@ public final class UplinkService: Service {
         /// Acks as they arrived, with when (the window's latency ends there, not when the loop
         /// gets to them after sending).
         var pendingAcks: [(ack: UplinkAck, at: ContinuousClock.Instant)] = []
-        var centralOnline = false
+        /// The central's replicas, from their presence messages: the backlog is held while none is online.
+        var central = CentralReplicas()
+        /// A replica went away: what is in flight may sit with it unanswered, so it is resent (after
+        /// the acks that arrived before the news are applied).
+        var replicaLost = false
         var connects = 0
         var seenConnects = 0
         var nextBatch = 0
@@ -91,7 +95,8 @@ public final class UplinkService: Service {
     public var stats: UplinkStats {
         state.withLock { s in
             var st = s.stats
-            st.centralOnline = s.centralOnline
+            st.centralOnline = s.central.available
+            st.centralReplicasOnline = s.central.online.count
             st.inflightBatches = s.inflight.count
             st.windowBatches = s.window.size
             st.windowChanges = s.window.changes
@@ -108,13 +113,16 @@ public final class UplinkService: Service {
         let client = try MQTTClient(options: options, logger: logger, onMessage: { [weak self] m in
             self?.received(m, ackTopic: ackTopic)
         }, onConnectionChange: { [weak self] e in
-            if case .connected = e { self?.state.withLock { $0.connects += 1 } }
+            // The broker sends every retained presence again after the resubscribe: start afresh.
+            if case .connected = e { self?.state.withLock { $0.connects += 1; $0.central.reset() } }
         }, onPublished: { [weak self] mid in
             let now = ContinuousClock.now
             self?.state.withLock { $0.handedOver(mid, at: now) }
         })
         try client.subscribe(ackTopic, qos: 1)
-        // Presence is state: a restarted edge with a surviving session must still be told it.
+        // Presence is state: a restarted edge with a surviving session must still be told it. Per
+        // replica (release 2 on), and the service-wide topic a central of release 1 publishes.
+        try client.subscribe(UplinkTopics.allReplicaPresence, qos: 1, retainHandling: .always)
         try client.subscribe(UplinkTopics.centralPresence, qos: 1, retainHandling: .always)
         clientBox.withLock { $0 = client }
         client.start()
@@ -175,16 +183,26 @@ public final class UplinkService: Service {
             }
             let now = ContinuousClock.now
             state.withLock { $0.pendingAcks.append((ack, now)) }
-        } else if m.topic == UplinkTopics.centralPresence {
-            let online = (try? decoder.decode(CentralPresence.self, from: Data(m.payload)))?.state == .online
-            let changed = state.withLock { s -> Bool in
-                defer { s.centralOnline = online }
+        } else {
+            let result = state.withLock { s -> (update: CentralReplicas.Update, inflight: Int, online: [String])? in
+                guard let u = s.central.apply(topic: m.topic, payload: m.payload) else { return nil }
                 // The central is back (after an outage every edge drains at once): start small.
-                if online && !s.centralOnline { s.window.restart() }
-                return s.centralOnline != online
+                if u.isAvailable && !u.wasAvailable { s.window.restart() }
+                if u.lost != nil { s.replicaLost = true }
+                return (u, s.inflight.count, s.central.online)
             }
-            if changed {
-                logger.notice(online ? "central online: draining the outbox" : "central offline: holding the backlog")
+            guard let (u, inflight, online) = result else { return }
+            if let refused = u.refused {
+                logger.warning("presence message not used", metadata: ["topic": "\(m.topic.prefix(200))", "reason": "\(refused)"])
+            }
+            if let lost = u.lost, u.isAvailable {
+                logger.notice("a central replica went away: resending what is in flight to the others (the central deduplicates)",
+                              metadata: ["replica": "\(lost)", "batches": "\(inflight)", "replicas_online": "\(online.joined(separator: ","))"])
+            }
+            if u.isAvailable != u.wasAvailable {
+                // A central of release 1 names no replicas.
+                logger.notice(u.isAvailable ? "central online: draining the outbox" : "central offline: holding the backlog",
+                              metadata: online.isEmpty ? [:] : ["replicas_online": "\(online.joined(separator: ","))"])
             }
         }
     }
@@ -265,6 +283,12 @@ public final class UplinkService: Service {
         let now = ContinuousClock.now
         let timeout = Duration.milliseconds(config.ackTimeout.value)
         let timedOut = state.withLock { s -> (batches: Int, window: Int)? in
+            if s.replicaLost {
+                // Acks that came before the news are applied above; the rest may never come.
+                s.replicaLost = false
+                s.stats.resentOnReplicaLoss = (s.stats.resentOnReplicaLoss ?? 0) + s.inflight.count
+                s.resendEverythingInFlight()
+            }
             let reconnected = s.connects != s.seenConnects
             let expired = s.inflight.values.contains { $0.overdue(now, ackTimeout: timeout, handOverTimeout: timeout * Self.handOverFactor) }
             var resent: (batches: Int, window: Int)?
@@ -285,7 +309,7 @@ public final class UplinkService: Service {
             logger.warning("no ack within ack_timeout: resending everything in flight (the central deduplicates)",
                            metadata: ["batches": "\(timedOut.batches)", "window_now": "\(timedOut.window)"])
         }
-        guard client.isConnected, state.withLock({ $0.centralOnline }) else { return progressed }
+        guard client.isConnected, state.withLock({ $0.central.available }) else { return progressed }
         while true {
             let windowFull = state.withLock { s -> Bool in
                 guard s.inflight.count >= s.window.size else { return false }
@@ -352,6 +376,11 @@ public final class UplinkService: Service {
 public struct UplinkStats: Sendable, Codable, Hashable {
     public var connected = false
     public var centralOnline = false
+    /// Central replicas online, from their presence (0 with a central of release 1, which announces
+    /// only the whole service). Optional, like the fields below, so an older status file still reads.
+    public var centralReplicasOnline: Int?
+    /// Batches sent again at once because a central replica went away while they were in flight.
+    public var resentOnReplicaLoss: Int?
     public var inflightBatches = 0
     /// The window now: batches that may be in flight (`uplink.window`, `max_inflight_batches`).
     /// Optional, like the ack latency, so a status file written before they existed still reads.
@@ -371,6 +400,8 @@ public struct UplinkStats: Sendable, Codable, Hashable {
     enum CodingKeys: String, CodingKey {
         case connected
         case centralOnline = "central_online"
+        case centralReplicasOnline = "central_replicas_online"
+        case resentOnReplicaLoss = "resent_on_replica_loss"
         case inflightBatches = "inflight_batches"
         case windowBatches = "window_batches"
         case windowChanges = "window_changes"

@@ -75,16 +75,26 @@ public struct UplinkAck: Codable, Sendable, Hashable {
     }
 }
 
-/// The central's retained presence message.
+/// The central's retained presence message: one per replica (`UplinkTopics.replicaPresence`) and
+/// one for the whole service (`UplinkTopics.centralPresence`, for edges of release 1).
 public struct CentralPresence: Codable, Sendable, Hashable {
     public enum State: String, Codable, Sendable { case online, offline }
+    /// Why a replica is offline: it stopped cleanly (after handing over its work), or the broker
+    /// lost it (its last will: a crash, a kill, a network partition).
+    public enum OfflineReason: String, Codable, Sendable { case stopped, lost }
     public var state: State
     public var central: String
+    /// When the state began, as the replica saw it; absent in a last will (its time is not known).
     public var since: Timestamp?
+    /// The replica (its broker client id); absent in the service-wide message of release 1.
+    public var replica: String?
+    public var reason: OfflineReason?
 
-    public init(state: State, central: String, since: Timestamp?) {
+    public init(state: State, central: String, since: Timestamp?, replica: String? = nil, reason: OfflineReason? = nil) {
         self.state = state
         self.central = central
         self.since = since
+        self.replica = replica
+        self.reason = reason
     }
 }

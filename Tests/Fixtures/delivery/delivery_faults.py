@@ -15,6 +15,14 @@ historian, a bridge) does after its broker restarts: it offers its last `--repla
 readings again. Everything the edge had already processed comes back too, with the same sensor time,
 and must be recognised (`already_seen`), never stored twice.
 
+With --replicas N (PostgreSQL only) the central runs as N replicas sharing the database and a
+shared subscription, and --replica-scenario takes them down as operators do: `lose-one` SIGKILLs one
+replica and never restarts it, `rolling` stops each in turn with SIGTERM and restarts it once it has
+gone, `kill-all` SIGKILLs all of them together and restarts them after --all-down-seconds. The
+figures then include the store's longest pause: the longest time between two commits at the
+central (from each stored event's central_received_at), and for kill-all the time from the first
+replica's return to the next commit.
+
 Usage: delivery_faults.py --bin .build/debug --readings 20000 --rate 5000 --edge-kills 10
 """
 import argparse, json, os, random, shutil, signal, socket, sqlite3, subprocess, sys, tempfile, threading, time
@@ -78,6 +86,55 @@ class Proc:
                 self.kill()
 
 
+class Presence:
+    """The central replicas' retained presence as an independent client (paho) sees it."""
+
+    def __init__(self, port):
+        self.lock, self.state = threading.Lock(), {}
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="presence-watcher", protocol=mqtt.MQTTv5)
+        self.client.on_message = self.on_message
+        self.client.on_connect = lambda c, *_: c.subscribe("millwright/v1/central/replicas/+/presence", qos=1)
+        self.client.connect("127.0.0.1", port)
+        self.client.loop_start()
+
+    def on_message(self, client, userdata, m):
+        replica = m.topic.split("/")[4]
+        try:
+            state = json.loads(m.payload)["state"] if m.payload else None
+        except (ValueError, KeyError, TypeError):
+            state = None
+        with self.lock:
+            self.state[replica] = state
+
+    def online(self):
+        with self.lock:
+            return {r for r, s in self.state.items() if s == "online"}
+
+    def stop(self):
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+def watch_presence(port):
+    return Presence(port)
+
+
+def store_pauses(commit_times, outage=None):
+    """The longest time between two consecutive commits (seconds), leaving out a gap that began
+    during `outage` (start, end: while no replica ran); and the time from the outage's end to the next
+    commit."""
+    times = sorted(set(commit_times))
+    longest, resume = 0.0, None
+    for before, after in zip(times, times[1:]):
+        if outage and outage[0] <= after and before <= outage[1]:
+            continue
+        longest = max(longest, after - before)
+    if outage:
+        later = [t for t in times if t >= outage[1]]
+        resume = round(later[0] - outage[1], 3) if later else None
+    return round(longest, 3), resume
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=".build/debug")
@@ -96,9 +153,18 @@ def main():
                     help="store the central's data in PostgreSQL on 127.0.0.1 at this port (user millwright, trust) instead of SQLite")
     ap.add_argument("--pg-database", default=None, help="the empty database for --pg-port")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--replicas", type=int, default=1, help="central replicas (more than 1 needs --pg-port)")
+    ap.add_argument("--replica-scenario", choices=["none", "lose-one", "rolling", "kill-all"], default="none")
+    ap.add_argument("--scenario-at", type=float, default=0.3, help="when the scenario starts, as a fraction of the readings")
+    ap.add_argument("--all-down-seconds", type=float, default=5, help="kill-all: how long no replica runs")
+    ap.add_argument("--ack-timeout", default="2s", help="the edge's uplink.ack_timeout")
     ap.add_argument("--edge-arg", action="append", default=[],
                     help="extra argument for millwright-edge run (e.g. --unsafe-acknowledge-on-receipt, to see the suite catch loss)")
     a = ap.parse_args()
+    if a.replicas > 1 and not a.pg_port:
+        ap.error("--replicas above 1 needs --pg-port (replicas share a PostgreSQL database)")
+    if a.replica_scenario != "none" and a.replicas < 2:
+        ap.error("--replica-scenario needs --replicas 2 or more")
     rng = random.Random(a.seed)
     bindir = os.path.abspath(a.bin)
     work = tempfile.mkdtemp(prefix="millwright-delivery-")
@@ -123,7 +189,7 @@ edge: gw-1
 data_dir: {work}/edge-data
 brokers:
   plant: {{ port: {plant_port}, client_id: gw-1-plant, clean_start: false, reconnect: {{ initial: 100ms, maximum: 1s }} }}
-uplink: {{ port: {central_port}, client_id: gw-1-uplink, ack_timeout: 2s, reconnect: {{ initial: 100ms, maximum: 1s }} }}
+uplink: {{ port: {central_port}, client_id: gw-1-uplink, ack_timeout: {a.ack_timeout}, reconnect: {{ initial: 100ms, maximum: 1s }} }}
 ingest: {{ status_interval: 1s, watch_interval: 0s }}
 sensors:
   - name: temp
@@ -133,22 +199,39 @@ sensors:
     rules:
       deadband: {{ absolute: 0 }}
 """)
-        with open(f"{work}/central.yaml", "w") as f:
-            f.write(f"""central: c-1
+        replicas = []
+        for r in range(1, a.replicas + 1):
+            with open(f"{work}/central-{r}.yaml", "w") as f:
+                if a.replicas == 1:
+                    f.write(f"""central: c-1
 data_dir: {work}/central-data
 broker: {{ port: {central_port}, client_id: c-1, clean_start: false, reconnect: {{ initial: 100ms, maximum: 1s }} }}
 """)
-            if a.pg_port:
-                f.write(f"store: {{ backend: postgresql, host: 127.0.0.1, port: {a.pg_port}, user: millwright, "
-                        f"database: {a.pg_database}, tls: disable }}\n")
+                else:
+                    # As docs/SCALING.md sets replicas up: own client id, one share group, the
+                    # session ending with the connection (the default with a shared subscription).
+                    f.write(f"""central: c
+data_dir: {work}/central-data-{r}
+broker: {{ port: {central_port}, client_id: c-{r}, clean_start: true, keepalive: 10s, reconnect: {{ initial: 100ms, maximum: 1s }} }}
+ingest: {{ shared_subscription: centrals }}
+""")
+                if a.pg_port:
+                    f.write(f"store: {{ backend: postgresql, host: 127.0.0.1, port: {a.pg_port}, user: millwright, "
+                            f"database: {a.pg_database}, tls: disable }}\n")
+            replicas.append(Proc([f"{bindir}/millwright-central", "run", "--config", f"{work}/central-{r}.yaml"], f"{work}/central-{r}.log"))
+        central = replicas[0]
         plant = Proc(["mosquitto", "-c", f"{work}/plant.conf"], f"{work}/plant.log")
         cbroker = Proc(["mosquitto", "-c", f"{work}/central-broker.conf"], f"{work}/central-broker.log")
-        central = Proc([f"{bindir}/millwright-central", "run", "--config", f"{work}/central.yaml"], f"{work}/central.log")
         edge = Proc([f"{bindir}/millwright-edge", "run", "--config", f"{work}/edge.yaml"] + a.edge_arg, f"{work}/edge.log")
-        procs += [edge, central, cbroker, plant]
+        procs += [edge] + replicas + [cbroker, plant]
         plant.start(); cbroker.start()
         wait_for(lambda: port_open(plant_port) and port_open(central_port), 15, "the brokers")
-        central.start(); edge.start()
+        presence = watch_presence(central_port) if a.replicas > 1 else None
+        for r in replicas:
+            r.start()
+        if presence:
+            wait_for(lambda: presence.online() >= {f"c-{i}" for i in range(1, a.replicas + 1)}, 60, "every replica to announce itself")
+        edge.start()
         edge_log = f"{work}/edge.log"
         connected = lambda: os.path.exists(edge_log) and open(edge_log, errors="replace").read().count("MQTT connected")
         wait_for(lambda: connected() >= 2, 30, "the edge to connect to both brokers")
@@ -215,6 +298,37 @@ broker: {{ port: {central_port}, client_id: c-1, clean_start: false, reconnect: 
 
         pub = connect_publisher()
 
+        # The replica scenario runs beside the publisher, in a thread that lives until the end: a
+        # child's PR_SET_PDEATHSIG fires when the thread that started it ends.
+        scenario = {"events": [], "done": threading.Event(), "finished": threading.Event(), "error": None}
+        def run_scenario():
+            try:
+                ev = scenario["events"]
+                if a.replica_scenario == "lose-one":
+                    replicas[1].kill(); ev.append(("replica_kill", time.time(), "c-2"))
+                elif a.replica_scenario == "rolling":
+                    for n, r in enumerate(replicas, start=1):
+                        ev.append(("replica_stop", time.time(), f"c-{n}"))
+                        r.stop(grace=30)
+                        ev.append(("replica_stopped", time.time(), f"c-{n}"))
+                        wait_for(lambda: f"c-{n}" not in presence.online(), 30, f"c-{n} to be announced gone")
+                        r.start(); ev.append(("replica_start", time.time(), f"c-{n}"))
+                        wait_for(lambda: f"c-{n}" in presence.online(), 60, f"c-{n} to announce itself again")
+                elif a.replica_scenario == "kill-all":
+                    for r in replicas:
+                        r.kill()
+                    ev.append(("replicas_all_killed", time.time(), "all"))
+                    time.sleep(a.all_down_seconds)
+                    ev.append(("replicas_return", time.time(), "all"))
+                    for r in replicas:
+                        r.start()
+            except Exception as e:  # reported in the result; the run goes on so every process is stopped
+                scenario["error"] = repr(e)
+            scenario["finished"].set()
+            scenario["done"].wait()
+        scenario_thread = threading.Thread(target=run_scenario, daemon=True)
+        scenario_at = int(a.readings * a.scenario_at) if a.replica_scenario != "none" else None
+
         kill_at = sorted(rng.sample(range(a.readings // 10, a.readings * 9 // 10), a.edge_kills)) if a.edge_kills else []
         ckill_at = sorted(rng.sample(range(a.readings // 10, a.readings * 9 // 10), a.central_kills)) if a.central_kills else []
         outage_at = sorted(rng.sample(range(a.readings // 10, a.readings * 8 // 10), a.central_outages)) if a.central_outages else []
@@ -248,6 +362,9 @@ broker: {{ port: {central_port}, client_id: c-1, clean_start: false, reconnect: 
                 kill_at.pop(0)
                 edge.kill(); faults.append(("edge_kill", i))
                 edge.start()
+            if scenario_at is not None and i >= scenario_at:
+                scenario_at = None
+                scenario_thread.start()
             if ckill_at and i >= ckill_at[0]:
                 ckill_at.pop(0)
                 central.kill(); faults.append(("central_kill", i))
@@ -269,6 +386,8 @@ broker: {{ port: {central_port}, client_id: c-1, clean_start: false, reconnect: 
             time.sleep(max(0, restart_broker_at - time.time()))
             cbroker.start()
         wait_for(lambda: not mids, 120, "the plant broker to acknowledge every reading")
+        if a.replica_scenario != "none":
+            wait_for(scenario["finished"].is_set, 300, "the replica scenario to finish")
         pub.loop_stop(); pub.disconnect()
         wait_for(lambda: port_open(central_port), 30, "the central broker back")
 
@@ -300,6 +419,20 @@ broker: {{ port: {central_port}, client_id: c-1, clean_start: false, reconnect: 
             if acked <= {(e, int(v)) for e, v in rows}:
                 break
             time.sleep(0.5)
+        pause = {}
+        if a.replica_scenario != "none":
+            out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-h", "127.0.0.1", "-p", str(a.pg_port), "-U", "millwright",
+                                  "-d", a.pg_database, "-c", "SELECT DISTINCT central_received_at FROM events"],
+                                 capture_output=True, text=True, check=True)
+            commits = [int(line) / 1000 for line in out.stdout.split()]
+            ev = scenario["events"]
+            outage = None
+            if a.replica_scenario == "kill-all":
+                outage = (next(t for k, t, _ in ev if k == "replicas_all_killed"), next(t for k, t, _ in ev if k == "replicas_return"))
+            longest, resume = store_pauses(commits, outage)
+            pause = {"longest_store_pause_s": longest, "resume_after_first_return_s": resume,
+                     "scenario_error": scenario["error"],
+                     "scenario": [(k, round(t - t0, 2), who) for k, t, who in ev]}
         seen = {}
         for e, v in rows:
             seen[(e, int(v))] = seen.get((e, int(v)), 0) + 1
@@ -313,10 +446,15 @@ broker: {{ port: {central_port}, client_id: c-1, clean_start: false, reconnect: 
             "central_leg_outages": sum(1 for f in faults if f[0] == "central_leg_outage"),
             "plant_kills": sum(1 for f in faults if f[0] == "plant_kill"), "replayed_after_plant_kills": replayed,
             "first_lost": lost[:5], "work_dir": work if a.keep or lost or duplicated else None,
+            "replicas": a.replicas, "replica_scenario": a.replica_scenario, **pause,
         }
         print(json.dumps(result))
-        return 0 if not lost and not duplicated and len(acked) == a.readings else 1
+        return 0 if not lost and not duplicated and len(acked) == a.readings and not pause.get("scenario_error") else 1
     finally:
+        if "scenario" in locals():
+            scenario["done"].set()
+        if "presence" in locals() and presence:
+            presence.stop()
         for p in procs:
             p.stop()
         # A failed or lossy run keeps its directory (logs, databases) for a look.

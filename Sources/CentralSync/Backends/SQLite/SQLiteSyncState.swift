@@ -92,6 +92,7 @@ public final class SQLiteSyncState: SyncState {
     public func targetHealth() async throws -> [TargetHealth] { try await run { try $0.targetHealth() } }
     /// One process delivers everything from a SQLite file: there is nobody to claim against.
     public func claims() async throws -> [PostingClaims] { [] }
+    public func releaseClaims() async throws -> Int { 0 }
 
     // MARK: LeaseStore
 
