@@ -51,12 +51,13 @@ struct Run: AsyncParsableCommand {
             logger.warning("broker.session_expiry is above 0 with ingest.shared_subscription: a broker such as mosquitto keeps handing this replica's share of the batches to its session while it is away, and they wait until its edges resend them; leave session_expiry out (0s with a shared subscription) unless your broker redistributes a disconnected member's messages",
                            metadata: ["session_expiry_s": "\(cfg.broker.sessionExpiry)"])
         }
-        let ingest = CentralIngestService(config: cfg, store: stores.ingest, logger: logger)
-        var services: [any Service] = [ingest]
-        if syncConfig.isEnabled {
-            let sync = try SyncRuntime(central: cfg, sync: syncConfig, state: stores.sync, events: stores.ingest, holder: stores.holder, logger: logger)
-            services += sync.services
-        }
+        let sync = syncConfig.isEnabled
+            ? try SyncRuntime(central: cfg, sync: syncConfig, state: stores.sync, events: stores.ingest, holder: stores.holder, logger: logger)
+            : nil
+        // A replica gone (a clean stop, or its last will): a standby asks for the sync-jobs lease at once.
+        let ingest = CentralIngestService(config: cfg, store: stores.ingest, logger: logger,
+                                          onReplicaGone: { [keeper = sync?.keeper] _ in keeper?.nudge() })
+        let services: [any Service] = [ingest] + (sync?.services ?? [])
         logger.info("central ready", metadata: ["central": "\(cfg.central)", "store": "\(stores.ingest.location)",
                                                 "broker": "\(cfg.broker.host):\(cfg.broker.port)",
                                                 "sync": "\(syncConfig.isEnabled ? "targets \(syncConfig.targets.keys.sorted())" : "off")"])

@@ -41,10 +41,15 @@ public final class CentralIngestService: Service {
     static let handOverQuiet = Duration.milliseconds(300)
     static let handOverLimit = Duration.seconds(5)
 
-    public init(config: CentralConfiguration, store: any IngestStore, logger: Logger) {
+    /// Called (on the MQTT thread) when another replica goes away, for work that can move at once.
+    let onReplicaGone: @Sendable (String) -> Void
+
+    public init(config: CentralConfiguration, store: any IngestStore, logger: Logger,
+                onReplicaGone: @escaping @Sendable (String) -> Void = { _ in }) {
         self.config = config
         self.store = store
         self.logger = logger
+        self.onReplicaGone = onReplicaGone
         (doorbell, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -160,6 +165,7 @@ public final class CentralIngestService: Service {
         }
         if let lost = u.lost, lost != replica {
             logger.notice("a central replica went away; its edges resend to the others", metadata: ["replica": "\(lost)"])
+            onReplicaGone(lost)
         }
         // The service-wide topic says offline (a replica stopping that thought it was the last, a
         // replica of release 1 ending, or a stray publisher) while this one runs: correct it for the
