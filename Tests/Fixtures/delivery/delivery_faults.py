@@ -158,12 +158,14 @@ def main():
     ap.add_argument("--scenario-at", type=float, default=0.3, help="when the scenario starts, as a fraction of the readings")
     ap.add_argument("--all-down-seconds", type=float, default=5, help="kill-all: how long no replica runs")
     ap.add_argument("--ack-timeout", default="2s", help="the edge's uplink.ack_timeout")
+    ap.add_argument("--max-pause", type=float, default=None,
+                    help="with a replica scenario: fail when the store paused longer (seconds; kill-all: also its resume)")
     ap.add_argument("--edge-arg", action="append", default=[],
                     help="extra argument for millwright-edge run (e.g. --unsafe-acknowledge-on-receipt, to see the suite catch loss)")
     a = ap.parse_args()
     if a.replicas > 1 and not a.pg_port:
         ap.error("--replicas above 1 needs --pg-port (replicas share a PostgreSQL database)")
-    if a.replica_scenario != "none" and a.replicas < 2:
+    if a.replica_scenario != "none" and a.replicas < 2:  # "none" with replicas: the reference, no fault
         ap.error("--replica-scenario needs --replicas 2 or more")
     rng = random.Random(a.seed)
     bindir = os.path.abspath(a.bin)
@@ -420,7 +422,7 @@ ingest: {{ shared_subscription: centrals }}
                 break
             time.sleep(0.5)
         pause = {}
-        if a.replica_scenario != "none":
+        if a.replicas > 1:
             out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-h", "127.0.0.1", "-p", str(a.pg_port), "-U", "millwright",
                                   "-d", a.pg_database, "-c", "SELECT DISTINCT central_received_at FROM events"],
                                  capture_output=True, text=True, check=True)
@@ -449,7 +451,9 @@ ingest: {{ shared_subscription: centrals }}
             "replicas": a.replicas, "replica_scenario": a.replica_scenario, **pause,
         }
         print(json.dumps(result))
-        return 0 if not lost and not duplicated and len(acked) == a.readings and not pause.get("scenario_error") else 1
+        too_slow = a.max_pause is not None and pause and (
+            pause["longest_store_pause_s"] >= a.max_pause or (pause["resume_after_first_return_s"] or 0) >= a.max_pause)
+        return 0 if not lost and not duplicated and len(acked) == a.readings and not pause.get("scenario_error") and not too_slow else 1
     finally:
         if "scenario" in locals():
             scenario["done"].set()
