@@ -25,6 +25,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=1)
     a = ap.parse_args()
     work = tempfile.mkdtemp(prefix="millwright-failover-")
+    os.chmod(work, 0o755)  # PostgreSQL runs as its own user when we are root
     pg = Postgres(work)
     harness = os.path.join(os.path.dirname(__file__), "..", "Tests", "Fixtures", "delivery", "delivery_faults.py")
     results = {}
@@ -57,7 +58,8 @@ def main():
     for scenario, rs in results.items():
         pauses = [r["longest_store_pause_s"] for r in rs if r.get("longest_store_pause_s") is not None]
         resumes = [r["resume_after_first_return_s"] for r in rs if r.get("resume_after_first_return_s") is not None]
-        print(f"{scenario:10s} {median(pauses) if pauses else '-':>16} {ref:>23} {median(resumes) if resumes else '-':>9}")
+        fmt = lambda xs: f"{median(xs):.3f}" if xs else "-"
+        print(f"{scenario:10s} {fmt(pauses):>16s} {ref:>23.3f} {fmt(resumes):>9s}")
     return 1 if failed else 0
 
 
