@@ -150,7 +150,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
-        .testTarget(name: "ReconciliationTests", dependencies: ["Reconciliation", "MillwrightCore"]),
+        // With the edge's counter rule: attribution at a changeover, edge and central together.
+        .testTarget(name: "ReconciliationTests", dependencies: ["Reconciliation", "EdgeRules", "MillwrightCore"]),
         // deploy/ checked by the tools that read it (systemd-analyze).
         .testTarget(name: "DeployTests", dependencies: ["TestSupport", .product(name: "Yams", package: "Yams")]),
         .testTarget(

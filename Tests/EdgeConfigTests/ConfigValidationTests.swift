@@ -852,3 +852,33 @@ struct ConfigValidationTests {
         }
     }
 }
+
+/// `counter.pause`: left out it stays nil (the 5 s default, and equal to rule state saved before the
+/// key existed, so an upgrade keeps counting where it was); `0s` turns it off; a bad value is located.
+@Suite struct CounterPauseConfigTests {
+    func yaml(_ counter: String) -> String {
+        """
+        site: s
+        edge: e
+        brokers:
+          plant: {}
+        sensors:
+          - name: parts
+            topic: "a/{equipment}/parts"
+            decode: { format: number }
+            rules:
+              counter: \(counter)
+        """
+    }
+
+    func counterRules(_ counter: String) throws -> [RuleSpec] { try parse(yaml(counter)).sensors[0].rules }
+
+    @Test func pauseIsReadAndLeftOutMeansTheDefault() throws {
+        #expect(try counterRules("{ every: 10s }") == [.counter(CounterParams(bits: 32, every: .seconds(10)))])
+        #expect(try counterRules("{ every: 10s }") == [.counter(CounterParams(bits: 32, every: .seconds(10), pause: nil))])
+        #expect(try counterRules("{ pause: 3s }") == [.counter(CounterParams(pause: .seconds(3)))])
+        #expect(try counterRules("{ pause: 0s }") == [.counter(CounterParams(pause: .zero))])
+        let found = issues(yaml("{ pause: soon }"))
+        #expect(found.map(\.location) == [Location(10, 25, "sensors[0].rules.counter.pause")], "\(found)")
+    }
+}

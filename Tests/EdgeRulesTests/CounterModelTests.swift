@@ -17,7 +17,8 @@ import Testing
         let every = Millis([1_000, 10_000, 60_000][pick(3)])
         let quantity: Double? = [nil, 50, 1000][pick(3)]
         let maxDelta: Double? = [nil, 100, 5000][pick(3)]
-        return CounterParams(bits: bits, every: every, quantity: quantity, maxDelta: maxDelta)
+        let pause: Millis? = [nil, Millis(0), Millis(2_000), Millis(30_000)][pick(4)]
+        return CounterParams(bits: bits, every: every, quantity: quantity, maxDelta: maxDelta, pause: pause)
     }
 
     /// The next raw value for a step code, from the current one.

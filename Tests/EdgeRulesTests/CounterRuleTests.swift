@@ -47,7 +47,10 @@ struct CounterRuleTests {
         let run = feed(&rule, [(0, 0), (30000, 5), (59999, 6), (60000, 7), (90000, 9), (119_999, 9), (120_000, 10)])
         #expect(run.events == [
             count(at: 60000, delta: 7, from: 0, raw: 7),
-            count(at: 120_000, delta: 3, from: 60000, raw: 10),
+            // 119.999 s shows no step 30 s after the last one: the press stood still, so the count
+            // closes at its last step (90 s), and the next starts at that idle reading.
+            count(at: 90000, delta: 2, from: 60000, raw: 9),
+            count(at: 120_000, delta: 1, from: 119_999, raw: 10),
         ])
     }
 
@@ -75,6 +78,38 @@ struct CounterRuleTests {
         #expect(tick(&rule, at: 420_001) == [count(at: 300_000, delta: 4, from: 10000, raw: 9)])
     }
 
+    // MARK: issue 21: idle time is in no count
+
+    /// The README's changeover case: a part, the press stands still, then parts again. The second
+    /// count runs from the last idle reading (17 s), not from the first count's end; the first
+    /// closes at its last step once a reading shows 5 s without one.
+    @Test func idleReadingsMoveTheStartAndAPauseEndsTheCount() {
+        var rule = CounterRule(params: CounterParams(bits: 16, every: .seconds(10)))
+        let readings: [(Int64, Value)] = [(0, 100), (1000, 101)] + (2...17).map { (Int64($0) * 1000, 101) } + [(18000, 103), (19000, 104)]
+        let run = feed(&rule, readings)
+        #expect(run.events == [count(at: 1000, delta: 1, from: 0, raw: 101)])
+        #expect(tick(&rule, at: 20001) == [count(at: 19000, delta: 3, from: 17000, raw: 104)])
+    }
+
+    /// `pause: 0s` turns the pause off: the count spans the still stand, but still starts at the
+    /// last reading before its first step and ends at its last step.
+    @Test func withoutAPauseTheCountSpansTheStillStandButNotTheIdleEnds() {
+        var rule = CounterRule(params: CounterParams(bits: 16, every: .seconds(60), pause: .zero))
+        let readings: [(Int64, Value)] = [(0, 100), (1000, 100), (2000, 101)] + (3...17).map { (Int64($0) * 1000, 101) }
+            + [(18000, 103), (19000, 104), (20000, 104), (30000, 104)]
+        #expect(feed(&rule, readings).events.isEmpty)
+        #expect(tick(&rule, at: 60001) == [count(at: 19000, delta: 4, from: 1000, raw: 104)])
+    }
+
+    /// A sensor that reports seldom: silence is not a pause, only a reading without a step is.
+    @Test func silenceDoesNotCloseACount() {
+        var rule = CounterRule(params: CounterParams(every: .seconds(60)))
+        feed(&rule, [(0, 0), (20000, 5)])
+        #expect(tick(&rule, at: 45000).isEmpty)
+        #expect(feed(&rule, [(50000, 9)]).events.isEmpty)
+        #expect(tick(&rule, at: 60001) == [count(at: 50000, delta: 9, from: 0, raw: 9)])
+    }
+
     @Test func unchangedCounterEmitsNothing() {
         var rule = CounterRule(params: CounterParams(every: .seconds(10)))
         let run = feed(&rule, [(0, 42), (10000, 42), (20000, 42), (30000, 42)])
@@ -99,14 +134,14 @@ struct CounterRuleTests {
     @Test func wrapsAt32Bits() {
         var rule = CounterRule(params: CounterParams(bits: 32))
         let run = feed(&rule, [(0, 4_294_967_290), (1000, 10), (60000, 10)])
-        #expect(run.events == [count(at: 60000, delta: 16, from: 0, raw: 10, rollovers: 1)])
+        #expect(run.events == [count(at: 1000, delta: 16, from: 0, raw: 10, rollovers: 1)])
     }
 
     @Test func resetAfterPLCReboot() {
         var rule = CounterRule(params: CounterParams(bits: 16))
         let run = feed(&rule, [(0, 40000), (1000, 3), (60000, 3)])
         // 40000 -> 3 would be a 25539-part wrap: more than a quarter of the range, so a reset.
-        #expect(run.events == [count(at: 60000, delta: 3, from: 0, raw: 3, resets: 1)])
+        #expect(run.events == [count(at: 1000, delta: 3, from: 0, raw: 3, resets: 1)])
     }
 
     @Test func resetOn32BitCounter() {
@@ -118,7 +153,7 @@ struct CounterRuleTests {
     @Test func sixtyFourBitCounterNeverWraps() {
         var rule = CounterRule(params: CounterParams(bits: 64))
         let run = feed(&rule, [(0, 1e18), (1000, 7), (60000, 7)])
-        #expect(run.events == [count(at: 60000, delta: 7, from: 0, raw: 7, resets: 1)])
+        #expect(run.events == [count(at: 1000, delta: 7, from: 0, raw: 7, resets: 1)])
     }
 
     @Test func neverANegativeDelta() {
@@ -143,7 +178,7 @@ struct CounterRuleTests {
             (0, 65530), (10000, 65535), (20000, 3), (30000, 10), (40000, 2), (50000, 5), (60000, 5),
         ])
         // +5, +4 (wrap), +7, +2 (reset: counted from zero), +3, +0.
-        #expect(run.events == [count(at: 60000, delta: 21, from: 0, raw: 5, resets: 1, rollovers: 1)])
+        #expect(run.events == [count(at: 50000, delta: 21, from: 0, raw: 5, resets: 1, rollovers: 1)])
     }
 
     // MARK: spikes
@@ -152,7 +187,7 @@ struct CounterRuleTests {
         var rule = CounterRule(params: CounterParams(every: .seconds(60), maxDelta: 1000))
         let run = feed(&rule, [(0, 100), (1000, 105), (2000, 900_000), (3000, 110), (4000, 120), (60000, 120)])
         // The glitch and the return from it are not parts: 5 + 5 + 10.
-        #expect(run.events == [count(at: 60000, delta: 20, from: 0, raw: 120, spikes: 1)])
+        #expect(run.events == [count(at: 4000, delta: 20, from: 0, raw: 120, spikes: 1)])
     }
 
     @Test func spikeGuardAcceptsAJumpThatPersists() {
@@ -172,14 +207,14 @@ struct CounterRuleTests {
         var rule = CounterRule(params: CounterParams(every: .seconds(60), maxDelta: 50))
         let run = feed(&rule, [(0, 1000), (1000, 1010), (2000, 0), (3000, 1015), (4000, 1020), (60000, 1020)])
         // +10; 1010 -> 0 looks like a reboot (0 parts since); 0 -> 1015 is a spike; 1015 -> 1020 is +5.
-        #expect(run.events == [count(at: 60000, delta: 15, from: 0, raw: 1020, resets: 1, spikes: 1)])
+        #expect(run.events == [count(at: 4000, delta: 15, from: 0, raw: 1020, resets: 1, spikes: 1)])
     }
 
     @Test func rolloverLargerThanMaxDeltaIsAReset() {
         var rule = CounterRule(params: CounterParams(bits: 16, maxDelta: 10))
         let run = feed(&rule, [(0, 65530), (1000, 5), (2000, 7), (60000, 7)])
         // 11 parts across the wrap exceed maxDelta: treated as a reset, 5 counted.
-        #expect(run.events == [count(at: 60000, delta: 7, from: 0, raw: 7, resets: 1)])
+        #expect(run.events == [count(at: 2000, delta: 7, from: 0, raw: 7, resets: 1)])
     }
 
     // MARK: validation
@@ -189,14 +224,14 @@ struct CounterRuleTests {
         let run = feed(&rule, [(0, 0), (10000, 5), (5000, 7), (20000, 8), (60000, 8)])
         #expect(run.rejectionReasons == [.outOfOrder])
         #expect(run.rejections.first?.ms == 5000)
-        #expect(run.events == [count(at: 60000, delta: 8, from: 0, raw: 8)])
+        #expect(run.events == [count(at: 20000, delta: 8, from: 0, raw: 8)])
     }
 
     @Test func negativeRawIsRejected() {
         var rule = CounterRule(params: CounterParams(every: .seconds(60)))
         let run = feed(&rule, [(0, 10), (10000, -3), (20000, 12), (60000, 12)])
         #expect(run.rejectionReasons == [.negativeCounter])
-        #expect(run.events == [count(at: 60000, delta: 2, from: 0, raw: 12)])
+        #expect(run.events == [count(at: 20000, delta: 2, from: 0, raw: 12)])
     }
 
     @Test func negativeFirstReadingIsRejected() {

@@ -71,6 +71,11 @@ public final class TrytonServer: Sendable {
         return (id, o["number"] as? String ?? "")
     }
 
+    /// Sets an assigned (or waiting) production running, as a planner does when the next order starts.
+    public func runProduction(_ id: Int64) throws {
+        try fixture(["production", dir.path, "run", "\(id)"])
+    }
+
     public func completeProduction(_ id: Int64) throws {
         try fixture(["production", dir.path, "done", "\(id)"])
     }

@@ -10,7 +10,7 @@ enum RuleParser {
         .deadband: ["absolute", "percent", "heartbeat"],
         .window: ["every", "aggregates", "grace"],
         .stale: ["after"],
-        .counter: ["bits", "every", "quantity", "max_delta"],
+        .counter: ["bits", "every", "quantity", "max_delta", "pause"],
         .state: ["map", "unmapped", "min_downtime"],
     ]
 
@@ -91,6 +91,8 @@ enum RuleParser {
             if let e = fields["every"] { p.every = e.duration(positive: true) ?? p.every }
             p.quantity = fields["quantity"]?.double(min: 0, exclusiveMin: true)
             p.maxDelta = fields["max_delta"]?.double(min: 0, exclusiveMin: true)
+            // Left out: nil, the default (5 s), so state saved by an edge that had no `pause` carries on.
+            if let node = fields["pause"] { p.pause = node.duration() }
             return bitsValid ? .counter(p) : nil
         case .state:
             _ = missing("map")

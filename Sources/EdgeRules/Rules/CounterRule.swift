@@ -10,12 +10,26 @@ public struct CounterParams: Codable, Sendable, Hashable {
     /// A single step larger than this is a glitch: discarded and counted, never promoted.
     /// Without it, a rollover is accepted only if it spans less than a quarter of the range.
     public var maxDelta: Double?
+    /// A count in progress closes at its last step once the counter has stood still this long, so a
+    /// stop (a changeover, a breakdown) never falls inside a count. nil: the default, 5 s (nil rather
+    /// than the value, so rule state saved before this parameter existed matches a config that does
+    /// not set it); 0: off.
+    public var pause: Millis?
 
-    public init(bits: Int = 32, every: Millis = .seconds(60), quantity: Double? = nil, maxDelta: Double? = nil) {
+    public static let defaultPause = Millis(5_000)
+
+    public init(bits: Int = 32, every: Millis = .seconds(60), quantity: Double? = nil, maxDelta: Double? = nil, pause: Millis? = nil) {
         self.bits = bits
         self.every = every
         self.quantity = quantity
         self.maxDelta = maxDelta
+        self.pause = pause
+    }
+
+    /// The pause that closes a count; nil when off.
+    var effectivePause: Millis? {
+        let p = pause ?? Self.defaultPause
+        return p.value > 0 ? p : nil
     }
 
     var range: Double? { bits >= 64 ? nil : Double(sign: .plus, exponent: bits, significand: 1) }
@@ -27,18 +41,24 @@ public struct CounterParams: Codable, Sendable, Hashable {
 /// first reading: a count covers the readings after the previous count up to the grid point and
 /// is emitted at the first reading after it, at a reading exactly on it, or on the agent's tick once
 /// the sensor's clock (carried forward from its last reading by the edge's clock) is past it; so at
-/// most one count per `every`, plus early ones when `quantity` is reached. A count is emitted when
-/// anything happened: a delta, a reset, a rollover or a discarded spike; it runs `from` the last
-/// reading before which nothing had moved `to` its last reading. The persisted state holds
-/// the last raw value, so a restart resumes counting from where it was without a gap or a double.
+/// most one count per `every`, plus early ones when `quantity` is reached or when the counter stood
+/// still for `pause` after a step (seen in a reading: silence is not a pause). A count is emitted when anything happened: a delta, a reset, a
+/// rollover or a discarded spike (each a *step*); it runs `from` the last reading before its first
+/// step (readings without a step move it forward) `to` the reading of its last step, so the idle
+/// time around the parts is in no count and the central attributes the parts to the order that ran
+/// while they were made. The persisted state holds the last raw value, so a restart resumes
+/// counting from where it was without a gap or a double.
 public struct CounterRule: RuleEvaluator {
     public static let kind = RuleKind.counter
     public let params: CounterParams
     public private(set) var lastRaw: Double?
     var lastTime: Timestamp?
     var lastReceivedAt: Timestamp?
-    /// Where the next count starts: the previous count's last reading (or the first reading).
+    /// Where the count in progress starts: the last reading before its first step.
     var intervalStart: Timestamp?
+    /// The reading of the count's latest step; nil while nothing moved (and in state saved before
+    /// it existed: such a count ends at its last reading, as it did then).
+    var lastStep: Timestamp?
     /// The next grid point a count is due at.
     var due: Timestamp?
     public private(set) var pending: Double = 0
@@ -77,6 +97,8 @@ public struct CounterRule: RuleEvaluator {
         if due == nil { due = (intervalStart ?? lastT) + params.every }
         // The grid points this reading is past close their counts first.
         closeWindows(before: sample.time, into: &events)
+        let hadNews = hasNews
+        let before = (pending, resets, rollovers, spikes)
         var delta = raw - last
         if delta < 0, let base = spikeBase, let maxDelta = params.maxDelta, raw >= base, raw - base <= maxDelta {
             // Back from a glitch: count from the value before the spike, not as a counter reset.
@@ -102,6 +124,15 @@ public struct CounterRule: RuleEvaluator {
             pending += delta
             spikeBase = nil
         }
+        if (pending, resets, rollovers, spikes) != before {
+            lastStep = sample.time
+        } else if !hadNews {
+            // Nothing moved yet: the count starts at this reading, not at an earlier idle one.
+            intervalStart = sample.time
+        } else if let p = params.effectivePause, let step = lastStep, sample.time - step >= p {
+            // The counter stood still for `pause`: the count ends at its last step.
+            flush(into: &events)
+        }
         if let q = params.quantity, pending >= q {
             flush(into: &events)
         }
@@ -115,6 +146,8 @@ public struct CounterRule: RuleEvaluator {
 
     public mutating func tick(now: Timestamp, into events: inout [RuleEvent]) {
         guard let t = lastTime, let r = lastReceivedAt else { return }
+        // Silence is not a pause (a sensor may report only every so often): only a reading that
+        // shows no step closes a count early.
         closeWindows(before: sensorClock(now: now, lastTime: t, lastReceivedAt: r), into: &events)
     }
 
@@ -137,20 +170,23 @@ public struct CounterRule: RuleEvaluator {
             intervalStart = end
             return
         }
+        // Readings after the last step showed nothing: they are idle time, not the count's.
+        let to = lastStep ?? end
         var values: [String: Value] = [
             "delta": .number(pending),
             "from": .text(start.rfc3339),
-            "to": .text(end.rfc3339),
+            "to": .text(to.rfc3339),
             "raw": .number(lastRaw ?? 0),
         ]
         if resets > 0 { values["resets"] = .number(Double(resets)) }
         if rollovers > 0 { values["rollovers"] = .number(Double(rollovers)) }
         if spikes > 0 { values["discarded_spikes"] = .number(Double(spikes)) }
-        events.append(event(.count, at: end, source, values))
+        events.append(event(.count, at: to, source, values))
         pending = 0
         resets = 0
         rollovers = 0
         spikes = 0
+        lastStep = nil
         intervalStart = end
     }
 }

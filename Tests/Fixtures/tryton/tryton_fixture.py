@@ -428,6 +428,18 @@ def production_json(production):
         }
 
 
+def _set_running(production):
+    """A waiting or assigned production, assigned (forced if stock is short) and set running."""
+    if production.state == 'waiting':
+        production.click('assign_try')
+        if production.state != 'assigned':
+            from proteus import Wizard
+            Wizard('production.assign', [production]).execute('force')
+            production.reload()
+    if production.state == 'assigned':
+        production.click('run')
+
+
 def cmd_production(args):
     from proteus import Model
     ids = _ids(args.dir)
@@ -479,16 +491,15 @@ def cmd_production(args):
                 work.save()
         production.reload()
         emit(production_json(production))
+    elif args.action == 'run':
+        # an assigned (or waiting) production set running, as a planner does when the next order starts
+        production = Production(args.id)
+        _set_running(production)
+        production.reload()
+        emit(production_json(production))
     elif args.action == 'done':
         production = Production(args.id)
-        if production.state == 'waiting':
-            production.click('assign_try')
-            if production.state != 'assigned':
-                from proteus import Wizard
-                Wizard('production.assign', [production]).execute('force')
-                production.reload()
-        if production.state == 'assigned':
-            production.click('run')
+        _set_running(production)
         if production.state != 'running':
             raise FixtureError(
                 f'production {args.id} is {production.state}, '
@@ -709,6 +720,8 @@ def main(argv=None):
     c.add_argument('--work-center', default='WC-PRESS-1')
     c.add_argument('--state', default='running',
         choices=['draft', 'waiting', 'assigned', 'running'])
+    c = psub.add_parser('run')
+    c.add_argument('id', type=int)
     c = psub.add_parser('done')
     c.add_argument('id', type=int)
     c.add_argument('--cycle-seconds', type=float, default=3600,
