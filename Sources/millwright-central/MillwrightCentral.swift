@@ -128,7 +128,7 @@ struct Status: AsyncParsableCommand {
 
 /// The replicas the central broker sees online and those it holds as gone, from their presence.
 func replicasLine(_ cfg: CentralConfiguration, now: Timestamp, logger: Logger) async -> String {
-    let where_ = "central broker \(cfg.broker.host):\(cfg.broker.port)"
+    let broker = "central broker \(cfg.broker.host):\(cfg.broker.port)"
     do {
         let r = try await ReplicaPresenceProbe.read(cfg.broker, timeout: .seconds(3), logger: logger)
         func age(_ t: Timestamp?) -> String { t.map { String(format: "%.0fs ago", (now - $0).seconds) } ?? "time unknown" }
@@ -138,12 +138,12 @@ func replicasLine(_ cfg: CentralConfiguration, now: Timestamp, logger: Logger) a
             return p?.reason == .stopped ? "\(id) (stopped \(age(p?.since)))" : "\(id) (lost: connection dropped without a stop)"
         }
         if r.replicas.isEmpty {
-            return "replicas (\(where_)): none has announced itself (a central of release 1 announces only the service: \(r.service?.rawValue ?? "no message"))"
+            return "replicas (\(broker)): none has announced itself (a central of release 1 announces only the service: \(r.service?.rawValue ?? "no message"))"
         }
-        return "replicas (\(where_)): \(online.count) online\(online.isEmpty ? "" : ": " + online.joined(separator: ", "))"
+        return "replicas (\(broker)): \(online.count) online\(online.isEmpty ? "" : ": " + online.joined(separator: ", "))"
             + (gone.isEmpty ? "" : "; gone: " + gone.joined(separator: ", "))
     } catch {
-        return "replicas: cannot ask the \(where_): \(error)"
+        return "replicas: cannot ask the \(broker): \(error)"
     }
 }
 

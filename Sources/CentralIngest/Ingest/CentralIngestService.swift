@@ -139,9 +139,9 @@ public final class CentralIngestService: Service {
         // Edges of release 1 read only the service-wide topic: offline there only if no other
         // replica runs (they re-assert it otherwise).
         let last = !peers.withLock { $0.othersOnline(than: replica) }
-        var awaited: [Int32] = []
-        awaited += [announce(client, .offline, reason: .stopped, on: UplinkTopics.replicaPresence(replica), replica: replica)].compactMap { $0 }
-        if last { awaited += [announce(client, .offline, reason: .stopped, on: UplinkTopics.centralPresence, replica: nil)].compactMap { $0 } }
+        let awaited = [announce(client, .offline, reason: .stopped, on: UplinkTopics.replicaPresence(replica), replica: replica),
+                       last ? announce(client, .offline, reason: .stopped, on: UplinkTopics.centralPresence, replica: nil) : nil]
+            .compactMap { $0 }
         // The broker sends in order: once it took these, every ack before them was sent too.
         let taken = clock.now + Self.handOverLimit
         while clock.now < taken,
