@@ -35,7 +35,7 @@ struct DeliveryFaultSuiteTests {
             let server = try PostgresServer.shared()
             args += ["--pg-port", "\(server.port)", "--pg-database", try server.createDatabase()]
         }
-        let run = try Executables.run("python3", args, withStderr: true)
+        let run = try Executables.run(Python.executable, args, withStderr: true)
         let line = run.output.split(separator: "\n").last.map(String.init) ?? ""
         let r = try #require(try? JSONDecoder().decode(Result.self, from: Data(line.utf8)),
                              "no result line; the harness said:\n\(run.output.split(separator: "\n").suffix(30).joined(separator: "\n"))")

@@ -28,7 +28,7 @@ struct ReplicaFailoverTests {
         let args = [script, "--bin", bin, "--readings", "\(readings)", "--rate", "5000", "--edge-kills", "0", "--central-kills", "0",
                     "--central-outages", "0", "--replicas", "3", "--replica-scenario", scenario, "--scenario-at", "\(at)",
                     "--ack-timeout", "10s", "--pg-port", "\(server.port)", "--pg-database", try server.createDatabase()]
-        let run = try Executables.run("python3", args, withStderr: true)
+        let run = try Executables.run(Python.executable, args, withStderr: true)
         let line = run.output.split(separator: "\n").last.map(String.init) ?? ""
         let r = try #require(try? JSONDecoder().decode(Result.self, from: Data(line.utf8)),
                              "no result line; the harness said:\n\(run.output.split(separator: "\n").suffix(30).joined(separator: "\n"))")

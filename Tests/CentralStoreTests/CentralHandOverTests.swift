@@ -37,7 +37,7 @@ struct CentralHandOverTests {
         let dir = try TemporaryDirectory.make(prefix: "handover")
         defer { try? FileManager.default.removeItem(at: dir) }
         let keys = dir.appendingPathComponent("keys").path, portFile = dir.appendingPathComponent("port").path
-        let target = try ChildProcess("/usr/bin/env", ["python3", "-c", Self.slowTarget, keys, portFile, "0.25"],
+        let target = try ChildProcess(Python.executable, ["-c", Self.slowTarget, keys, portFile, "0.25"],
                                       outputFile: dir.appendingPathComponent("target.log").path)
         defer { target.terminate(grace: 1) }
         #expect(eventually(timeout: 30) { FileManager.default.fileExists(atPath: portFile) })

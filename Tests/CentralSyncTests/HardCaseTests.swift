@@ -89,7 +89,7 @@ import TestSupport
         // The first create is applied by Tryton, but its answer is held back 4 s (the connector waits 2 s).
         try #"{"delay_after_upstream_s": 4.0, "match": "model.stock.move.create", "times": 1}"#
             .write(toFile: control, atomically: true, encoding: .utf8)
-        let proxy = try ChildProcess("/usr/bin/env", ["python3", TrytonServer.fixture, "proxy", "--listen", "\(proxyPort)",
+        let proxy = try ChildProcess(Python.executable, [TrytonServer.fixture, "proxy", "--listen", "\(proxyPort)",
                                                       "--upstream", "\(tryton.port)", "--control", control],
                                      outputFile: tryton.dir.appendingPathComponent("proxy.log").path)
         defer { proxy.terminate(grace: 1) }

@@ -17,7 +17,7 @@ import TestSupport
         let inbox = work.appendingPathComponent("cmms").path
         let planning = work.appendingPathComponent("planning").path
         let receiverPort = try FreePort.find()
-        let receiver = try ChildProcess("/usr/bin/env", ["python3", TrytonServer.fixture, "receiver", "--port", "\(receiverPort)", "--dir", inbox],
+        let receiver = try ChildProcess(Python.executable, [TrytonServer.fixture, "receiver", "--port", "\(receiverPort)", "--dir", inbox],
                                         outputFile: work.appendingPathComponent("receiver.log").path)
         defer { receiver.terminate(grace: 1) }
         try FreePort.waitUntilAccepting(port: receiverPort, timeout: 20)

@@ -28,7 +28,7 @@ public final class TrytonServer: Sendable {
                 }
             }
             let dir = tmp.appendingPathComponent("millwright-tryton-template-\(getpid())").path
-            let r = try Executables.run("python3", [fixture, "init", dir])
+            let r = try Executables.run(Python.executable, [fixture, "init", dir])
             guard r.status == 0 else { throw FixtureError("cannot initialise the Tryton template (\(r.status)): \(r.output)") }
             path = dir
             return dir
@@ -37,12 +37,12 @@ public final class TrytonServer: Sendable {
 
     public init() throws {
         dir = try TemporaryDirectory.make(prefix: "tryton")
-        let r = try Executables.run("python3", [Self.fixture, "init", dir.path, "--from", try Self.template()])
+        let r = try Executables.run(Python.executable, [Self.fixture, "init", dir.path, "--from", try Self.template()])
         guard r.status == 0 else { throw FixtureError("cannot copy the Tryton template: \(r.output)") }
         seeded = r.output
         port = try FreePort.find()
         let log = dir.appendingPathComponent("trytond.log").path
-        let p = try ChildProcess("/usr/bin/env", ["python3", Self.fixture, "serve", dir.path, "--port", "\(port)"], outputFile: log)
+        let p = try ChildProcess(Python.executable, [Self.fixture, "serve", dir.path, "--port", "\(port)"], outputFile: log)
         child = Mutex(p)
         do { try FreePort.waitUntilAccepting(port: port, timeout: 60) } catch {
             p.terminate(grace: 1)
@@ -55,7 +55,7 @@ public final class TrytonServer: Sendable {
     /// Runs a fixture subcommand against this server's database and returns its JSON answer.
     @discardableResult
     public func fixture(_ arguments: [String]) throws -> [String: Any] {
-        let r = try Executables.run("python3", [Self.fixture] + arguments)
+        let r = try Executables.run(Python.executable, [Self.fixture] + arguments)
         guard r.status == 0, let o = try? JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any] else {
             throw FixtureError("tryton_fixture \(arguments.joined(separator: " ")) failed (\(r.status)): \(r.output)")
         }

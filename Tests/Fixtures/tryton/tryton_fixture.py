@@ -370,9 +370,11 @@ def cmd_serve(args):
         f.write(str(args.port))
     os.environ['TRYTONPASSFILE'] = os.path.join(d, 'pw')
     os.environ.setdefault('TRYTOND_LOGGING_LEVEL', '30')
-    exe = shutil.which('trytond')
+    # the trytond of this interpreter's environment (the project's .venv), else the one on PATH
+    beside = os.path.join(os.path.dirname(sys.executable), 'trytond')
+    exe = beside if os.access(beside, os.X_OK) else shutil.which('trytond')
     if not exe:
-        raise FixtureError('trytond executable not found on PATH')
+        raise FixtureError(f'trytond executable not found beside {sys.executable} or on PATH')
     argv = [exe, '-c', conf_path(d), '-d', DB_NAME]
     if args.verbose:
         argv.append('-v')
