@@ -66,10 +66,15 @@ struct ReplicaPostingTests {
 
         // One posting per minute bucket. Once some are delivered, kill the replica holding the rest.
         func acked() async throws -> Int { try await observer.postings(status: .acked).count }
-        #expect(try await firstValue(timeout: 120) { try await acked() >= 5 ? true : nil } == true, "deliveries started")
-        let holder = try postgres.psql(database, "SELECT claimed_by FROM postings WHERE status IN ('pending', 'sent') AND claimed_by IS NOT NULL LIMIT 1")
+        // Between two claim rounds no undelivered posting may be claimed for a moment (a CI run
+        // looked exactly then): wait until one is, with deliveries under way.
+        let holder = try await firstValue(timeout: 120, every: .milliseconds(20)) { () async throws -> String? in
+            guard try await acked() >= 5 else { return nil }
+            let h = try postgres.psql(database, "SELECT claimed_by FROM postings WHERE status IN ('pending', 'sent') AND claimed_by IS NOT NULL LIMIT 1")
+            return h.isEmpty ? nil : h
+        } ?? ""
         let victim = try #require(replicas.firstIndex { holder.hasSuffix("/\($0.process?.pid ?? -1)") },
-                                  "a replica holds claims on undelivered postings (holder '\(holder)')")
+                                  "deliveries started and a replica holds claims on undelivered postings (holder '\(holder)')")
         replicas[victim].kill()
         let killedAt = try await acked()
         try replicas[victim].start()
