@@ -86,8 +86,9 @@ import TestSupport
         let tryton = try TrytonServer()
         let proxyPort = try FreePort.find()
         let control = tryton.dir.appendingPathComponent("proxy.json").path
-        // The first create is applied by Tryton, but its answer is held back 4 s (the connector waits 2 s).
-        try #"{"delay_after_upstream_s": 4.0, "match": "model.stock.move.create", "times": 1}"#
+        // The first create is applied by Tryton, but its answer is held back 8 s (the connector waits
+        // 2 s; the margin holds on a starved machine).
+        try #"{"delay_after_upstream_s": 8.0, "match": "model.stock.move.create", "times": 1}"#
             .write(toFile: control, atomically: true, encoding: .utf8)
         let proxy = try ChildProcess(Python.executable, [TrytonServer.fixture, "proxy", "--listen", "\(proxyPort)",
                                                       "--upstream", "\(tryton.port)", "--control", control],

@@ -29,14 +29,27 @@ struct ReplicaPostingTests {
         let tryton = try TrytonServer()
         defer { tryton.stop() }
         let order = try tryton.createProduction(reference: "PO-REPLICAS", quantity: 10_000)
+        // Every move Tryton creates is answered 0.25 s late (after Tryton committed it): the 40
+        // deliveries take 10 s or more, so the kill lands while a replica holds claims on postings
+        // not yet delivered, however fast the machine (a CI run saw all 40 delivered between two looks).
+        let proxyPort = try FreePort.find()
+        let control = tryton.dir.appendingPathComponent("proxy.json").path
+        try #"{"delay_after_upstream_s": 0.25, "match": "model.stock.move.create", "times": 1000000}"#
+            .write(toFile: control, atomically: true, encoding: .utf8)
+        let proxy = try ChildProcess(Python.executable, [TrytonServer.fixture, "proxy", "--listen", "\(proxyPort)",
+                                                      "--upstream", "\(tryton.port)", "--control", control],
+                                     outputFile: tryton.dir.appendingPathComponent("proxy.log").path)
+        defer { proxy.terminate(grace: 1) }
+        try FreePort.waitUntilAccepting(port: proxyPort, timeout: 20)
         let broker = try MosquittoBroker()
         let postgres = try PostgresServer.shared()
         let database = try postgres.createDatabase()
-        // Claims pass to another replica 10 s after their holder died; the lease on the jobs in 3 s.
-        let config = SyncHarness.config(trytonURL: tryton.url, brokerPort: broker.port, extra: """
+        // Claims pass to another replica 30 s after their holder died (longer than a live holder
+        // takes to deliver the round it claimed); the lease on the jobs in 3 s.
+        let config = SyncHarness.config(trytonURL: "http://127.0.0.1:\(proxyPort)", brokerPort: broker.port, extra: """
             ingest: { shared_subscription: centrals }
             \(postgres.storeYAML(database: database))
-              claim_ttl: 10s
+              claim_ttl: 30s
               lease_ttl: 3s
             """).replacingOccurrences(of: "declarations: { every: 15m }", with: "every: 1s, declarations: { every: 1m }")
         func replica(_ i: Int) throws -> CentralProcess {
@@ -79,7 +92,7 @@ struct ReplicaPostingTests {
         let killedAt = try await acked()
         try replicas[victim].start()
 
-        let all = try await firstValue(timeout: 180) { () async throws -> [Posting]? in
+        let all = try await firstValue(timeout: 240) { () async throws -> [Posting]? in
             let p = try await observer.postings()
             return p.count == minutes && p.allSatisfy { $0.status == .acked } ? p : nil
         }
