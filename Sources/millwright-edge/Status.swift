@@ -59,6 +59,10 @@ struct Status: ParsableCommand {
             let w = u.windowChanges ?? WindowChanges()
             out += "  window changes: grown \(w.grown), shrunk for latency \(w.shrunkForLatency), halved on timeout \(w.halvedOnTimeout)"
                 + (u.ackLatencyMs.map { "; ack latency \(String(format: "%.0f", $0)) ms" } ?? "") + "\n"
+            if let ignored = u.acksIgnored, !ignored.isEmpty {
+                // Forged, replayed from an earlier run, repeated, or out of range: each deleted nothing.
+                out += "  acks ignored (deleted nothing): " + ignored.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ") + "\n"
+            }
         } else {
             out += "uplink: not configured (events stay in the local outbox)\n"
         }

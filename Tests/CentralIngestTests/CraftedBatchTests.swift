@@ -116,6 +116,32 @@ import Testing
         #expect(r?.ranges == [])
     }
 
+    /// The central answers a refusal on the topic's ack topic only for a batch that edge could have
+    /// written: one naming another edge (in its header or an event) gets no answer to anyone. The
+    /// batch's epoch is echoed so the edge can tell an answer for an earlier run.
+    @Test func refusalsNamingAnotherEdgeAreNotAnsweredAndTheEpochIsEchoed() {
+        let otherEdge = Array(String(decoding: batch([event(seq: 1)]), as: UTF8.self)
+            .replacingOccurrences(of: #""edge":"gw-1","sent_at""#, with: #""edge":"gw-2","sent_at""#).utf8)
+        #expect(refusal(otherEdge)?.kind == .wrongEdge)
+        #expect(refusal(otherEdge)?.answered == false)
+        let eventOfOther = refusal(batch([event(seq: 1), event(seq: 2) { $0.replacingOccurrences(of: #""edge":"gw-1""#, with: #""edge":"gw-2""#) }]))
+        #expect(eventOfOther?.kind == .wrongEdge)
+        #expect(eventOfOther?.answered == false)
+        let invalid = refusal(replacing: #""delta":5"#, with: #""delta":null"#)
+        #expect(invalid?.answered == true)
+        #expect(invalid?.ranges == [SeqRange(1, 2)])
+
+        let withEpoch = Array(String(decoding: batch([event(seq: 1)]), as: UTF8.self)
+            .replacingOccurrences(of: #""batch":"3-9","#, with: #""batch":"3-9","epoch":3,"#).utf8)
+        guard case .success(let valid) = BatchDecoder.decode(topic: topic, payload: withEpoch, maxBytes: 1 << 20) else {
+            Issue.record("a batch with an epoch is valid")
+            return
+        }
+        #expect(valid.epoch == 3)
+        let badEpoch = Array(String(decoding: withEpoch, as: UTF8.self).replacingOccurrences(of: #""epoch":3"#, with: #""epoch":-1"#).utf8)
+        #expect(refusal(badEpoch)?.kind == .badHeader)
+    }
+
     @Test func refusalsAreKeptRawAndCountedPerReason() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("crafted-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: dir) }

@@ -42,12 +42,15 @@ public struct StoredEvent: Sendable, Hashable {
 /// A batch that passed validation, every event of it.
 public struct ValidBatch: Sendable {
     public var batch: String
+    /// The edge's boot epoch from the batch header (edges of release 3 on), echoed in the ack.
+    public var epoch: Int64?
     public var site: String
     public var edge: String
     public var events: [StoredEvent]
 
-    public init(batch: String, site: String, edge: String, events: [StoredEvent]) {
+    public init(batch: String, epoch: Int64? = nil, site: String, edge: String, events: [StoredEvent]) {
         self.batch = batch
+        self.epoch = epoch
         self.site = site
         self.edge = edge
         self.events = events
@@ -64,7 +67,14 @@ public struct RejectedBatch: Error, Sendable, CustomStringConvertible {
     public var site: String?
     public var edge: String?
     public var batch: String?
+    public var epoch: Int64?
     public var ranges: [SeqRange]
+
+    /// Whether the central tells the edge of the topic it came on. Not for a batch that names
+    /// another edge than its topic (in its header or in an event): the edge of the topic did not
+    /// write it (an edge never does), so a refusal could only make that edge let go of its own
+    /// events, and the edge it names never sent it either. It is kept raw and counted, unanswered.
+    public var answered: Bool { kind != .wrongEdge && site != nil && edge != nil && batch != nil }
 
     public var description: String { "\(kind.rawValue): \(reason)" }
 }
@@ -81,7 +91,7 @@ enum BatchDecoder {
     static let timeRange: ClosedRange<Double> = 0...253_402_300_799_999
     /// Integers beyond 2^53 lose precision as JSON numbers; sequence numbers and epochs stay below.
     static let maxInteger: Double = 9_007_199_254_740_991
-    static let headerPaths = ["v", "batch", "site", "edge"].map { JSONPath(parsing: $0)! }
+    static let headerPaths = ["v", "batch", "site", "edge", "epoch"].map { JSONPath(parsing: $0)! }
     static let valuesPath = JSONPath(parsing: "values")!
     /// The fields the central validates and indexes; `values` stays verbatim in the stored body.
     static let eventPaths = ["schema_version", "event_id", "site", "edge", "boot_epoch", "seq", "equipment", "signal",
@@ -94,10 +104,11 @@ enum BatchDecoder {
             return .failure(RejectedBatch(topic: topic, kind: .notEventsTopic, reason: "not an events topic", payload: payload, ranges: []))
         }
         var batchID: String?
+        var epoch: Int64?
         var spans: [Range<Int>]?
         func reject(_ kind: BatchRefusalReason, _ reason: String) -> Result<ValidBatch, RejectedBatch> {
             .failure(RejectedBatch(topic: topic, kind: kind, reason: reason, payload: payload, site: site, edge: edge,
-                                   batch: batchID ?? leadingBatchID(payload), ranges: spans.map { seqRanges(payload, $0) } ?? []))
+                                   batch: batchID ?? leadingBatchID(payload), epoch: epoch, ranges: spans.map { seqRanges(payload, $0) } ?? []))
         }
         guard payload.count <= maxBytes else {
             return reject(.tooLarge, "batch of \(payload.count) bytes exceeds max_batch_bytes \(maxBytes)")
@@ -119,6 +130,11 @@ enum BatchDecoder {
         guard let batch = batchID, !batch.isEmpty, batch.utf8.count <= 200, case .string(let bSite)? = header[2],
               case .string(let bEdge)? = header[3] else {
             return reject(.badHeader, "unreadable batch: batch (1 to 200 bytes), site and edge must be text")
+        }
+        switch header[4] {
+        case nil: break
+        case .number(let d)? where integer(d).map({ $0 >= 0 }) == true: epoch = integer(d)
+        default: return reject(.badHeader, "the batch's epoch must be an integer of at least 0, below 2^53")
         }
         guard bSite == site, bEdge == edge else {
             return reject(.wrongEdge, "batch says \(bSite)/\(bEdge) but arrived on the topic of \(site)/\(edge)")
@@ -142,7 +158,7 @@ enum BatchDecoder {
             case .failure(let why): return reject(why.kind, "event \(i): \(why.description)")
             }
         }
-        return .success(ValidBatch(batch: batch, site: site, edge: edge, events: events))
+        return .success(ValidBatch(batch: batch, epoch: epoch, site: site, edge: edge, events: events))
     }
 
     /// The batch id of a batch too broken to parse, if it starts the way every edge writes it

@@ -245,14 +245,14 @@ public final class CentralIngestService: Service {
                 continue
             }
             for b in valid {
-                acknowledge(client, site: b.site, edge: b.edge, ack: UplinkAck(batch: b.batch, committed: SeqRange.covering(b.events.map(\.seq))))
+                acknowledge(client, site: b.site, edge: b.edge, ack: UplinkAck(batch: b.batch, epoch: b.epoch, committed: SeqRange.covering(b.events.map(\.seq))))
             }
             for r in rejected {
-                guard let site = r.site, let edge = r.edge, let batch = r.batch else { continue }
+                guard r.answered, let site = r.site, let edge = r.edge, let batch = r.batch else { continue }
                 // Too broken to name its sequence numbers: answered by batch id, so the edge stops resending it.
                 // Refused only for its size: the edge keeps the events and resends them in smaller batches.
                 let sizeLimit = r.kind == .tooLarge ? config.maxBatchBytes : nil
-                acknowledge(client, site: site, edge: edge, ack: UplinkAck(batch: batch, committed: [], rejected: r.ranges,
+                acknowledge(client, site: site, edge: edge, ack: UplinkAck(batch: batch, epoch: r.epoch, committed: [], rejected: r.ranges,
                                                                           reason: r.reason, batchRefused: r.ranges.isEmpty ? true : nil,
                                                                           maxBatchBytes: sizeLimit))
             }

@@ -14,14 +14,14 @@ struct BatchPayload {
     private(set) var count = 0
     private(set) var historical = 0
 
-    init(id: String, site: String, edge: String, now: Timestamp, historicalAfter: Millis, buffer: [UInt8], capacity: Int) {
+    init(id: String, epoch: Int64, site: String, edge: String, now: Timestamp, historicalAfter: Millis, buffer: [UInt8], capacity: Int) {
         self.id = id
         self.now = now
         self.historicalAfter = historicalAfter
         out = buffer
         out.removeAll(keepingCapacity: true)
         out.reserveCapacity(capacity)
-        out += #"{"v":1,"batch":"\#(id)","site":"\#(site)","edge":"\#(edge)","sent_at":"\#(now.rfc3339)","events":["#.utf8
+        out += #"{"v":1,"batch":"\#(id)","epoch":\#(epoch),"site":"\#(site)","edge":"\#(edge)","sent_at":"\#(now.rfc3339)","events":["#.utf8
     }
 
     mutating func append(_ row: OutboxRowInfo, _ body: UnsafeRawBufferPointer) {

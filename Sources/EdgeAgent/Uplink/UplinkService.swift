@@ -23,6 +23,9 @@ public final class UplinkService: Service {
     let clientBox = Mutex<MQTTClient?>(nil)
     /// The last batch's payload buffer, kept for the next batch (see `encode`).
     let spareBuffer = Mutex<[UInt8]>([])
+    /// Part of every batch id, new for each run: an ack can name a batch of this run only if it
+    /// comes from someone who saw the batch (the central), never from a guess of epoch and counter.
+    let runID = String(UInt64.random(in: 0...UInt64.max), radix: 16)
 
     struct State {
         /// Batch id -> when it was sent and what it carried; acks remove it, timeouts resend it.
@@ -48,9 +51,17 @@ public final class UplinkService: Service {
         var batchByMessage: [Int32: String] = [:]
         /// Broker PUBACKs that came before `publish` returned the id (and for status messages).
         var earlyHandOvers: [Int32: ContinuousClock.Instant] = [:]
+        /// Which acks may delete what (only this run's batches, within their ranges).
+        var gate: AckGate
+        /// Ignored acks not yet logged (one warning line per second at most; a flood of forged acks
+        /// must not flood the log).
+        var ignoredUnlogged = 0
+        var lastIgnoredLog: ContinuousClock.Instant?
 
         /// Everything unacknowledged becomes eligible again (the central deduplicates what it had).
+        /// A late ack for a batch resent here still lets go of what that batch carried.
         mutating func resendEverythingInFlight() {
+            gate.supersede(inflight.mapValues(\.ranges))
             inflight.removeAll()
             cursors.removeAll()
             batchByMessage.removeAll()
@@ -89,7 +100,8 @@ public final class UplinkService: Service {
         self.logger = logger
         self.statusPayload = statusPayload
         state = Mutex(State(window: UplinkWindow(mode: config.window, cap: config.maxInflightBatches,
-                                                 latencyTarget: .milliseconds(config.effectiveTargetAckLatency.value))))
+                                                 latencyTarget: .milliseconds(config.effectiveTargetAckLatency.value)),
+                            gate: AckGate(epoch: store.bootEpoch)))
     }
 
     public var stats: UplinkStats {
@@ -177,8 +189,11 @@ public final class UplinkService: Service {
     func received(_ m: MQTTMessage, ackTopic: String) {
         let decoder = JSONDecoder()
         if m.topic == ackTopic {
-            guard let ack = try? decoder.decode(UplinkAck.self, from: Data(m.payload)) else {
-                logger.warning("unreadable ack from the central", metadata: ["payload": "\(String(decoding: m.payload.prefix(200), as: UTF8.self))"])
+            let ack: UplinkAck
+            do { ack = try decoder.decode(UplinkAck.self, from: Data(m.payload)) } catch {
+                state.withLock { $0.stats.acksIgnored = ($0.stats.acksIgnored ?? [:]).merging([AckRefusal.unreadable.rawValue: 1], uniquingKeysWith: +) }
+                logger.warning("unreadable ack: it deleted nothing", metadata: [
+                    "payload": "\(String(decoding: m.payload.prefix(200), as: UTF8.self))", "error": "\(error)"])
                 return
             }
             let now = ContinuousClock.now
@@ -217,13 +232,14 @@ public final class UplinkService: Service {
         }
         let arrived = pending.map(\.ack)
         let arrivedAt = Dictionary(pending.map { ($0.ack.batch, $0.at) }, uniquingKeysWith: { first, _ in first })
+        let epoch = store.bootEpoch
         // Refused for its size only: keep the events, send smaller batches, resend what is in flight
         // (the central deduplicates). A single event larger than the central's limit cannot shrink:
         // it is let go like any refused batch (the central keeps it raw).
         let tooLarge = state.withLock { s -> [(ack: UplinkAck, cap: Int)] in
             var shrink: [(ack: UplinkAck, cap: Int)] = []
             for ack in arrived {
-                guard let limit = ack.maxBatchBytes, let sent = s.inflight[ack.batch],
+                guard let limit = ack.maxBatchBytes, ack.epoch ?? epoch == epoch, let sent = s.inflight[ack.batch],
                       sent.ranges.reduce(0, { $0 + Int($1.count) }) > 1 else { continue }
                 let cap = max(1024, limit * 3 / 4)
                 s.batchBytesCap = min(s.batchBytesCap ?? cap, cap)
@@ -238,15 +254,27 @@ public final class UplinkService: Service {
             logger.warning("the central refuses batches this large: sending smaller batches (set uplink.batch_bytes below the central's max_batch_bytes)",
                            metadata: ["batch": "\(t.ack.batch)", "central_max_batch_bytes": "\(t.ack.maxBatchBytes ?? 0)", "batch_bytes_now": "\(t.cap)"])
         }
-        let acks = arrived.filter { ack in !tooLarge.contains { $0.ack.batch == ack.batch } }
         if !tooLarge.isEmpty { progressed = true }
-        if !acks.isEmpty {
-            // A batch refused whole, unreadable to the central, is let go by what this edge sent in it.
-            let refusedWhole = state.withLock { s in
-                acks.filter { $0.batchRefused == true }.flatMap { s.inflight[$0.batch]?.ranges ?? [] }
+        // Every other ack is judged before it may delete anything (see `AckGate`).
+        let judged = state.withLock { s -> (accepted: [(ack: UplinkAck, delete: [SeqRange], rejected: Int)],
+                                            ignored: [(ack: UplinkAck, why: AckRefusal)]) in
+            var accepted: [(ack: UplinkAck, delete: [SeqRange], rejected: Int)] = []
+            var ignored: [(ack: UplinkAck, why: AckRefusal)] = []
+            for ack in arrived where !tooLarge.contains(where: { $0.ack.batch == ack.batch }) {
+                switch s.gate.judge(ack, inflight: s.inflight[ack.batch]?.ranges) {
+                case .accept(let delete, let rejected): accepted.append((ack, delete, rejected))
+                case .ignore(let why):
+                    ignored.append((ack, why))
+                    s.stats.acksIgnored = (s.stats.acksIgnored ?? [:]).merging([why.rawValue: 1], uniquingKeysWith: +)
+                }
             }
+            return (accepted, ignored)
+        }
+        logIgnored(judged.ignored)
+        let acks = judged.accepted.map(\.ack)
+        if !acks.isEmpty {
             // Every ack that piled up, deleted in one transaction.
-            let deleted = try store.deleteAcknowledged(acks.flatMap { $0.committed + $0.rejected } + refusedWhole)
+            let deleted = try store.deleteAcknowledged(judged.accepted.flatMap(\.delete))
             let (before, after, latencyMs) = state.withLock { s -> (Int, Int, Double) in
                 let before = s.window.size
                 for ack in acks {
@@ -259,8 +287,7 @@ public final class UplinkService: Service {
                 }
                 s.stats.eventsAcknowledged += deleted
                 s.stats.lastAckAt = .now()
-                s.stats.eventsRejectedByCentral += acks.reduce(0) { $0 + $1.rejected.reduce(0) { $0 + Int($1.count) } }
-                    + refusedWhole.reduce(0) { $0 + Int($1.count) }
+                s.stats.eventsRejectedByCentral += judged.accepted.reduce(0) { $0 + $1.rejected }
                 return (before, s.window.size, s.stats.ackLatencyMs ?? 0)
             }
             if after != before {
@@ -358,7 +385,7 @@ public final class UplinkService: Service {
     func startBatch() -> BatchPayload {
         let id = state.withLock { s -> String in
             s.nextBatch += 1
-            return "\(store.bootEpoch)-\(s.nextBatch)"
+            return "\(store.bootEpoch)-\(runID)-\(s.nextBatch)"
         }
         // The previous batch's buffer, reused: a fresh half-megabyte array each batch costs page
         // faults and kernel page zeroing (about 8% of the edge's CPU during a drain).
@@ -366,8 +393,25 @@ public final class UplinkService: Service {
             defer { b = [] }
             return b
         }
-        return BatchPayload(id: id, site: site, edge: edge, now: .now(), historicalAfter: config.historicalAfter, buffer: buffer,
+        return BatchPayload(id: id, epoch: store.bootEpoch, site: site, edge: edge, now: .now(), historicalAfter: config.historicalAfter, buffer: buffer,
                             capacity: config.batchBytes + 4096)
+    }
+
+    /// Acks that deleted nothing: one warning line per second at most, naming the last batch and
+    /// how many more were ignored since the previous line (all are counted in status).
+    func logIgnored(_ ignored: [(ack: UplinkAck, why: AckRefusal)]) {
+        guard let last = ignored.last else { return }
+        let now = ContinuousClock.now
+        let more = state.withLock { s -> Int? in
+            s.ignoredUnlogged += ignored.count
+            if let l = s.lastIgnoredLog, now - l < .seconds(1) { return nil }
+            defer { s.ignoredUnlogged = 0; s.lastIgnoredLog = now }
+            return s.ignoredUnlogged - 1
+        }
+        guard let more else { return }
+        logger.warning("ack ignored: it deleted nothing (not a batch this run sent and still awaits, or ranges it did not carry)", metadata: [
+            "batch": "\(last.ack.batch.prefix(200))", "reason": "\(last.why.rawValue)", "epoch": "\(last.ack.epoch.map { "\($0)" } ?? "-")",
+            "more_ignored_since_last_line": "\(more)"])
     }
 
 }
@@ -381,6 +425,9 @@ public struct UplinkStats: Sendable, Codable, Hashable {
     public var centralReplicasOnline: Int?
     /// Batches sent again at once because a central replica went away while they were in flight.
     public var resentOnReplicaLoss: Int?
+    /// Acks that deleted nothing, per `AckRefusal` raw value (forged, replayed from an earlier run,
+    /// repeated, or naming ranges the batch did not carry). Empty until one arrives.
+    public var acksIgnored: [String: Int]?
     public var inflightBatches = 0
     /// The window now: batches that may be in flight (`uplink.window`, `max_inflight_batches`).
     /// Optional, like the ack latency, so a status file written before they existed still reads.
@@ -402,6 +449,7 @@ public struct UplinkStats: Sendable, Codable, Hashable {
         case centralOnline = "central_online"
         case centralReplicasOnline = "central_replicas_online"
         case resentOnReplicaLoss = "resent_on_replica_loss"
+        case acksIgnored = "acks_ignored"
         case inflightBatches = "inflight_batches"
         case windowBatches = "window_batches"
         case windowChanges = "window_changes"

@@ -45,6 +45,9 @@ public struct SeqRange: Codable, Sendable, Hashable {
 public struct UplinkAck: Codable, Sendable, Hashable {
     public var version: Int
     public var batch: String
+    /// The boot epoch the batch named in its header (absent from centrals of release 2 and before,
+    /// and for a batch that named none): an edge ignores an ack of another epoch than its own.
+    public var epoch: Int64?
     /// Sequence ranges now durably stored at the central (new or already there).
     public var committed: [SeqRange]
     /// Ranges of a batch the central refused as invalid; it keeps the raw batch for operators.
@@ -57,10 +60,11 @@ public struct UplinkAck: Codable, Sendable, Hashable {
     /// keeps the events and sends them again in smaller batches.
     public var maxBatchBytes: Int?
 
-    public init(batch: String, committed: [SeqRange], rejected: [SeqRange] = [], reason: String? = nil, batchRefused: Bool? = nil,
-                maxBatchBytes: Int? = nil) {
+    public init(batch: String, epoch: Int64? = nil, committed: [SeqRange], rejected: [SeqRange] = [], reason: String? = nil,
+                batchRefused: Bool? = nil, maxBatchBytes: Int? = nil) {
         version = 1
         self.batch = batch
+        self.epoch = epoch
         self.committed = committed
         self.rejected = rejected
         self.reason = reason
@@ -69,7 +73,7 @@ public struct UplinkAck: Codable, Sendable, Hashable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case version = "v", batch, committed, rejected, reason
+        case version = "v", batch, epoch, committed, rejected, reason
         case batchRefused = "batch_refused"
         case maxBatchBytes = "max_batch_bytes"
     }
