@@ -13,9 +13,10 @@ package struct MQTTOptionsReader {
 
     func resolve(_ path: String) -> String { document.resolve(path) }
 
-    /// `{hostname}` in a client id becomes this machine's host name: replicas started from one
-    /// configuration (a Kubernetes StatefulSet: pods `millwright-central-0`, `-1`, ...) each get
-    /// their own id, and keep it across restarts, so each resumes its own persistent session.
+    /// `{hostname}` in a client id, a username or a password file's path becomes this machine's
+    /// host name: replicas started from one configuration (a Kubernetes StatefulSet: pods
+    /// `millwright-central-0`, `-1`, ...) each get their own id and broker identity, and keep them
+    /// across restarts, so each resumes its own persistent session and speaks only for itself.
     package static func expand(_ clientID: String) -> String {
         guard clientID.contains("{hostname}") else { return clientID }
         return clientID.replacingOccurrences(of: "{hostname}", with: ProcessInfo.processInfo.hostName)
@@ -37,15 +38,15 @@ package struct MQTTOptionsReader {
             if !(5...65535).contains(o.keepalive) { f["keepalive"]?.issue("must be between 5s and 65535s") }
         }
         if let r = f["receive_maximum"]?.int(in: 1...65535) { o.receiveMaximum = r }
-        o.username = f["username"]?.string()
+        o.username = f["username"]?.string().map(Self.expand)
         if let pw = f["password"] { o.password = pw.string(nonEmpty: false) }
         if let pf = f["password_file"], let path = pf.string() {
             if f["password"] != nil { pf.issue("give password or password_file, not both") }
             do {
-                o.password = try String(contentsOfFile: resolve(path), encoding: .utf8)
+                o.password = try String(contentsOfFile: resolve(Self.expand(path)), encoding: .utf8)
                     .trimmingCharacters(in: .whitespacesAndNewlines)
             } catch {
-                pf.issue("cannot read \(resolve(path)): \(error.localizedDescription)")
+                pf.issue("cannot read \(resolve(Self.expand(path))): \(error.localizedDescription)")
             }
         }
         if (f["password"] != nil || f["password_file"] != nil) && o.username == nil {

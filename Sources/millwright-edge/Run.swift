@@ -25,6 +25,12 @@ struct Run: AsyncParsableCommand {
     @Option(help: "Simulated readings per machine per second.")
     var simulateRate = 1.0
 
+    @Option(help: "The simulator's username on the first broker (its identity there; the broker's TLS settings are reused).")
+    var simulateUsername: String?
+
+    @Option(help: "A file holding the simulator's password on the first broker.")
+    var simulatePasswordFile: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -60,6 +66,16 @@ struct Run: AsyncParsableCommand {
             var sim = SensorSimulator.Options()
             sim.host = broker.options.host
             sim.port = broker.options.port
+            sim.tls = broker.options.tls
+            sim.username = simulateUsername
+            if let file = simulatePasswordFile {
+                do {
+                    sim.password = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                } catch {
+                    throw ValidationError("--simulate-password-file: cannot read \(file): \(error.localizedDescription)")
+                }
+                if simulateUsername == nil { throw ValidationError("--simulate-password-file needs --simulate-username") }
+            }
             sim.machines = simulateMachines
             sim.rate = simulateRate
             options.simulator = sim

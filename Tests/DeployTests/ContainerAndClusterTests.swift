@@ -61,6 +61,9 @@ import Yams
 
     @Test func theComposeFileReferencesWhatExistsAndShipsValidConfigurations() throws {
         let dir = Self.deploy.appendingPathComponent("compose")
+        // The secrets the compose file mounts are made on the host first, never committed.
+        let made = try Self.run(dir.appendingPathComponent("make-secrets").path, [])
+        #expect(made.status == 0, "\(made.output)")
         let compose = try #require(try Yams.load(yaml: String(contentsOf: dir.appendingPathComponent("compose.yaml"), encoding: .utf8)) as? [String: Any])
         let services = try #require(compose["services"] as? [String: [String: Any]])
         #expect(Set(services.keys) == ["plant-broker", "central-broker", "postgres", "central-1", "central-2", "edge"])
@@ -70,20 +73,24 @@ import Yams
                 #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent(file).path), "\(name): \(file)")
                 #expect(FileManager.default.fileExists(atPath: root.appendingPathComponent("Package.swift").path), "\(name): context \(context)")
             }
-            for volume in service["volumes"] as? [String] ?? [] where volume.hasPrefix("./") {
+            for volume in service["volumes"] as? [String] ?? [] where volume.hasPrefix("./") || volume.hasPrefix("../") {
                 let source = String(volume.split(separator: ":")[0])
                 #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent(source).path), "\(name) mounts \(source)")
             }
         }
         // Each replica's configuration, with the paths it names inside the container replaced by the
         // files the compose file mounts there: a secret it reads must be mounted.
-        var clientIDs: Set<String> = []
-        for name in ["central-1", "central-2"] {
-            var text = try String(contentsOf: dir.appendingPathComponent("\(name).yaml"), encoding: .utf8)
+        func asMounted(_ name: String, _ file: String) throws -> String {
+            var text = try String(contentsOf: dir.appendingPathComponent(file), encoding: .utf8)
             for volume in services[name]?["volumes"] as? [String] ?? [] where volume.hasPrefix("./") {
                 let parts = volume.split(separator: ":").map(String.init)
                 text = text.replacingOccurrences(of: parts[1], with: dir.appendingPathComponent(parts[0]).standardizedFileURL.path)
             }
+            return text
+        }
+        var clientIDs: Set<String> = []
+        for name in ["central-1", "central-2"] {
+            let text = try asMounted(name, "\(name).yaml")
             let check = try Self.checkConfig("millwright-central", text)
             #expect(check.status == 0, "\(name): \(check.output)")
             #expect(check.output.contains("store postgresql://millwright@postgres:5432/millwright"), "\(check.output)")
@@ -91,7 +98,7 @@ import Yams
             #expect(services[name]?["read_only"] as? Bool == true)
         }
         #expect(clientIDs.count == 2, "each replica needs its own client_id")
-        let edge = try Self.checkConfig("millwright-edge", String(contentsOf: dir.appendingPathComponent("edge.yaml"), encoding: .utf8))
+        let edge = try Self.checkConfig("millwright-edge", asMounted("edge", "edge.yaml"))
         #expect(edge.status == 0, "\(edge.output)")
         #expect(services["edge"]?["read_only"] as? Bool == true)
     }
@@ -139,13 +146,19 @@ import Yams
         #expect(volumes.contains { ($0["secret"] as? [String: Any])?["secretName"] as? String == "millwright-central-postgres" })
         let secret = try TemporaryDirectory.make(prefix: "k8s-secret").appendingPathComponent("password")
         try "s3cret\n".write(to: secret, atomically: true, encoding: .utf8)
+        // The pod's broker password: one key per pod name in its secret, read by host name.
+        let brokerSecrets = try TemporaryDirectory.make(prefix: "k8s-broker")
+        try "pod-password\n".write(to: brokerSecrets.appendingPathComponent(ProcessInfo.processInfo.hostName), atomically: true, encoding: .utf8)
         let config = m.config.replacingOccurrences(of: "/etc/millwright-secrets/password", with: secret.path)
+            .replacingOccurrences(of: "/etc/millwright-broker/", with: brokerSecrets.path + "/")
+        #expect(volumes.contains { ($0["secret"] as? [String: Any])?["secretName"] as? String == "millwright-central-broker" })
         #expect(config != m.config, "the configuration reads the mounted secret")
         let check = try Self.checkConfig("millwright-central", config)
         #expect(check.status == 0, "\(check.output)")
         #expect(check.output.contains("store postgresql://millwright@postgres:5432/millwright"), "\(check.output)")
         // One file for every pod, yet one MQTT session per pod, stable across its restarts.
-        #expect(config.contains("client_id: millwright-central-{hostname}") && config.contains("shared_subscription:"))
+        #expect(config.contains(#"client_id: "{hostname}""#) && config.contains(#"username: "{hostname}""#)
+                && config.contains("shared_subscription:"))
         #expect(m.docs["StatefulSet"] != nil, "stable pod names keep each pod's client id across restarts")
     }
 }

@@ -7,7 +7,7 @@ import TestSupport
 @Suite("MQTT security against a real mosquitto", .serialized)
 struct MQTTSecurityTests {
     /// A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl.
-    static func makePKI(in dir: URL) throws -> (ca: String, serverCert: String, serverKey: String, clientCert: String, clientKey: String) {
+    static func makePKI(in dir: URL, clientName: String = "edge-gw") throws -> (ca: String, serverCert: String, serverKey: String, clientCert: String, clientKey: String) {
         let d = dir.path
         func ssl(_ args: [String]) throws {
             let r = try Executables.run("openssl", args)
@@ -17,7 +17,7 @@ struct MQTTSecurityTests {
                  "-keyout", "\(d)/ca.key", "-out", "\(d)/ca.pem"])
         try "subjectAltName=IP:127.0.0.1\n".write(toFile: "\(d)/san.ext", atomically: true, encoding: .utf8)
         for name in ["server", "client"] {
-            try ssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(name == "server" ? "127.0.0.1" : "edge-gw")",
+            try ssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(name == "server" ? "127.0.0.1" : clientName.replacingOccurrences(of: "/", with: "\\/"))",
                      "-keyout", "\(d)/\(name).key", "-out", "\(d)/\(name).csr"])
             try ssl(["x509", "-req", "-in", "\(d)/\(name).csr", "-CA", "\(d)/ca.pem", "-CAkey", "\(d)/ca.key", "-CAcreateserial",
                      "-days", "2", "-out", "\(d)/\(name).pem"] + (name == "server" ? ["-extfile", "\(d)/san.ext"] : []))
@@ -61,6 +61,49 @@ struct MQTTSecurityTests {
         plain.clientID = "plain"
         plain.tls = nil
         #expect(try connects(plain, timeout: 1.5).0 == false)
+    }
+
+    /// A central broker as deploy/mosquitto/central-broker.conf describes it for certificates: TLS,
+    /// a client certificate required, its common name the identity the shipped ACL applies to.
+    @Test func aCertificateIsTheIdentityAndOneFromAnotherCAIsRefused() throws {
+        let pki = try Self.makePKI(in: try TemporaryDirectory.make(prefix: "pki"), clientName: "plant-a/gw-1")
+        let other = try Self.makePKI(in: try TemporaryDirectory.make(prefix: "pki-other"), clientName: "plant-a/gw-1")
+        let broker = try MosquittoBroker(extraConfig: "log_type debug", listenerOptions: """
+            cafile \(pki.ca)
+            certfile \(pki.serverCert)
+            keyfile \(pki.serverKey)
+            require_certificate true
+            use_identity_as_username true
+            acl_file \(packageRoot.appendingPathComponent("deploy/mosquitto/central-broker.acl").path)
+            """, allowAnonymous: false)
+        defer { broker.stop() }
+        var o = MQTTConnectionOptions(port: broker.port, clientID: "gw-1", reconnect: .init(initial: 0.1, maximum: 0.3))
+        o.protocolVersion = .v5  // as the edge's uplink: a refused publish is a PUBACK reason code
+        o.tls = .init(caFile: pki.ca, certFile: pki.clientCert, keyFile: pki.clientKey)
+
+        // A certificate with the same name from another CA: refused at the handshake.
+        var forged = o
+        forged.clientID = "forged"
+        forged.tls = .init(caFile: pki.ca, certFile: other.clientCert, keyFile: other.clientKey)
+        #expect(try connects(forged, timeout: 1.5).0 == false)
+        // A client that trusts another CA refuses this broker (the server certificate is verified).
+        var wrongTrust = o
+        wrongTrust.clientID = "wrong-trust"
+        wrongTrust.tls = .init(caFile: other.ca, certFile: other.clientCert, keyFile: other.clientKey)
+        #expect(try connects(wrongTrust, timeout: 1.5).0 == false)
+
+        // The genuine certificate connects, as plant-a/gw-1: its own events go through, another edge's are refused.
+        let c = try MQTTClient(options: o, onMessage: { _ in })
+        c.start()
+        defer { c.stop() }
+        #expect(eventually { c.isConnected })
+        let log = { (try? String(contentsOfFile: broker.directory.appendingPathComponent("mosquitto.log").path, encoding: .utf8)) ?? "" }
+        try c.publish(topic: "millwright/v1/plant-a/gw-2/events", payload: Array("x".utf8), qos: 1)
+        try c.publish(topic: "millwright/v1/plant-a/gw-1/events", payload: Array("x".utf8), qos: 1)
+        #expect(eventually { log().contains("Denied PUBLISH from gw-1") && log().contains("'millwright/v1/plant-a/gw-2/events'") })
+        #expect(eventually { log().contains("Received PUBLISH from gw-1") && log().contains("'millwright/v1/plant-a/gw-1/events'") }, "\(log().suffix(1500))")
+        #expect(log().components(separatedBy: "Denied PUBLISH").count == 2, "only the other edge's topic was refused")
+        #expect(log().contains("as gw-1") && log().contains("u'plant-a/gw-1'"), "the certificate's common name is the username")
     }
 
     @Test func usernameAndPassword() throws {

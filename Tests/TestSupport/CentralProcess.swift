@@ -16,7 +16,8 @@ public final class CentralProcess: Sendable {
 
     public static var binary: String { packageRoot.appendingPathComponent(".build/debug/millwright-central").path }
 
-    public init(brokerPort: Int, clientID: String = "test-central", extra: String = "") throws {
+    /// `broker` adds keys to the broker's flow mapping (", username: ..., password_file: ...").
+    public init(brokerPort: Int, clientID: String = "test-central", broker: String = "", extra: String = "") throws {
         dir = try TemporaryDirectory.make(prefix: "central")
         configPath = dir.appendingPathComponent("central.yaml").path
         var store = ""
@@ -32,7 +33,7 @@ public final class CentralProcess: Sendable {
         try """
             central: test-central
             data_dir: data
-            broker: { port: \(brokerPort), client_id: \(clientID), reconnect: { initial: 100ms, maximum: 1s } }
+            broker: { port: \(brokerPort), client_id: \(clientID), reconnect: { initial: 100ms, maximum: 1s }\(broker) }
             \(extra)
             \(store)
             """.write(toFile: configPath, atomically: true, encoding: .utf8)

@@ -8,15 +8,16 @@ import Foundation
 public enum StateSensorLoad {
     /// An edge configuration (for `EdgeProcess`) with that sensor, uplinked to `centralPort`.
     /// `uplink` replaces the ack timeout and batch size the delivery tests use.
+    /// `plant` adds keys to the plant broker's mapping (", username: ..."); `uplink` is the uplink's keys.
     public static func edgeYAML(edge: String = "gw-1", centralPort: Int, extra: String = "",
-                                uplink: String = "ack_timeout: 1s, batch_events: 50") -> (Int, String) -> String {
+                                uplink: String = "ack_timeout: 1s, batch_events: 50", plant: String = "") -> (Int, String) -> String {
         { port, dir in
             """
             site: plant-a
             edge: \(edge)
             data_dir: \(dir)
             brokers:
-              plant: { port: \(port), client_id: \(edge)-plant, reconnect: { initial: 100ms, maximum: 1s } }
+              plant: { port: \(port), client_id: \(edge)-plant, reconnect: { initial: 100ms, maximum: 1s }\(plant) }
             uplink: { port: \(centralPort), client_id: \(edge)-uplink, \(uplink),
                       status_interval: 500ms, reconnect: { initial: 100ms, maximum: 1s } }
             ingest: { status_interval: 200ms, watch_interval: 0s }

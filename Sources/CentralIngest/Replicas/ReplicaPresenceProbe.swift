@@ -66,6 +66,8 @@ public enum ReplicaPresenceProbe {
             }
             try? await Task.sleep(for: .milliseconds(20))
         }
-        throw Failure(description: published ? "no answer from the broker within \(timeout)" : "cannot connect to \(options.host):\(options.port) within \(timeout)")
+        throw Failure(description: published
+            ? "no answer from the broker within \(timeout) (a broker ACL must let this identity read and write \(UplinkTopics.root)/central/probe/#)"
+            : "cannot connect to \(options.host):\(options.port) within \(timeout)")
     }
 }

@@ -16,6 +16,10 @@ public struct SensorSimulator: Service {
         /// Readings per machine per second.
         public var rate = 1.0
         public var seed: UInt64 = 42
+        /// The simulator's identity on a broker that requires one (the demo's plant broker does).
+        public var username: String?
+        public var password: String?
+        public var tls: MQTTConnectionOptions.TLS?
 
         public init() {}
     }
@@ -38,9 +42,11 @@ public struct SensorSimulator: Service {
     }
 
     public func run() async throws {
-        let client = try MQTTClient(
-            options: .init(host: options.host, port: options.port, clientID: "millwright-simulator-\(getpid())"),
-            logger: logger, onMessage: { _ in })
+        var connection = MQTTConnectionOptions(host: options.host, port: options.port, clientID: "millwright-simulator-\(getpid())")
+        connection.username = options.username
+        connection.password = options.password
+        connection.tls = options.tls
+        let client = try MQTTClient(options: connection, logger: logger, onMessage: { _ in })
         client.start()
         defer { client.stop() }
         logger.info("sensor simulator publishing", metadata: [
