@@ -19,17 +19,34 @@ def pinned(cpus):
     if not cpus: return None
     return lambda: os.sched_setaffinity(0, cpus)
 
-def start_broker(workdir, name, cpus=None):
-    """A private mosquitto on a free loopback port; never drops QoS 1 for a slow consumer."""
+def start_broker(workdir, name, cpus=None, tls=None):
+    """A private mosquitto on a free loopback port; never drops QoS 1 for a slow consumer. `tls`:
+    (cafile, certfile, keyfile) for a TLS listener."""
     port = free_port()
     conf = os.path.join(workdir, f"mosquitto-{name}.conf")
+    listener_tls = f"cafile {tls[0]}\ncertfile {tls[1]}\nkeyfile {tls[2]}\n" if tls else ""
     with open(conf, "w") as f:
-        f.write(f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+        f.write(f"listener {port} 127.0.0.1\n{listener_tls}allow_anonymous true\npersistence false\n"
                 "max_queued_messages 0\nmax_queued_bytes 0\n" + ("user root\n" if os.geteuid() == 0 else ""))
     mosq = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     proc = subprocess.Popen([mosq, "-c", conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=pinned(cpus))
     wait_port(port)
     return proc, port
+
+def make_pki(d):
+    """A CA and a server certificate for 127.0.0.1 it signed, made with openssl into folder `d`:
+    (ca.pem, server.pem, server.key), the key readable by a broker running as another user."""
+    def ssl(*args):
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=millwright-test-ca",
+        "-keyout", f"{d}/ca.key", "-out", f"{d}/ca.pem")
+    with open(f"{d}/san.ext", "w") as f:
+        f.write("subjectAltName=IP:127.0.0.1\n")
+    ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", f"{d}/server.key", "-out", f"{d}/server.csr")
+    ssl("x509", "-req", "-in", f"{d}/server.csr", "-CA", f"{d}/ca.pem", "-CAkey", f"{d}/ca.key", "-CAcreateserial",
+        "-days", "2", "-out", f"{d}/server.pem", "-extfile", f"{d}/san.ext")
+    os.chmod(f"{d}/server.key", 0o644)
+    return f"{d}/ca.pem", f"{d}/server.pem", f"{d}/server.key"
 
 def stop(proc, grace=15):
     if proc is None or proc.poll() is not None: return
@@ -209,13 +226,13 @@ def perf_stop(p):
 
 class Central:
     """millwright-central with its own data dir on the central broker."""
-    def __init__(self, binary, workdir, tag, port, cpus=None):
+    def __init__(self, binary, workdir, tag, port, cpus=None, broker_extra=""):
         self.dir = os.path.join(workdir, f"central-{tag}")
         os.makedirs(self.dir)
         self.db = os.path.join(self.dir, "data", "central.sqlite")
         cfg = os.path.join(self.dir, "central.yaml")
         with open(cfg, "w") as f:
-            f.write(f"central: bench-{tag}\ndata_dir: data\nbroker: {{ port: {port}, client_id: bench-central-{tag} }}\n")
+            f.write(f"central: bench-{tag}\ndata_dir: data\nbroker: {{ port: {port}, client_id: bench-central-{tag}{broker_extra} }}\n")
         self.log = os.path.join(self.dir, "central.log")
         self.proc = subprocess.Popen([binary, "run", "--config", cfg, "--log-level", "info"],
                                      stdout=open(self.log, "w"), stderr=subprocess.STDOUT, preexec_fn=pinned(cpus))

@@ -36,14 +36,14 @@ def uplink_keys(a):
     keys = {"batch_events": a.batch_events, "batch_bytes": a.batch_bytes, "max_inflight_batches": a.inflight, "window": a.window}
     return "".join(f" {k}: {v}," for k, v in keys.items() if v is not None)
 
-def edge_yaml(edge, data_dir, plant_port, central_port, a):
+def edge_yaml(edge, data_dir, plant_port, central_port, a, uplink_extra=""):
     return f"""
 site: {SITE}
 edge: {edge}
 data_dir: {data_dir}
 brokers:
   plant: {{ port: {plant_port}, client_id: {edge}-plant }}
-uplink: {{ port: {central_port}, client_id: {edge}-uplink,{uplink_keys(a)} status_interval: 1s }}
+uplink: {{ port: {central_port}, client_id: {edge}-uplink,{uplink_keys(a)} status_interval: 1s{uplink_extra} }}
 ingest: {{ status_interval: 250ms, watch_interval: 0s }}
 sensors:
   - name: state

@@ -21,7 +21,7 @@ public final class PostgresDatabase: Sendable {
         self.logger = logger
         var config = PostgresClient.Configuration(host: settings.host, port: settings.port, username: settings.user,
                                                   password: settings.password, database: settings.database,
-                                                  tls: Self.tls(settings.tls))
+                                                  tls: try Self.tls(settings.tls, caFile: settings.caFile))
         config.options.maximumConnections = settings.connections
         config.options.connectTimeout = .seconds(10)
         // A replica that stops between two statements of a transaction (SIGSTOP, a frozen VM, a
@@ -44,11 +44,42 @@ public final class PostgresDatabase: Sendable {
     /// How long PostgreSQL lets one of our transactions sit idle before ending it.
     public static let idleTransactionTimeout = Duration.seconds(10)
 
-    static func tls(_ mode: StoreSettings.TLSMode) -> PostgresClient.Configuration.TLS {
+    /// Why a connection cannot be made, from one connection outside the pool (nil: it can).
+    func directConnectionError() async -> (any Error)? {
+        do {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            if let ca = settings.caFile { tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(ca)) }
+            let mode: PostgresConnection.Configuration.TLS = switch settings.tls {
+            case .disable: .disable
+            case .prefer: .prefer(try NIOSSLContext(configuration: tls))
+            case .require, .verifyFull: .require(try NIOSSLContext(configuration: tls))
+            }
+            var c = PostgresConnection.Configuration(host: settings.host, port: settings.port, username: settings.user,
+                                                     password: settings.password, database: settings.database, tls: mode)
+            c.options.connectTimeout = .seconds(10)
+            let connection = try await PostgresConnection.connect(configuration: c, id: 0, logger: logger)
+            try await connection.close()
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// The client's TLS: NIOSSL's client configuration verifies the certificate chain and the host
+    /// name; `caFile` replaces the system's trust store.
+    static func tls(_ mode: StoreSettings.TLSMode, caFile: String?) throws -> PostgresClient.Configuration.TLS {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        if let caFile {
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            } catch {
+                throw PostgresStoreError("cannot read the CA file \(caFile) (store.ca_file): \(error)")
+            }
+        }
         switch mode {
         case .disable: return .disable
-        case .prefer: return .prefer(.makeClientConfiguration())
-        case .require: return .require(.makeClientConfiguration())
+        case .prefer: return .prefer(tls)
+        case .require, .verifyFull: return .require(tls)
         }
     }
 
@@ -56,11 +87,16 @@ public final class PostgresDatabase: Sendable {
         let deadline = ContinuousClock.now + timeout
         while true {
             do {
+                // First one connection of our own: the pool reports a connection it could not make
+                // only as a tripped circuit breaker, a minute later; a direct connection says why at
+                // once (TLS, a password, an unknown database), and whether waiting can help.
+                if let refused = await directConnectionError() { throw refused }
                 try await client.query("SELECT 1", logger: logger)
                 return
             } catch {
-                if ContinuousClock.now >= deadline || Self.isPermanent(error) {
-                    throw PostgresStoreError("cannot reach PostgreSQL at \(settings.display): \(Self.describe(error))")
+                let reason = error is PSQLError ? error : await directConnectionError() ?? error
+                if ContinuousClock.now >= deadline || Self.isPermanent(reason) {
+                    throw PostgresStoreError("cannot reach PostgreSQL at \(settings.display): \(Self.describe(reason))")
                 }
                 try await Task.sleep(for: .milliseconds(250))
             }
@@ -138,6 +174,9 @@ public final class PostgresDatabase: Sendable {
 
     /// Refused credentials or a database that does not exist: waiting will not help.
     static func isPermanent(_ error: any Error) -> Bool {
+        // TLS asked for and not possible (no TLS at the server, a certificate that does not verify):
+        // waiting does not change that, and plaintext is never the fallback.
+        if let e = error as? PSQLError, e.code == .sslUnsupported || e.underlying is NIOSSLError { return true }
         guard let state = sqlState(error) else { return false }
         return state.hasPrefix("28") || state == "3D000"
     }
@@ -149,7 +188,13 @@ public final class PostgresDatabase: Sendable {
             if let info = e.serverInfo, let message = info[.message] {
                 return "\(message) (SQLSTATE \(info[.sqlState] ?? "?"))"
             }
-            return "\(e.code)"
+            if e.code == .sslUnsupported {
+                return "the server does not offer TLS, and store.tls requires it (no plaintext fallback)"
+            }
+            if let underlying = e.underlying as? NIOSSLError {
+                return "TLS failed: \(underlying) (store.tls and store.ca_file: the server's certificate must chain to the CA and name the host)"
+            }
+            return e.underlying.map { "\(e.code): \($0)" } ?? "\(e.code)"
         }
         return "\(error)"
     }

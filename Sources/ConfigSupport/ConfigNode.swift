@@ -5,6 +5,8 @@ import Yams
 package final class IssueLog {
     package let file: String
     package private(set) var issues: [ConfigIssue] = []
+    /// Things that work but should not be so (an inline secret): reported, never refused.
+    package private(set) var warnings: [ConfigIssue] = []
     private var seen = Set<ConfigIssue>()
     /// Keys renamed so that Yams accepts a repeated key: marker -> the key's real first character.
     package var renamedKeys: [Unicode.Scalar: Unicode.Scalar] = [:]
@@ -15,6 +17,11 @@ package final class IssueLog {
         let issue = ConfigIssue(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, path: path, message: message)
         // A template used by many sensors reports its own mistakes once.
         if seen.insert(issue).inserted { issues.append(issue) }
+    }
+
+    package func warn(_ mark: Mark?, _ path: String, _ message: String) {
+        let warning = ConfigIssue(file: file, line: mark?.line ?? 1, column: mark?.column ?? 1, path: path, message: message)
+        if !warnings.contains(warning) { warnings.append(warning) }
     }
 
     /// A key as written in the file (undoing the renaming that let a repeated key through Yams).
@@ -42,6 +49,14 @@ package struct ConfigNode {
     package var mark: Mark? { node.mark }
 
     package func issue(_ message: String) { log.add(mark, path, message) }
+
+    /// A located warning: the file is used, and `check-config` and the start-up log say this.
+    package func warn(_ message: String) { log.warn(mark, path, message) }
+
+    /// What a secret written into the file costs, and the key that takes it from a file instead.
+    package static func inlineSecretWarning(_ fileForm: String) -> String {
+        "a secret written in the configuration file: whoever reads the file (a backup, a support bundle, version control) has it; put it in a file of its own, readable by the service only, with `\(fileForm)`"
+    }
 
     package func child(_ key: String, _ node: Node) -> ConfigNode {
         ConfigNode(node: node, path: path.isEmpty ? key : "\(path).\(key)", log: log)

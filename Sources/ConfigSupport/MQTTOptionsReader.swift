@@ -39,7 +39,10 @@ package struct MQTTOptionsReader {
         }
         if let r = f["receive_maximum"]?.int(in: 1...65535) { o.receiveMaximum = r }
         o.username = f["username"]?.string().map(Self.expand)
-        if let pw = f["password"] { o.password = pw.string(nonEmpty: false) }
+        if let pw = f["password"] {
+            o.password = pw.string(nonEmpty: false)
+            pw.warn(ConfigNode.inlineSecretWarning("password_file"))
+        }
         if let pf = f["password_file"], let path = pf.string() {
             if f["password"] != nil { pf.issue("give password or password_file, not both") }
             do {

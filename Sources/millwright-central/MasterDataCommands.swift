@@ -73,7 +73,8 @@ struct Assign: AsyncParsableCommand {
     @Option(help: "Start, RFC 3339 (for example 2026-11-24T08:00:00Z).") var from: String
     @Option(help: "End, RFC 3339; not in the future.") var to: String
     @Option(help: "The routing operation's name, when the order has several works on that equipment.") var operation: String = ""
-    @Option(help: "Who assigns (recorded with the assignment).") var operatorName: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+    @Option(help: "Free text recorded with the assignment beside who ran the command (the OS user, always recorded), like a ticket number.")
+    var note: String?
 
     func run() async throws {
         let ctx = try await SyncContext.open(config: config)
@@ -84,6 +85,7 @@ struct Assign: AsyncParsableCommand {
             throw ValidationError("--from and --to must be RFC 3339 times, like 2026-11-24T08:00:00Z")
         }
         let now = Timestamp.now()
+        let operatorName = OperatorIdentity.current(note: note)
         guard start < end else { throw ValidationError("--from must be before --to") }
         guard end <= now else { throw ValidationError("--to is in the future: assign only what was counted") }
         let imported = try await ctx.store.orders()

@@ -46,6 +46,7 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "millwright-central")
         let cfg = try loadConfig(config)
         let syncConfig = try loadSyncConfig(config)
+        for w in (cfg.warnings + syncConfig.warnings).sorted() { logger.warning("configuration: \(w)") }
         let stores = try await OpenedStores.open(cfg, logger: logger)
         if cfg.sharedSubscription != nil, cfg.broker.sessionExpiry > 0 {
             logger.warning("broker.session_expiry is above 0 with ingest.shared_subscription: a broker such as mosquitto keeps handing this replica's share of the batches to its session while it is away, and they wait until its edges resend them; leave session_expiry out (0s with a shared subscription) unless your broker redistributes a disconnected member's messages",
@@ -167,6 +168,8 @@ struct CheckConfig: AsyncParsableCommand {
         case .postgresql(let pg): backend = pg.display
         }
         print("\(file): OK — central \(c.central), broker \(c.broker.host):\(c.broker.port), store \(backend); config_version \(c.version)")
+        // Usable, but worth fixing (an inline secret, plaintext allowed to a remote database): exit 0.
+        for w in (c.warnings + s.warnings).sorted() { print("warning: \(w)") }
         if s.isEnabled {
             print("  sync: \(s.equipment.count) equipment mapped, targets \(s.targets.keys.sorted().joined(separator: ", ")), "
                   + "routes \(s.routes.sorted { $0.key < $1.key }.map { "\($0.key)->\($0.value)" }.joined(separator: ", "))")

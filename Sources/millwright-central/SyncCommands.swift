@@ -91,13 +91,14 @@ struct Postings: ParsableCommand {
         @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
         @Argument(help: "The posting id.") var id: Int64
         @Option(help: "A file with the corrected JSON payload.") var payloadFile: String?
-        @Option(help: "Who replays (recorded in the audit trail).") var operatorName: String = ProcessInfo.processInfo.environment["USER"] ?? "operator"
+        @Option(help: "Free text recorded in the audit trail beside who ran the command (the OS user, always recorded), like a ticket number.")
+        var note: String?
 
         func run() async throws {
             let ctx = try await SyncContext.open(config: config)
             let payload = try payloadFile.map { try String(contentsOfFile: $0, encoding: .utf8) }
             do {
-                let p = try await ctx.store.replay(id: id, payload: payload, operator: operatorName, now: .now())
+                let p = try await ctx.store.replay(id: id, payload: payload, operator: OperatorIdentity.current(note: note), now: .now())
                 print("posting #\(p.id) queued again (\(p.kind) -> \(p.target))\(payload == nil ? "" : " with the edited payload")")
             } catch let e as SyncStore.StoreError {
                 FileHandle.standardError.write(Data("\(e)\n".utf8))

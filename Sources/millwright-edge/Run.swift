@@ -54,6 +54,7 @@ struct Run: AsyncParsableCommand {
         let cfg: EdgeConfiguration
         do {
             cfg = try EdgeConfiguration.load(file: config)
+            for w in cfg.warnings { logger.warning("configuration: \(w)") }
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(2)

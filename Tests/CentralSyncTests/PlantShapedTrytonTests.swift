@@ -160,11 +160,13 @@ import TestSupport
         #expect(master.contains("PO-LOOSE") && master.contains("on Line 2 / Press 2") && master.contains("-> equipment press-2"), "\(master)")
 
         let from = t0.rfc3339, to = (t0 + .seconds(1200)).rfc3339
-        let assigned = try cli("assign --equipment press-2 --order PO-LOOSE --from \(from) --to \(to) --operator-name alice")
+        let assigned = try cli("assign --equipment press-2 --order PO-LOOSE --from \(from) --to \(to) --note ticket-7")
         #expect(assigned.status == 0, "\(assigned.output)")
         let again = try cli("assign --equipment press-2 --order PO-LOOSE --from \(from) --to \(to)")
         #expect(again.status != 0 && again.output.contains("already has an order"), "\(again.output)")
-        #expect(try cli("master-data").output.contains("from operator (alice)"))
+        // Recorded: the OS user who ran it (not a name the caller types), with the note beside it.
+        let user = getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "?"
+        #expect(try cli("master-data").output.contains("from operator (\(user) (uid \(geteuid())); note: ticket-7)"))
 
         try await h.reconcile()
         try await h.deliver()

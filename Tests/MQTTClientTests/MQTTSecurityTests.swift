@@ -6,25 +6,7 @@ import TestSupport
 /// TLS with a private CA and client certificates, and username/password, against a real mosquitto.
 @Suite("MQTT security against a real mosquitto", .serialized)
 struct MQTTSecurityTests {
-    /// A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl.
-    static func makePKI(in dir: URL, clientName: String = "edge-gw") throws -> (ca: String, serverCert: String, serverKey: String, clientCert: String, clientKey: String) {
-        let d = dir.path
-        func ssl(_ args: [String]) throws {
-            let r = try Executables.run("openssl", args)
-            guard r.status == 0 else { throw FixtureError("openssl \(args.joined(separator: " ")) failed") }
-        }
-        try ssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=millwright-test-ca",
-                 "-keyout", "\(d)/ca.key", "-out", "\(d)/ca.pem"])
-        try "subjectAltName=IP:127.0.0.1\n".write(toFile: "\(d)/san.ext", atomically: true, encoding: .utf8)
-        for name in ["server", "client"] {
-            try ssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(name == "server" ? "127.0.0.1" : clientName.replacingOccurrences(of: "/", with: "\\/"))",
-                     "-keyout", "\(d)/\(name).key", "-out", "\(d)/\(name).csr"])
-            try ssl(["x509", "-req", "-in", "\(d)/\(name).csr", "-CA", "\(d)/ca.pem", "-CAkey", "\(d)/ca.key", "-CAcreateserial",
-                     "-days", "2", "-out", "\(d)/\(name).pem"] + (name == "server" ? ["-extfile", "\(d)/san.ext"] : []))
-        }
-        for f in ["server.key", "client.key"] { chmod("\(d)/\(f)", 0o644) }
-        return ("\(d)/ca.pem", "\(d)/server.pem", "\(d)/server.key", "\(d)/client.pem", "\(d)/client.key")
-    }
+    static func makePKI(in dir: URL, clientName: String = "edge-gw") throws -> TestPKI { try TestPKI(in: dir, clientName: clientName) }
 
     func connects(_ options: MQTTConnectionOptions, timeout: Double = 60) throws -> (Bool, [MQTTConnectionEvent]) {
         let received = Received()

@@ -35,7 +35,12 @@ public final class PostgresServer: Sendable {
     /// `stop()` it at the end.
     public static func separate() throws -> PostgresServer { try PostgresServer() }
 
-    init() throws {
+    /// A server of its own that also accepts TLS with this certificate and key (PEM files, copied).
+    public static func separate(tlsCertificate: String, key: String) throws -> PostgresServer {
+        try PostgresServer(tls: (tlsCertificate, key))
+    }
+
+    init(tls: (certificate: String, key: String)? = nil) throws {
         let bin = try Self.binDirectory()
         directory = try TemporaryDirectory.make(prefix: "postgres")
         let data = directory.appendingPathComponent("data")
@@ -48,8 +53,18 @@ public final class PostgresServer: Sendable {
             initdb.terminate()
             throw FixtureError("initdb failed: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         }
+        var ssl: [String] = []
+        if let tls {
+            // PostgreSQL refuses a key others can read, or one its user does not own.
+            let cert = directory.appendingPathComponent("server.crt").path, key = directory.appendingPathComponent("server.key").path
+            try FileManager.default.copyItem(atPath: tls.certificate, toPath: cert)
+            try FileManager.default.copyItem(atPath: tls.key, toPath: key)
+            chmod(key, 0o600)
+            if asRoot { try Self.chown(cert); try Self.chown(key) }
+            ssl = ["-c", "ssl=on", "-c", "ssl_cert_file=\(cert)", "-c", "ssl_key_file=\(key)"]
+        }
         port = try FreePort.find()
-        process = try ChildProcess(Self.setpriv(asRoot), Self.command(asRoot, "\(bin)/postgres", [
+        process = try ChildProcess(Self.setpriv(asRoot), Self.command(asRoot, "\(bin)/postgres", ssl + [
             "-D", data.path, "-p", "\(port)", "-k", directory.path,
             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
             "-c", "max_connections=300", "-c", "shared_buffers=64MB",

@@ -19,6 +19,9 @@ public struct CentralConfiguration: Sendable, Hashable {
     public var store: StoreSettings = .sqlite
     /// How long a replica's lease on the singleton jobs lasts without renewal (`store.lease_ttl`).
     public var leaseTTL = Millis(15_000)
+    /// What the file does that works but should not (an inline secret, plaintext allowed to a remote
+    /// database), located; `check-config` prints them and `run` logs them.
+    public var warnings: [ConfigIssue] = []
 
     /// This replica's name in presence messages (`UplinkTopics.replicaPresence`): its broker client id,
     /// or the central's name when the client id is left to the broker.
@@ -39,7 +42,8 @@ public struct CentralConfiguration: Sendable, Hashable {
         let log = doc.root.log
         let result = read(doc)
         if !log.issues.isEmpty { throw ConfigError(issues: log.issues.sorted()) }
-        guard let result else { throw ConfigError(file: file, "the configuration is incomplete") }
+        guard var result else { throw ConfigError(file: file, "the configuration is incomplete") }
+        result.warnings = log.warnings.sorted()
         return result
     }
 

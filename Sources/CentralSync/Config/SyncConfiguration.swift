@@ -70,6 +70,8 @@ public struct SyncConfiguration: Sendable, Hashable {
     public var planningEvery: Millis?
     public var planningFolder: String?
     public var planningTarget: String?
+    /// The sync sections' warnings (an inline secret), located; see `CentralConfiguration.warnings`.
+    public var warnings: [ConfigIssue] = []
 
     public static let postingKinds = ["yield", "scrap", "consumption", "maintenance_notification", "quality_hold", "escalation", "planning_exception"]
 
@@ -85,8 +87,9 @@ public struct SyncConfiguration: Sendable, Hashable {
 
     public static func parse(yaml: String, file: String = "<config>") throws(ConfigError) -> SyncConfiguration {
         let doc = try YAMLDocument(text: yaml, file: file, example: "central/examples/central.yaml")
-        let result = read(doc)
+        var result = read(doc)
         if !doc.root.log.issues.isEmpty { throw ConfigError(issues: doc.root.log.issues.sorted()) }
+        result.warnings = doc.root.log.warnings.sorted()
         return result
     }
 
@@ -98,6 +101,7 @@ public struct SyncConfiguration: Sendable, Hashable {
             if let t = f["tryton"], let tf = t.fields(allowed: ["url", "database", "user", "password", "password_file", "timeout"],
                                                      required: ["url", "database"]) {
                 var password = tf["password"]?.string() ?? ""
+                tf["password"]?.warn(ConfigNode.inlineSecretWarning("password_file"))
                 if let pf = tf["password_file"], let path = pf.string() {
                     if let text = try? String(contentsOfFile: doc.resolve(path), encoding: .utf8) {
                         password = text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -164,8 +168,7 @@ public struct SyncConfiguration: Sendable, Hashable {
                 switch f["kind"]?.oneOf(["http", "mqtt", "folder"]) {
                 case "http":
                     guard let url = f["url"]?.string() else { node.issue("an http target needs `url`"); continue }
-                    var headers: [String: String] = [:]
-                    for (k, v) in f["headers"]?.entries() ?? [] { headers[k] = v.string() ?? "" }
+                    let headers = HeaderValues.read(f["headers"], document: doc)
                     c.targets[name] = .http(url: url, template: f["template"]?.string(), headers: headers)
                 case "mqtt":
                     guard let topic = f["topic"]?.string() else { node.issue("an mqtt target needs `topic`, like plant/{site}/{equipment}/escalations"); continue }

@@ -18,7 +18,8 @@ extension EdgeConfiguration {
         let reader = ConfigReader(root: doc.root, document: doc)
         let config = reader.read()
         if !log.issues.isEmpty { throw ConfigError(issues: log.issues.sorted()) }
-        guard let config else { throw ConfigError(file: file, "the configuration is incomplete") }
+        guard var config else { throw ConfigError(file: file, "the configuration is incomplete") }
+        config.warnings = log.warnings.sorted()
         return config
     }
 }

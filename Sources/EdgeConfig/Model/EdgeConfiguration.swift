@@ -1,3 +1,4 @@
+import ConfigSupport
 import EdgeRules
 import MillwrightCore
 import MQTTClient
@@ -16,6 +17,9 @@ public struct EdgeConfiguration: Sendable, Hashable {
     public var outbox: OutboxConfig
     /// A short hash of the file's text, reported in status so operators can tell which config runs.
     public var version: String
+    /// What the file does that works but should not (an inline secret), located; `check-config`
+    /// prints them and the agent logs them at start.
+    public var warnings: [ConfigIssue] = []
 
     public func broker(named name: String) -> BrokerConfig? { brokers.first { $0.name == name } }
 }

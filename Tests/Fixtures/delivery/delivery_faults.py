@@ -29,6 +29,10 @@ import argparse, json, os, random, shutil, signal, socket, sqlite3, subprocess, 
 
 import paho.mqtt.client as mqtt
 
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))  # the package
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from benchlib import make_pki  # noqa: E402
+
 
 def free_port():
     with socket.socket() as s:
@@ -86,12 +90,53 @@ class Proc:
                 self.kill()
 
 
+class Secure:
+    """--secure: both brokers as deploy/mosquitto ships them, over TLS. A CA and a certificate for
+    127.0.0.1 made with openssl, a password per identity (scripts/make-credentials), the shipped ACL
+    files; every client (the edge, the replicas, the publisher, the presence watcher) verifies the
+    broker and logs in."""
+
+    def __init__(self, work, replicas):
+        self.dir = f"{work}/secure"
+        os.makedirs(self.dir)
+        d = self.dir
+        ca, cert, key = make_pki(d)  # bench/benchlib.py: the same CA and certificate the TLS benchmark makes
+        self.replica_names = [f"millwright-central-{r}" for r in range(replicas)]  # users in the shipped ACL
+        identities = ["plant:millwright-edge", "plant:sensors", "central:plant-a/gw-1", "central:observer"] + \
+            [f"central:{n}" for n in self.replica_names]
+        subprocess.run([f"{ROOT}/scripts/make-credentials", "--readable", f"{d}/credentials", *identities], check=True, capture_output=True)
+        self.ca, self.cert, self.key = ca, cert, key
+
+    def password_file(self, broker, identity):
+        return f"{self.dir}/credentials/{broker}-{identity.replace('/', '_')}.pass"
+
+    def password(self, broker, identity):
+        with open(self.password_file(broker, identity)) as f:
+            return f.read().strip()
+
+    def listener(self, broker):
+        """The listener lines of a broker config (after `listener PORT 127.0.0.1`)."""
+        return (f"allow_anonymous false\npassword_file {self.dir}/credentials/{broker}-broker.passwd\n"
+                f"acl_file {ROOT}/deploy/mosquitto/{broker}-broker.acl\n"
+                f"cafile {self.ca}\ncertfile {self.cert}\nkeyfile {self.key}\n")
+
+    def yaml(self, broker, identity):
+        """The keys a client's broker mapping adds (flow style, with a leading comma)."""
+        return f", username: {identity}, password_file: {self.password_file(broker, identity)}, tls: {{ ca_file: {self.ca} }}"
+
+    def paho(self, client, broker, identity):
+        client.tls_set(ca_certs=self.ca)
+        client.username_pw_set(identity, self.password(broker, identity))
+
+
 class Presence:
     """The central replicas' retained presence as an independent client (paho) sees it."""
 
-    def __init__(self, port):
+    def __init__(self, port, secure=None):
         self.lock, self.state = threading.Lock(), {}
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="presence-watcher", protocol=mqtt.MQTTv5)
+        if secure:
+            secure.paho(self.client, "central", "observer")
         self.client.on_message = self.on_message
         self.client.on_connect = lambda c, *_: c.subscribe("millwright/v1/central/replicas/+/presence", qos=1)
         self.client.connect("127.0.0.1", port)
@@ -115,8 +160,8 @@ class Presence:
         self.client.disconnect()
 
 
-def watch_presence(port):
-    return Presence(port)
+def watch_presence(port, secure=None):
+    return Presence(port, secure)
 
 
 def store_pauses(commit_times, outage=None):
@@ -160,6 +205,8 @@ def main():
     ap.add_argument("--ack-timeout", default="2s", help="the edge's uplink.ack_timeout")
     ap.add_argument("--max-pause", type=float, default=None,
                     help="with a replica scenario: fail when the store paused longer (seconds; kill-all: also its resume)")
+    ap.add_argument("--secure", action="store_true",
+                    help="both brokers locked down as deploy/mosquitto ships them (passwords, the shipped ACLs), over TLS")
     ap.add_argument("--edge-arg", action="append", default=[],
                     help="extra argument for millwright-edge run (e.g. --unsafe-acknowledge-on-receipt, to see the suite catch loss)")
     a = ap.parse_args()
@@ -175,23 +222,27 @@ def main():
     try:
         plant_port, central_port = free_port(), free_port()
         os.makedirs(f"{work}/plant-persist")
+        secure = Secure(work, a.replicas) if a.secure else None
+        replica_name = (lambda r: secure.replica_names[r - 1]) if secure else (lambda r: f"c-{r}")
         # The plant broker as deploy/mosquitto/plant-broker.conf configures it (ports and paths aside).
         with open(f"{work}/plant.conf", "w") as f:
-            f.write(f"listener {plant_port} 127.0.0.1\nallow_anonymous true\npersistence true\n"
+            f.write(f"listener {plant_port} 127.0.0.1\n" + (secure.listener("plant") if secure else "allow_anonymous true\n")
+                    + "persistence true\n"
                     f"persistence_location {work}/plant-persist/\nautosave_interval 30\n"
                     "max_queued_messages 1000000\nmax_inflight_messages 1000\n"
                     # Run as root, mosquitto switches to the user `mosquitto`, which could not write here.
                     + ("user root\n" if os.geteuid() == 0 else ""))
         with open(f"{work}/central-broker.conf", "w") as f:
-            f.write(f"listener {central_port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-                    "max_queued_messages 0\nmax_inflight_messages 0\n")
+            f.write(f"listener {central_port} 127.0.0.1\n" + (secure.listener("central") if secure else "allow_anonymous true\n")
+                    + "persistence false\n"
+                    "max_queued_messages 0\nmax_inflight_messages 0\n" + ("user root\n" if os.geteuid() == 0 else ""))
         with open(f"{work}/edge.yaml", "w") as f:
             f.write(f"""site: plant-a
 edge: gw-1
 data_dir: {work}/edge-data
 brokers:
-  plant: {{ port: {plant_port}, client_id: gw-1-plant, clean_start: false, reconnect: {{ initial: 100ms, maximum: 1s }} }}
-uplink: {{ port: {central_port}, client_id: gw-1-uplink, ack_timeout: {a.ack_timeout}, reconnect: {{ initial: 100ms, maximum: 1s }} }}
+  plant: {{ port: {plant_port}, client_id: gw-1-plant, clean_start: false, reconnect: {{ initial: 100ms, maximum: 1s }}{secure.yaml("plant", "millwright-edge") if secure else ""} }}
+uplink: {{ port: {central_port}, client_id: gw-1-uplink, ack_timeout: {a.ack_timeout}, reconnect: {{ initial: 100ms, maximum: 1s }}{secure.yaml("central", "plant-a/gw-1") if secure else ""} }}
 ingest: {{ status_interval: 1s, watch_interval: 0s }}
 sensors:
   - name: temp
@@ -207,14 +258,14 @@ sensors:
                 if a.replicas == 1:
                     f.write(f"""central: c-1
 data_dir: {work}/central-data
-broker: {{ port: {central_port}, client_id: c-1, clean_start: false, reconnect: {{ initial: 100ms, maximum: 1s }} }}
+broker: {{ port: {central_port}, client_id: {replica_name(1)}, clean_start: false, reconnect: {{ initial: 100ms, maximum: 1s }}{secure.yaml("central", replica_name(1)) if secure else ""} }}
 """)
                 else:
                     # As docs/SCALING.md sets replicas up: own client id, one share group, the
                     # session ending with the connection (the default with a shared subscription).
                     f.write(f"""central: c
 data_dir: {work}/central-data-{r}
-broker: {{ port: {central_port}, client_id: c-{r}, clean_start: true, keepalive: 10s, reconnect: {{ initial: 100ms, maximum: 1s }} }}
+broker: {{ port: {central_port}, client_id: {replica_name(r)}, clean_start: true, keepalive: 10s, reconnect: {{ initial: 100ms, maximum: 1s }}{secure.yaml("central", replica_name(r)) if secure else ""} }}
 ingest: {{ shared_subscription: centrals }}
 """)
                 if a.pg_port:
@@ -228,11 +279,11 @@ ingest: {{ shared_subscription: centrals }}
         procs += [edge] + replicas + [cbroker, plant]
         plant.start(); cbroker.start()
         wait_for(lambda: port_open(plant_port) and port_open(central_port), 15, "the brokers")
-        presence = watch_presence(central_port) if a.replicas > 1 else None
+        presence = watch_presence(central_port, secure) if a.replicas > 1 else None
         for r in replicas:
             r.start()
         if presence:
-            wait_for(lambda: presence.online() >= {f"c-{i}" for i in range(1, a.replicas + 1)}, 60, "every replica to announce itself")
+            wait_for(lambda: presence.online() >= {replica_name(i) for i in range(1, a.replicas + 1)}, 60, "every replica to announce itself")
         edge.start()
         edge_log = f"{work}/edge.log"
         connected = lambda: os.path.exists(edge_log) and open(edge_log, errors="replace").read().count("MQTT connected")
@@ -266,6 +317,8 @@ ingest: {{ shared_subscription: centrals }}
             pub.max_inflight_messages_set(1000)
             pub.max_queued_messages_set(0)
             pub.on_publish = on_publish
+            if secure:
+                secure.paho(pub, "plant", "sensors")
             pub.reconnect_delay_set(min_delay=1, max_delay=1)
             with lock:
                 current["client"] = pub
@@ -307,15 +360,15 @@ ingest: {{ shared_subscription: centrals }}
             try:
                 ev = scenario["events"]
                 if a.replica_scenario == "lose-one":
-                    replicas[1].kill(); ev.append(("replica_kill", time.time(), "c-2"))
+                    replicas[1].kill(); ev.append(("replica_kill", time.time(), replica_name(2)))
                 elif a.replica_scenario == "rolling":
                     for n, r in enumerate(replicas, start=1):
-                        ev.append(("replica_stop", time.time(), f"c-{n}"))
+                        ev.append(("replica_stop", time.time(), replica_name(n)))
                         r.stop(grace=30)
-                        ev.append(("replica_stopped", time.time(), f"c-{n}"))
-                        wait_for(lambda: f"c-{n}" not in presence.online(), 30, f"c-{n} to be announced gone")
-                        r.start(); ev.append(("replica_start", time.time(), f"c-{n}"))
-                        wait_for(lambda: f"c-{n}" in presence.online(), 60, f"c-{n} to announce itself again")
+                        ev.append(("replica_stopped", time.time(), replica_name(n)))
+                        wait_for(lambda: replica_name(n) not in presence.online(), 30, f"c-{n} to be announced gone")
+                        r.start(); ev.append(("replica_start", time.time(), replica_name(n)))
+                        wait_for(lambda: replica_name(n) in presence.online(), 60, f"c-{n} to announce itself again")
                 elif a.replica_scenario == "kill-all":
                     for r in replicas:
                         r.kill()
@@ -448,7 +501,7 @@ ingest: {{ shared_subscription: centrals }}
             "central_leg_outages": sum(1 for f in faults if f[0] == "central_leg_outage"),
             "plant_kills": sum(1 for f in faults if f[0] == "plant_kill"), "replayed_after_plant_kills": replayed,
             "first_lost": lost[:5], "work_dir": work if a.keep or lost or duplicated else None,
-            "replicas": a.replicas, "replica_scenario": a.replica_scenario, **pause,
+            "replicas": a.replicas, "replica_scenario": a.replica_scenario, "secure": a.secure, **pause,
         }
         print(json.dumps(result))
         too_slow = a.max_pause is not None and pause and (
