@@ -1,6 +1,8 @@
-import CentralSync
+@testable import CentralSync
 import EdgeRules
+import ERPConnectors
 import Foundation
+import Logging
 import MillwrightCore
 import Reconciliation
 import Testing
@@ -205,9 +207,17 @@ import TestSupport
         let po = try h.tryton.createProduction(reference: "PO-REJECT", quantity: 100)
         try await h.importERP()
         // After the import, someone archives the scrap location in Tryton: scrap moves to it are refused.
-        let client = h.runtime.tryton!
-        let ctx = try await client.context()
-        _ = try await client.call("model.stock.location.write", [[10], ["active": false], ctx])
+        // The central's own user (groups Production and Stock) may not do that; an administrator may.
+        let central = h.runtime.tryton!
+        let centralContext = try await central.context()
+        await #expect(throws: TrytonError.self, "the central's least-privilege user cannot change a location") {
+            _ = try await central.call("model.stock.location.write", [[10], ["active": false], centralContext])
+        }
+        let admin = TrytonClient(config: SyncConfiguration.Tryton(url: h.tryton.url, database: TrytonServer.database, user: "admin",
+                                                                   password: TrytonServer.password, timeout: Millis(10_000)),
+                                 logger: Logger(label: "tryton-admin"))
+        let ctx = try await admin.context()
+        _ = try await admin.call("model.stock.location.write", [[10], ["active": false], ctx])
         let t0 = Self.bucket(-60)
         try await h.mes("PO-REJECT", .start, at: t0)
         try await h.send(Self.perMinute(h, from: t0, minutes: 5, signal: "rejects"))

@@ -12,8 +12,8 @@ import TestSupport
 @Suite(.serialized) struct TrytonSessionTests {
     @Test func anEndedSessionIsRenewedForTheContextAndForCalls() async throws {
         let server = try TrytonServer()
-        let config = SyncConfiguration.Tryton(url: server.url, database: TrytonServer.database, user: "admin",
-                                              password: TrytonServer.password, timeout: Millis(10_000))
+        let config = SyncConfiguration.Tryton(url: server.url, database: TrytonServer.database, user: TrytonServer.integrationUser,
+                                              password: TrytonServer.integrationPassword, timeout: Millis(10_000))
         let client = TrytonClient(config: config, logger: Logger(label: "test-tryton"))
         let before = try await client.context()
         #expect(before["company"] != nil || !before.isEmpty)

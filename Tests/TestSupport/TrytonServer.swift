@@ -14,6 +14,10 @@ public final class TrytonServer: Sendable {
     public static let fixture = packageRoot.appendingPathComponent("Tests/Fixtures/tryton/tryton_fixture.py").path
     public static let database = "millwright"
     public static let password = "admin"
+    /// The least-privilege user the central logs in as in every test (deploy/tryton/README.md):
+    /// Tryton's groups Production and Stock, nothing administrative.
+    public static let integrationUser = "millwright"
+    public static let integrationPassword = "millwright-integration"
     static let templateLock = Mutex<String?>(nil)
 
     /// Initialises the shared template once per test run (about 10 s), then copies it (fast).

@@ -25,6 +25,12 @@ from decimal import Decimal
 
 DB_NAME = 'millwright'
 PASSWORD = 'admin'
+# The least-privilege user millwright-central logs in as (deploy/tryton/README.md): the groups
+# Production and Stock, the plant's company, nothing administrative.
+INTEGRATION_LOGIN = 'millwright'
+INTEGRATION_PASSWORD = 'millwright-integration'
+INTEGRATION_GROUPS = (('production', 'group_production'), ('stock', 'group_stock'))
+INTEGRATION_GROUP_NAMES = {('production', 'group_production'): 'Production', ('stock', 'group_stock'): 'Stock'}
 MODULES = ['production_work', 'production_routing', 'stock', 'millwright']
 IDS_FILE = 'ids.json'
 PORT_FILE = 'serve.port'
@@ -152,6 +158,12 @@ def cmd_init(args):
     ids_file = os.path.join(d, IDS_FILE)
     if os.path.exists(ids_file) and os.path.exists(db_file):
         ids = json.load(open(ids_file))
+        if 'integration_login' not in ids:
+            # A database made before the integration user existed (./scripts/run's demo ERP).
+            ids.update(ensure_integration_user(proteus_config(d, force_local=True), ids['company']))
+            with open(ids_file + '.tmp', 'w') as f:
+                json.dump(ids, f, indent=1, sort_keys=True, default=_json_default)
+            os.replace(ids_file + '.tmp', ids_file)
         ids['reused'] = True
         ids['seconds'] = round(time.monotonic() - t0, 3)
         emit(ids)
@@ -209,6 +221,26 @@ def cmd_init(args):
     os.replace(ids_file + '.tmp', ids_file)
     ids['reused'] = False
     emit(ids)
+
+
+def ensure_integration_user(config, company_id):
+    """The integration user (INTEGRATION_LOGIN): created with its groups if missing."""
+    from proteus import Model
+    User = Model.get('res.user')
+    Group = Model.get('res.group')
+    Company = Model.get('company.company')
+    if not User.find([('login', '=', INTEGRATION_LOGIN)]):
+        company = Company(company_id)
+        user = User(name='Millwright central', login=INTEGRATION_LOGIN, password=INTEGRATION_PASSWORD)
+        for module, xml_id in INTEGRATION_GROUPS:
+            # By name: ir.model.data is not searchable over RPC. The names of the two xml ids.
+            group, = Group.find([('name', '=', INTEGRATION_GROUP_NAMES[(module, xml_id)])])
+            user.groups.append(group)
+        user.companies.append(company)
+        user.company = company
+        user.save()
+    return {'integration_login': INTEGRATION_LOGIN, 'integration_password': INTEGRATION_PASSWORD,
+            'integration_groups': ['.'.join(g) for g in INTEGRATION_GROUPS]}
 
 
 def seed(config):
@@ -325,6 +357,8 @@ def seed(config):
     widget.boms.append(ProductBom(bom=bom, routing=routing))
     widget.save()
 
+    integration = ensure_integration_user(config, company.id)
+
     # plenty of STEEL in stock so that productions can be assigned
     Inventory = Model.get('stock.inventory')
     inventory = Inventory(location=storage)
@@ -335,6 +369,7 @@ def seed(config):
         'db': DB_NAME,
         'login': 'admin',
         'password': PASSWORD,
+        **integration,
         'user': config.user,
         'company': company.id,
         'currency': eur.id,
