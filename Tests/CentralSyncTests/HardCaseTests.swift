@@ -86,17 +86,10 @@ import TestSupport
     // 3. The edge resends after reconnect, and an ERP call times out after the ERP committed.
     @Test func resendAndATimeoutAfterCommitGiveExactlyOneDocument() async throws {
         let tryton = try TrytonServer()
-        let proxyPort = try FreePort.find()
-        let control = tryton.dir.appendingPathComponent("proxy.json").path
         // The first create is applied by Tryton, but its answer is held back 8 s (the connector waits
         // 2 s; the margin holds on a starved machine).
-        try #"{"delay_after_upstream_s": 8.0, "match": "model.stock.move.create", "times": 1}"#
-            .write(toFile: control, atomically: true, encoding: .utf8)
-        let proxy = try ChildProcess(Python.executable, [TrytonServer.fixture, "proxy", "--listen", "\(proxyPort)",
-                                                      "--upstream", "\(tryton.port)", "--control", control],
-                                     outputFile: tryton.dir.appendingPathComponent("proxy.log").path)
+        let (proxy, proxyPort) = try tryton.proxy(faults: #"{"delay_after_upstream_s": 8.0, "match": "model.stock.move.create", "times": 1}"#)
         defer { proxy.terminate(grace: 1) }
-        try FreePort.waitUntilAccepting(port: proxyPort, timeout: 20)
         let h = try await SyncHarness(tryton: tryton, trytonURL: "http://127.0.0.1:\(proxyPort)")
         let po = try tryton.createProduction(reference: "PO-TIMEOUT", quantity: 100)
         try await h.importERP()

@@ -32,15 +32,8 @@ struct ReplicaPostingTests {
         // Every move Tryton creates is answered 0.25 s late (after Tryton committed it): the 40
         // deliveries take 10 s or more, so the kill lands while a replica holds claims on postings
         // not yet delivered, however fast the machine (a CI run saw all 40 delivered between two looks).
-        let proxyPort = try FreePort.find()
-        let control = tryton.dir.appendingPathComponent("proxy.json").path
-        try #"{"delay_after_upstream_s": 0.25, "match": "model.stock.move.create", "times": 1000000}"#
-            .write(toFile: control, atomically: true, encoding: .utf8)
-        let proxy = try ChildProcess(Python.executable, [TrytonServer.fixture, "proxy", "--listen", "\(proxyPort)",
-                                                      "--upstream", "\(tryton.port)", "--control", control],
-                                     outputFile: tryton.dir.appendingPathComponent("proxy.log").path)
+        let (proxy, proxyPort) = try tryton.proxy(faults: #"{"delay_after_upstream_s": 0.25, "match": "model.stock.move.create", "times": 1000000}"#)
         defer { proxy.terminate(grace: 1) }
-        try FreePort.waitUntilAccepting(port: proxyPort, timeout: 20)
         let broker = try MosquittoBroker()
         let postgres = try PostgresServer.shared()
         let database = try postgres.createDatabase()

@@ -90,6 +90,23 @@ public final class TrytonServer: Sendable {
         return (o["inputs"] as? [[String: Any]] ?? [], o["outputs"] as? [[String: Any]] ?? [], o["state"] as? String ?? "")
     }
 
+    /// The fixture's HTTP proxy in front of this server, started with `faults` (JSON the proxy reads
+    /// from its control file: `delay_after_upstream_s`, `match`, `times`, `drop`) and accepting; its
+    /// process (terminate it) and port.
+    public func proxy(faults: String) throws -> (process: ChildProcess, port: Int) {
+        let port = try FreePort.find()
+        let control = dir.appendingPathComponent("proxy.json").path
+        try faults.write(toFile: control, atomically: true, encoding: .utf8)
+        let process = try ChildProcess(Python.executable, [Self.fixture, "proxy", "--listen", "\(port)", "--upstream", "\(self.port)",
+                                                            "--control", control],
+                                       outputFile: dir.appendingPathComponent("proxy.log").path)
+        do { try FreePort.waitUntilAccepting(port: port, timeout: 20) } catch {
+            process.terminate(grace: 1)
+            throw error
+        }
+        return (process, port)
+    }
+
     public func stop() { child.withLock { $0?.terminate(grace: 5); $0 = nil } }
 
     deinit { child.withLock { $0?.terminate(grace: 2) } }
