@@ -74,17 +74,20 @@ struct MQTTSecurityTests {
         wrongTrust.tls = .init(caFile: other.ca, certFile: other.clientCert, keyFile: other.clientKey)
         #expect(try connects(wrongTrust, timeout: 1.5).0 == false)
 
-        // The genuine certificate connects, as plant-a/gw-1: its own events go through, another edge's are refused.
+        // The genuine certificate connects, as plant-a/gw-1: its own events go through, another edge's are
+        // refused. (Its own first: libmosquitto 2.0.11 drops the connection after a refused publish's
+        // PUBACK, and reconnects.)
         let c = try MQTTClient(options: o, onMessage: { _ in })
         c.start()
         defer { c.stop() }
-        #expect(eventually { c.isConnected })
         let log = { (try? String(contentsOfFile: broker.directory.appendingPathComponent("mosquitto.log").path, encoding: .utf8)) ?? "" }
-        try c.publish(topic: "millwright/v1/plant-a/gw-2/events", payload: Array("x".utf8), qos: 1)
-        try c.publish(topic: "millwright/v1/plant-a/gw-1/events", payload: Array("x".utf8), qos: 1)
-        #expect(eventually { log().contains("Denied PUBLISH from gw-1") && log().contains("'millwright/v1/plant-a/gw-2/events'") })
-        #expect(eventually { log().contains("Received PUBLISH from gw-1") && log().contains("'millwright/v1/plant-a/gw-1/events'") }, "\(log().suffix(1500))")
-        #expect(log().components(separatedBy: "Denied PUBLISH").count == 2, "only the other edge's topic was refused")
+        let lines = { (marker: String, topic: String) in log().split(separator: "\n").filter { $0.contains(marker) && $0.contains("'\(topic)'") } }
+        let own = "millwright/v1/plant-a/gw-1/events", anotherEdges = "millwright/v1/plant-a/gw-2/events"
+        #expect(eventually { c.isConnected && (try? c.publish(topic: own, payload: Array("x".utf8), qos: 1)) != nil })
+        #expect(eventually { !lines("Received PUBLISH from gw-1", own).isEmpty }, "\(log().suffix(1500))")
+        #expect(eventually { c.isConnected && (try? c.publish(topic: anotherEdges, payload: Array("x".utf8), qos: 1)) != nil })
+        #expect(eventually { !lines("Denied PUBLISH from gw-1", anotherEdges).isEmpty }, "\(log().suffix(1500))")
+        #expect(lines("Denied PUBLISH", own).isEmpty, "its own topic was never refused")
         #expect(log().contains("as gw-1") && log().contains("u'plant-a/gw-1'"), "the certificate's common name is the username")
     }
 
