@@ -63,4 +63,17 @@ import Testing
         #expect(gate.judge(UplinkAck(batch: "b-\(last)", committed: [SeqRange(Int64(last) + 1, Int64(last) + 1)]), inflight: nil)
                 == .accept(delete: [SeqRange(Int64(last) + 1, Int64(last) + 1)], rejected: 0))
     }
+
+    /// A resent batch the central refused for its size (handled by the uplink: smaller batches) is
+    /// forgotten: its refusal, and any later ack of it, lets nothing go (a CI run lost 20 events
+    /// when the late refusal of a resent batch deleted what it carried).
+    @Test func aResentBatchRefusedForItsSizeIsForgottenNotLetGo() {
+        var gate = AckGate(epoch: 7)
+        gate.supersede(["7-a-2": carried])
+        #expect(gate.resent("7-a-2") == carried)
+        gate.forget("7-a-2")
+        #expect(gate.resent("7-a-2") == nil)
+        #expect(gate.judge(UplinkAck(batch: "7-a-2", epoch: 7, committed: [], batchRefused: true, maxBatchBytes: 4096), inflight: nil)
+                == .ignore(.alreadyAcknowledged))
+    }
 }

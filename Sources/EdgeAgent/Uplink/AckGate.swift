@@ -48,6 +48,17 @@ struct AckGate: Sendable {
         }
     }
 
+    /// What a batch sent and then resent carried, while it is remembered.
+    func resent(_ batch: String) -> [SeqRange]? { superseded[batch] }
+
+    /// A resent batch whose answer was handled elsewhere (refused for its size): later acks of it
+    /// delete nothing.
+    mutating func forget(_ batch: String) {
+        guard superseded.removeValue(forKey: batch) != nil else { return }
+        supersededOrder.removeAll { $0 == batch }
+        remember(batch)
+    }
+
     /// Judges `ack`; `inflight` holds the ranges of the batch it names if that batch is in flight.
     /// An accepted ack's batch is forgotten (a second ack for it deletes nothing).
     mutating func judge(_ ack: UplinkAck, inflight: [SeqRange]?) -> Verdict {

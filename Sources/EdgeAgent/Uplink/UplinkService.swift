@@ -238,14 +238,19 @@ public final class UplinkService: Service {
         // it is let go like any refused batch (the central keeps it raw).
         let tooLarge = state.withLock { s -> [(ack: UplinkAck, cap: Int)] in
             var shrink: [(ack: UplinkAck, cap: Int)] = []
+            var inFlight = false
             for ack in arrived {
-                guard let limit = ack.maxBatchBytes, ack.epoch ?? epoch == epoch, let sent = s.inflight[ack.batch],
-                      sent.ranges.reduce(0, { $0 + Int($1.count) }) > 1 else { continue }
+                // A batch resent since (after an earlier refusal for size, say) counts too: its events
+                // were read again and must not be let go now.
+                guard let limit = ack.maxBatchBytes, ack.epoch ?? epoch == epoch,
+                      let ranges = s.inflight[ack.batch]?.ranges ?? s.gate.resent(ack.batch),
+                      ranges.reduce(0, { $0 + Int($1.count) }) > 1 else { continue }
                 let cap = max(1024, limit * 3 / 4)
                 s.batchBytesCap = min(s.batchBytesCap ?? cap, cap)
                 shrink.append((ack, cap))
+                if s.inflight[ack.batch] != nil { inFlight = true } else { s.gate.forget(ack.batch) }
             }
-            if !shrink.isEmpty {
+            if inFlight {
                 s.resendEverythingInFlight()
             }
             return shrink
