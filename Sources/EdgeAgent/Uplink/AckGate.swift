@@ -54,8 +54,7 @@ struct AckGate: Sendable {
     /// A resent batch whose answer was handled elsewhere (refused for its size): later acks of it
     /// delete nothing.
     mutating func forget(_ batch: String) {
-        guard superseded.removeValue(forKey: batch) != nil else { return }
-        supersededOrder.removeAll { $0 == batch }
+        guard dropResent(batch) else { return }
         remember(batch)
     }
 
@@ -70,14 +69,20 @@ struct AckGate: Sendable {
         guard named.allSatisfy({ r in carried.contains { $0.from <= r.from && r.to <= $0.to } }) else {
             return .ignore(.outsideBatch)
         }
-        if superseded.removeValue(forKey: ack.batch) != nil {
-            supersededOrder.removeAll { $0 == ack.batch }
-        }
+        dropResent(ack.batch)
         remember(ack.batch)
         if ack.batchRefused == true {
             return .accept(delete: carried, rejected: Int(carried.reduce(0) { $0 + $1.count }))
         }
         return .accept(delete: named, rejected: Int(ack.rejected.reduce(0) { $0 + $1.count }))
+    }
+
+    /// Takes `batch` off the resent list; whether it was there.
+    @discardableResult
+    private mutating func dropResent(_ batch: String) -> Bool {
+        guard superseded.removeValue(forKey: batch) != nil else { return false }
+        supersededOrder.removeAll { $0 == batch }
+        return true
     }
 
     private mutating func remember(_ batch: String) {
