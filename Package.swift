@@ -16,14 +16,31 @@ let package = Package(
         .executable(name: "fuzz-config", targets: ["fuzz-config"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
-        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
-        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
-        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
-        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
-        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        // Every version exact (issue 23): Package.resolved is not kept (the package copies this project
+        // builds from carry other commit ids than their public origins), so `exact:` here and the
+        // transitive versions in Package.versions (checked by scripts/check-dependencies and
+        // DependencyPinTests) are what makes two builds of one commit the same. README, "Moving a
+        // dependency", says how to change one.
+        // Command-line parsing of both binaries. Each version below: the release this one was built and
+        // tested with (the newest in the package copies here when pinned), unless the line says more.
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        // Logging API, shared with every library below.
+        .package(url: "https://github.com/apple/swift-log", exact: "1.16.2"),
+        // Service groups: graceful shutdown on SIGTERM, a failed service ends the process.
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", exact: "2.13.0"),
+        // YAML with node marks (file:line:column in config errors).
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
+        // SQLite: the edge's outbox, the central's embedded store; 7.x is the Swift 6 line.
+        .package(url: "https://github.com/groue/GRDB.swift", exact: "7.10.0"),
+        // HTTP to Tryton and HTTP targets (`HTTPClient.shared`).
+        .package(url: "https://github.com/swift-server/async-http-client", exact: "1.37.0"),
+        // Property tests (rules, outbox), on swift-testing.
+        .package(url: "https://github.com/x-sheep/swift-property-based", exact: "2.0.1"),
+        // The central's shared PostgreSQL backend.
+        .package(url: "https://github.com/vapor/postgres-nio", exact: "1.33.2"),
+        // NIOCore/NIOHTTP1, imported by the HTTP connectors; the version async-http-client 1.37 and
+        // postgres-nio 1.33 resolve to, stated so it cannot move under them.
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
     ],
     targets: [
         // libmosquitto, behind one small module map.
@@ -32,6 +49,8 @@ let package = Package(
             pkgConfig: "libmosquitto",
             providers: [.apt(["libmosquitto-dev"])]
         ),
+        // zlib, for the central's event archive (gzip'd JSON lines).
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         // Safe Swift 6 MQTT client over libmosquitto.
         .target(
             name: "MQTTClient",
@@ -65,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "millwright-edge",
             dependencies: [
-                "EdgeAgent", "EdgeConfig", "MQTTClient",
+                "ConfigSupport", "EdgeAgent", "EdgeConfig", "MQTTClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -75,7 +94,7 @@ let package = Package(
         .target(
             name: "CentralIngest",
             dependencies: [
-                "ConfigSupport", "MillwrightCore", "MQTTClient",
+                "ConfigSupport", "CZlib", "MillwrightCore", "MQTTClient",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -110,12 +129,14 @@ let package = Package(
                 "CentralSync", "MillwrightCore",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
         ),
         .executableTarget(
             name: "millwright-central",
             dependencies: [
-                "CentralIngest", "CentralPostgres", "CentralSync", "ERPConnectors", "MillwrightCore", "MQTTClient",
+                "CentralIngest", "CentralPostgres", "CentralSync", "ConfigSupport", "ERPConnectors", "MillwrightCore", "MQTTClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -5,8 +5,8 @@ import PostgresNIO
 ///
 /// Why an advisory lock: several replicas may start at the same moment; the first to take the
 /// lock migrates, the others wait and then find every step applied.
-enum PostgresMigrations {
-    static let steps: [(name: String, sql: [String])] = [
+package enum PostgresMigrations {
+    package static let steps: [(name: String, sql: [String])] = [
         ("ingest v1: events, edges, refused batches", [
             """
             CREATE TABLE events (
@@ -194,6 +194,124 @@ enum PostgresMigrations {
             $$ SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint + (SELECT value FROM feed_offset) $$
             """,
             "ALTER TABLE events ALTER COLUMN txid SET DEFAULT feed_txid()",
+        ]),
+        // Retention finds a type's expired events by event time; holds keep loaded archives;
+        // each run is recorded for `status`.
+        ("retention v1: type and time index, holds, runs", [
+            "CREATE INDEX IF NOT EXISTS events_type_time ON events (type, occurred_at)",
+            """
+            CREATE TABLE retention_holds (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                site TEXT NOT NULL,
+                from_ms BIGINT NOT NULL,
+                to_ms BIGINT NOT NULL,
+                until_ms BIGINT NOT NULL,
+                reason TEXT NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE retention_runs (
+                id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                started_at BIGINT NOT NULL,
+                finished_at BIGINT NOT NULL,
+                deleted TEXT NOT NULL,
+                archived BIGINT NOT NULL,
+                kept BIGINT NOT NULL,
+                error TEXT
+            )
+            """,
+        ]),
+        // Retention drops a class's month at once: `events` is partitioned by type (a partition per
+        // retention class, listing its types: RetentionClass) and each class by month of event
+        // time, with a default partition per class for months not made yet (and a top default for a
+        // type no class lists). The key includes the partition key: (edge, boot_epoch, seq, type,
+        // occurred_at) is as unique as (edge, boot_epoch, seq), since a resent event carries the same
+        // type and time. The stored events move over in this step (OVERRIDING their ids).
+        ("retention v2: events partitioned by class and month", [
+            "ALTER TABLE events RENAME TO events_unpartitioned",
+            "ALTER INDEX events_pkey RENAME TO events_unpartitioned_pkey",
+            "ALTER INDEX events_key RENAME TO events_unpartitioned_key",
+            "ALTER INDEX events_feed RENAME TO events_unpartitioned_feed",
+            "ALTER INDEX events_equipment_time RENAME TO events_unpartitioned_equipment_time",
+            "ALTER INDEX events_type_time RENAME TO events_unpartitioned_type_time",
+            """
+            CREATE TABLE events (
+                id BIGINT GENERATED ALWAYS AS IDENTITY,
+                edge TEXT NOT NULL,
+                boot_epoch BIGINT NOT NULL,
+                seq BIGINT NOT NULL,
+                event_id TEXT NOT NULL,
+                site TEXT NOT NULL,
+                equipment TEXT NOT NULL,
+                signal TEXT NOT NULL,
+                type TEXT NOT NULL,
+                priority INTEGER NOT NULL,
+                occurred_at BIGINT NOT NULL,
+                edge_received_at BIGINT NOT NULL,
+                central_received_at BIGINT NOT NULL,
+                is_historical BOOLEAN NOT NULL,
+                body TEXT NOT NULL,
+                txid BIGINT NOT NULL DEFAULT feed_txid(),
+                PRIMARY KEY (id, type, occurred_at),
+                CONSTRAINT events_key UNIQUE (edge, boot_epoch, seq, type, occurred_at)
+            ) PARTITION BY LIST (type)
+            """,
+            "CREATE TABLE events_alarms PARTITION OF events FOR VALUES IN ('limit_raised', 'limit_cleared', 'rate_raised', 'rate_cleared', 'stale', 'recovered') PARTITION BY RANGE (occurred_at)",
+            "CREATE TABLE events_counts PARTITION OF events FOR VALUES IN ('count') PARTITION BY RANGE (occurred_at)",
+            "CREATE TABLE events_states PARTITION OF events FOR VALUES IN ('state_changed', 'downtime') PARTITION BY RANGE (occurred_at)",
+            "CREATE TABLE events_summaries PARTITION OF events FOR VALUES IN ('summary', 'value_reported') PARTITION BY RANGE (occurred_at)",
+            "CREATE TABLE events_gaps PARTITION OF events FOR VALUES IN ('gap') PARTITION BY RANGE (occurred_at)",
+            "CREATE TABLE events_alarms_default PARTITION OF events_alarms DEFAULT",
+            "CREATE TABLE events_counts_default PARTITION OF events_counts DEFAULT",
+            "CREATE TABLE events_states_default PARTITION OF events_states DEFAULT",
+            "CREATE TABLE events_summaries_default PARTITION OF events_summaries DEFAULT",
+            "CREATE TABLE events_gaps_default PARTITION OF events_gaps DEFAULT",
+            "CREATE TABLE events_other PARTITION OF events DEFAULT",
+            // A class's months from `from_ms` to `to_ms` (UTC), made when missing: the rows of a
+            // month already in the class's default partition move into it first, so it attaches.
+            """
+            CREATE FUNCTION event_month_partitions(class TEXT, from_ms BIGINT, to_ms BIGINT) RETURNS integer LANGUAGE plpgsql AS $$
+            DECLARE
+                m timestamptz := date_trunc('month', to_timestamp(from_ms / 1000.0), 'UTC');
+                lo bigint;
+                hi bigint;
+                part text;
+                made integer := 0;
+            BEGIN
+                WHILE extract(epoch FROM m) * 1000 < to_ms LOOP
+                    lo := (extract(epoch FROM m) * 1000)::bigint;
+                    hi := (extract(epoch FROM m + interval '1 month') * 1000)::bigint;
+                    part := format('events_%s_y%sm%s', class, to_char(m AT TIME ZONE 'UTC', 'YYYY'), to_char(m AT TIME ZONE 'UTC', 'MM'));
+                    IF to_regclass(part) IS NULL THEN
+                        EXECUTE format('CREATE TABLE %I (LIKE events INCLUDING DEFAULTS)', part);
+                        EXECUTE format('WITH moved AS (DELETE FROM %I WHERE occurred_at >= %s AND occurred_at < %s RETURNING *) INSERT INTO %I SELECT * FROM moved',
+                                       'events_' || class || '_default', lo, hi, part);
+                        EXECUTE format('ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (%s) TO (%s)', 'events_' || class, part, lo, hi);
+                        made := made + 1;
+                    END IF;
+                    m := m + interval '1 month';
+                END LOOP;
+                RETURN made;
+            END $$
+            """,
+            """
+            SELECT event_month_partitions(c, (extract(epoch FROM now() - interval '25 months') * 1000)::bigint,
+                                          (extract(epoch FROM now() + interval '3 months') * 1000)::bigint)
+            FROM unnest(ARRAY['alarms', 'counts', 'states', 'summaries', 'gaps']) AS c
+            """,
+            """
+            INSERT INTO events (id, edge, boot_epoch, seq, event_id, site, equipment, signal, type, priority, occurred_at,
+                edge_received_at, central_received_at, is_historical, body, txid)
+            OVERRIDING SYSTEM VALUE
+            SELECT id, edge, boot_epoch, seq, event_id, site, equipment, signal, type, priority, occurred_at,
+                edge_received_at, central_received_at, is_historical, body, txid
+            FROM events_unpartitioned
+            """,
+            "SELECT setval(pg_get_serial_sequence('events', 'id'), COALESCE((SELECT max(id) FROM events), 0) + 1, false)",
+            "DROP TABLE events_unpartitioned",
+            "CREATE INDEX events_feed ON events (txid, id)",
+            "CREATE INDEX events_equipment_time ON events (equipment, occurred_at)",
+            "CREATE INDEX events_type_time ON events (type, occurred_at)",
         ]),
     ]
 

@@ -455,3 +455,17 @@ public final class PostgresSyncState: SyncState {
         if !held { throw LeaseLost(lease) }
     }
 }
+
+extension PostgresSyncState {
+    /// See `RetentionNeeds.citedEventKeys`.
+    public func citedEventKeys() async throws -> Set<String> {
+        var keys = Set<String>()
+        let rows = try await database.query("""
+            SELECT unnest(sources) FROM postings WHERE status <> 'acked'
+            UNION SELECT unnest(sources) FROM review_items
+            UNION SELECT unnest(sources) FROM unassigned_spans
+            """)
+        for try await (key) in rows.decode(String.self) { keys.insert(key) }
+        return keys
+    }
+}

@@ -1,4 +1,6 @@
-/// The product version reported by both executables and in status output.
+/// The product version, in one place: both binaries print it (`--version`, `status`) and the edge
+/// reports it in its presence. CHANGELOG.md's newest release names the same version (a test checks
+/// it), and a release is the git tag `v` + this on the commit that sets it.
 public enum MillwrightVersion {
-    public static let current = "0.1.0"
+    public static let current = "0.9.0"
 }

@@ -11,7 +11,7 @@ struct MillwrightBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "millwright-bench",
         abstract: "Benchmark drivers for the scripts in bench/ (see docs/BENCHMARKS.md).",
-        subcommands: [OutboxCommit.self, FillOutbox.self, MakeBatches.self, ReconcilePassBench.self, PostgresEventWrite.self])
+        subcommands: [OutboxCommit.self, FillOutbox.self, MakeBatches.self, ReconcilePassBench.self, PostgresEventWrite.self, RetentionSoak.self, PostgresUpgrade.self])
 }
 
 /// The machine-readable last line a bench script parses.

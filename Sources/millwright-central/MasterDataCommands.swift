@@ -10,7 +10,7 @@ struct MasterData: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "master-data",
         abstract: "The imported ERP orders (works, work centers, equipment) and the assignments: which order ran where, since when, from which source.")
-    @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
+    @Option(name: .shortAndLong, help: "The central configuration file (YAML); default /etc/millwright/central.yaml or $MILLWRIGHT_CENTRAL_CONFIG.") var config: String?
     @Flag(help: "One JSON object per line: {\"order\": ...} then {\"assignment\": ...}.") var json = false
 
     func run() async throws {
@@ -67,7 +67,7 @@ struct MasterData: AsyncParsableCommand {
 struct Assign: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Assign an order to equipment for a time range no order covers (see `review`); the next reconcile pass posts its counts.")
-    @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
+    @Option(name: .shortAndLong, help: "The central configuration file (YAML); default /etc/millwright/central.yaml or $MILLWRIGHT_CENTRAL_CONFIG.") var config: String?
     @Option(help: "The equipment, as mapped under `equipment:`.") var equipment: String
     @Option(help: "The ERP order's number or reference.") var order: String
     @Option(help: "Start, RFC 3339 (for example 2026-11-24T08:00:00Z).") var from: String

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CentralIngest
 import CentralSync
+import ConfigSupport
 import ERPConnectors
 import Foundation
 import Logging
@@ -14,12 +15,21 @@ struct MillwrightCentral: AsyncParsableCommand {
         commandName: "millwright-central",
         abstract: "Millwright central: ingest events from every plant edge, reconcile them with ERP orders, post to the ERP, MES and planning.",
         version: MillwrightVersion.current,
-        subcommands: [Run.self, Status.self, CheckConfig.self, MigrateStore.self, Postings.self, Review.self, Ledger.self, MasterData.self, Assign.self, TraceCommand.self],
+        subcommands: [Run.self, Status.self, CheckConfig.self, MigrateStore.self, Postings.self, Review.self, Ledger.self, MasterData.self, Assign.self, TraceCommand.self, Archive.self],
         defaultSubcommand: Run.self)
 }
 
-func loadConfig(_ path: String?) throws -> CentralConfiguration {
-    guard let path else { return CentralConfiguration.embeddedDefault }
+/// The configuration file a command reads: `--config`, else /etc/millwright/central.yaml (or
+/// $MILLWRIGHT_CENTRAL_CONFIG) when it exists; otherwise exit 2 saying where it looked.
+func configPath(_ explicit: String?) throws -> String {
+    do { return try ConfigLocation.central.resolve(explicit) } catch {
+        FileHandle.standardError.write(Data("\(error)\n".utf8))
+        throw ExitCode(2)
+    }
+}
+
+func loadConfig(_ explicit: String?) throws -> CentralConfiguration {
+    let path = try configPath(explicit)
     do { return try CentralConfiguration.load(file: path) } catch {
         FileHandle.standardError.write(Data("\(error)\n".utf8))
         throw ExitCode(2)
@@ -29,7 +39,7 @@ func loadConfig(_ path: String?) throws -> CentralConfiguration {
 struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the central until SIGTERM or SIGINT.")
 
-    @Option(name: .shortAndLong, help: "The central configuration file (YAML); without it: SQLite in ./var/central, broker 127.0.0.1:1884.")
+    @Option(name: .shortAndLong, help: "The central configuration file (YAML); default /etc/millwright/central.yaml or $MILLWRIGHT_CENTRAL_CONFIG.")
     var config: String?
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
@@ -47,7 +57,7 @@ struct Run: AsyncParsableCommand {
         let cfg = try loadConfig(config)
         let syncConfig = try loadSyncConfig(config)
         for w in (cfg.warnings + syncConfig.warnings).sorted() { logger.warning("configuration: \(w)") }
-        let stores = try await OpenedStores.open(cfg, logger: logger)
+        let stores = try await OpenedStores.open(cfg, logger: logger, create: true)
         if cfg.sharedSubscription != nil, cfg.broker.sessionExpiry > 0 {
             logger.warning("broker.session_expiry is above 0 with ingest.shared_subscription: a broker such as mosquitto keeps handing this replica's share of the batches to its session while it is away, and they wait until its edges resend them; leave session_expiry out (0s with a shared subscription) unless your broker redistributes a disconnected member's messages",
                            metadata: ["session_expiry_s": "\(cfg.broker.sessionExpiry)"])
@@ -58,7 +68,24 @@ struct Run: AsyncParsableCommand {
         // A replica gone (a clean stop, or its last will): a standby asks for the sync-jobs lease at once.
         let ingest = CentralIngestService(config: cfg, store: stores.ingest, logger: logger,
                                           onReplicaGone: { [keeper = sync?.keeper] _ in keeper?.nudge() })
-        let services: [any Service] = [ingest] + (sync?.services ?? [])
+        // Retention runs in the replica holding the singleton jobs' lease; without the
+        // synchronisation, a keeper of its own takes the lease for it.
+        let ownKeeper: LeaseKeeper? = sync == nil
+            ? LeaseKeeper(leases: stores.sync, holder: stores.holder, ttl: .milliseconds(cfg.leaseTTL.value), logger: logger) : nil
+        let state: any SyncState = stores.sync
+        var needs: (any RetentionNeeds)?
+        var feedCursor: (@Sendable () async throws -> FeedPosition)?
+        if sync != nil {
+            needs = state
+            feedCursor = { try await state.cursor("event_postings") }
+        }
+        let job = RetentionJob(settings: cfg.retention, store: stores.retention, needs: needs, feedCursor: feedCursor, logger: logger)
+        let retention = RetentionService(job: job, keeper: sync?.keeper ?? ownKeeper,
+                                         firstDelay: .milliseconds(min(60_000, cfg.retention.every.value)), logger: logger)
+        var services: [any Service] = [ingest]
+        services += sync?.services ?? []
+        if let ownKeeper { services.append(ownKeeper) }
+        services.append(retention)
         logger.info("central ready", metadata: ["central": "\(cfg.central)", "store": "\(stores.ingest.location)",
                                                 "broker": "\(cfg.broker.host):\(cfg.broker.port)",
                                                 "sync": "\(syncConfig.isEnabled ? "targets \(syncConfig.targets.keys.sorted())" : "off")"])
@@ -68,83 +95,6 @@ struct Run: AsyncParsableCommand {
         await stores.close()
         let s = ingest.stats
         logger.info("central stopped", metadata: ["events_stored": "\(s.eventsStored)", "duplicates": "\(s.duplicates)"])
-    }
-}
-
-struct Status: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Per edge: last seen, last seq, events, duplicates, gaps, status.")
-
-    @Option(name: .shortAndLong, help: "The central configuration file (YAML); without it, the embedded default.")
-    var config: String?
-
-    func run() async throws {
-        let cfg = try loadConfig(config)
-        var logger = Logger(label: "millwright-central")
-        logger.logLevel = .error
-        let stores = try await OpenedStores.open(cfg, logger: logger)
-        let store = stores.ingest
-        let now = Timestamp.now()
-        let refused = try await store.rejectedByReason()
-        let refusedText = refused.isEmpty ? "" : " (" + refused.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ") + ")"
-        print("central \(cfg.central): \(try await store.eventCount()) events stored, \(refused.values.reduce(0, +)) batches refused\(refusedText)")
-        print(await replicasLine(cfg, now: now, logger: logger))
-        for e in try await store.edges() {
-            let age = (now - e.lastSeen).seconds
-            print("  \(e.site)/\(e.edge): last seen \(String(format: "%.0f", age))s ago, epoch \(e.lastEpoch), last seq \(e.lastSeq), "
-                  + "\(e.events) events, \(e.duplicates) duplicates, \(e.gapEvents) gap records (\(e.droppedReported) dropped at the edge)")
-        }
-        let sync = stores.sync
-        let postings = try await sync.postings()
-        let health = try await sync.targetHealth()
-        let unassigned = try await sync.unassigned().map(\.span)
-        if !unassigned.isEmpty {
-            print("unassigned production (no order covers these counts; see `review`, then `assign`):")
-            for (equipment, items) in Dictionary(grouping: unassigned, by: \.equipment).sorted(by: { $0.key < $1.key }) {
-                let byKind = Dictionary(grouping: items, by: \.what)
-                    .mapValues { $0.map(\.quantity).reduce(0, +) }.sorted { $0.key < $1.key }
-                print("  \(equipment): " + byKind.map { "\(qty($0.value)) \($0.key)" }.joined(separator: ", ")
-                      + " in \(items.count) span(s), since \(items.map(\.from).min()!.rfc3339)")
-            }
-        }
-        for lease in try await sync.leases() {
-            let left = lease.expiresAt.milliseconds - now.milliseconds
-            print("lease \(lease.name): " + (left > 0 ? "held by \(lease.holder) (generation \(lease.token)), expires in \(String(format: "%.0f", Double(left) / 1000))s unless renewed"
-                                                     : "free (last held by \(lease.holder), generation \(lease.token))"))
-        }
-        for c in try await sync.claims() {
-            print("posting claims of \(c.holder): \(c.active) being delivered"
-                  + (c.expired > 0 ? ", \(c.expired) expired (the replica stopped; the next claimant looks each change up at its target first)" : ""))
-        }
-        guard !postings.isEmpty || !health.isEmpty else { return }
-        let counts = Dictionary(grouping: postings, by: \.status).mapValues(\.count)
-        print("postings: " + Posting.Status.allCases.map { "\(counts[$0] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
-              + "; review queue: \(try await sync.reviewItems().count) item(s)")
-        for t in health {
-            let fresh = t.lastSuccess.map { String(format: "last success %.0fs ago", (now - $0).seconds) } ?? "never succeeded"
-            print("  target \(t.target): breaker \(t.breaker), \(t.failures) consecutive failures, \(fresh)"
-                  + (t.failures > 0 ? "; last error: \(t.lastError ?? "-")" : ""))
-        }
-    }
-}
-
-/// The replicas the central broker sees online and those it holds as gone, from their presence.
-func replicasLine(_ cfg: CentralConfiguration, now: Timestamp, logger: Logger) async -> String {
-    let broker = "central broker \(cfg.broker.host):\(cfg.broker.port)"
-    do {
-        let r = try await ReplicaPresenceProbe.read(cfg.broker, timeout: .seconds(3), logger: logger)
-        func age(_ t: Timestamp?) -> String { t.map { String(format: "%.0fs ago", (now - $0).seconds) } ?? "time unknown" }
-        let online = r.online.map { "\($0) (up since \(age(r.replicas[$0]?.since)))" }
-        let gone = r.gone.map { id -> String in
-            let p = r.replicas[id]
-            return p?.reason == .stopped ? "\(id) (stopped \(age(p?.since)))" : "\(id) (lost: connection dropped without a stop)"
-        }
-        if r.replicas.isEmpty {
-            return "replicas (\(broker)): none has announced itself (a central of release 1 announces only the service: \(r.service?.rawValue ?? "no message"))"
-        }
-        return "replicas (\(broker)): \(online.count) online\(online.isEmpty ? "" : ": " + online.joined(separator: ", "))"
-            + (gone.isEmpty ? "" : "; gone: " + gone.joined(separator: ", "))
-    } catch {
-        return "replicas: cannot ask the \(broker): \(error)"
     }
 }
 
@@ -168,6 +118,11 @@ struct CheckConfig: AsyncParsableCommand {
         case .postgresql(let pg): backend = pg.display
         }
         print("\(file): OK — central \(c.central), broker \(c.broker.host):\(c.broker.port), store \(backend); config_version \(c.version)")
+        // Retention is on by default: say what it keeps, so nobody learns it from a deletion.
+        let r = c.retention
+        print("  retention: " + RetentionClass.allCases.map { cls in
+            "\(cls.rawValue) \(r.retention(cls).map { "\($0)" } ?? "forever")"
+        }.joined(separator: ", ") + ", every \(r.every)" + (r.archiveDir.map { ", archive \($0)" } ?? ", no archive"))
         // Usable, but worth fixing (an inline secret, plaintext allowed to a remote database): exit 0.
         for w in (c.warnings + s.warnings).sorted() { print("warning: \(w)") }
         if s.isEnabled {

@@ -12,21 +12,35 @@ import Logging
 struct OpenedStores {
     let ingest: any IngestStore
     let sync: any SyncState
+    let retention: any RetentionStore
     let close: @Sendable () async -> Void
     /// This process among replicas: in leases and posting claims, and in `status`.
     let holder: String
 
-    static func open(_ cfg: CentralConfiguration, logger: Logger) async throws -> OpenedStores {
+    /// Opens the configured store. `create` only for `run`: every other command reads or amends a
+    /// store the central made, and a SQLite file that is not there ends it with `missingExit`
+    /// (a mistyped data_dir must not answer "0 events stored" from a new, empty file).
+    static func open(_ cfg: CentralConfiguration, logger: Logger, create: Bool = false, missingExit: Int32 = 1) async throws -> OpenedStores {
         let holder = "\(cfg.central)/\(ProcessInfo.processInfo.hostName)/\(ProcessInfo.processInfo.processIdentifier)"
         switch cfg.store {
         case .sqlite:
-            let db = try CentralStore(path: (cfg.dataDir as NSString).appendingPathComponent("central.sqlite"))
-            return OpenedStores(ingest: SQLiteIngestStore(db), sync: SQLiteSyncState(try SyncStore(central: db)), close: {}, holder: holder)
+            let path = (cfg.dataDir as NSString).appendingPathComponent("central.sqlite")
+            if !create && !FileManager.default.fileExists(atPath: path) {
+                FileHandle.standardError.write(Data("""
+                    millwright-central: no store at \(path) (data_dir \(cfg.dataDir)): the central has not run with this configuration; \
+                    check data_dir, or start it with `millwright-central run --config FILE`
+
+                    """.utf8))
+                throw ExitCode(missingExit)
+            }
+            let db = try CentralStore(path: path)
+            return OpenedStores(ingest: SQLiteIngestStore(db), sync: SQLiteSyncState(try SyncStore(central: db)),
+                                retention: SQLiteRetentionStore(db), close: {}, holder: holder)
         case .postgresql(let settings):
             do {
                 let db = try await PostgresDatabase(settings: settings, logger: logger)
-                return OpenedStores(ingest: PostgresIngestStore(db), sync: PostgresSyncState(db, holder: holder, claimFor: .milliseconds(settings.claimTTL.value)), close: { db.close() },
-                                    holder: holder)
+                return OpenedStores(ingest: PostgresIngestStore(db), sync: PostgresSyncState(db, holder: holder, claimFor: .milliseconds(settings.claimTTL.value)),
+                                    retention: PostgresRetentionStore(db), close: { db.close() }, holder: holder)
             } catch {
                 FileHandle.standardError.write(Data("millwright-central: \(error)\n".utf8))
                 throw ExitCode(3)

@@ -26,8 +26,8 @@ struct SyncContext {
     var pass: ReconcilePass { ReconcilePass(config: sync, store: store, events: events) }
 }
 
-func loadSyncConfig(_ path: String?) throws -> SyncConfiguration {
-    guard let path else { return SyncConfiguration() }
+func loadSyncConfig(_ explicit: String?) throws -> SyncConfiguration {
+    let path = try configPath(explicit)
     do { return try SyncConfiguration.load(file: path) } catch {
         FileHandle.standardError.write(Data("\(error)\n".utf8))
         throw ExitCode(2)
@@ -43,7 +43,7 @@ struct Postings: ParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List postings (all, or by --status pending|sent|acked|dead).")
-        @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
+        @Option(name: .shortAndLong, help: "The central configuration file (YAML); default /etc/millwright/central.yaml or $MILLWRIGHT_CENTRAL_CONFIG.") var config: String?
         @Option(help: "pending, sent, acked or dead.") var status: String?
         @Flag(help: "One JSON object per line.") var json = false
 
@@ -72,7 +72,7 @@ struct Postings: ParsableCommand {
 
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "One posting: payload, sources and audit trail.")
-        @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
+        @Option(name: .shortAndLong, help: "The central configuration file (YAML); default /etc/millwright/central.yaml or $MILLWRIGHT_CENTRAL_CONFIG.") var config: String?
         @Argument(help: "The posting id.") var id: Int64
 
         func run() async throws {
@@ -88,7 +88,7 @@ struct Postings: ParsableCommand {
     struct Replay: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Put a dead (or stuck) posting back in the queue, optionally with an edited payload; audited. The idempotency key stays.")
-        @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
+        @Option(name: .shortAndLong, help: "The central configuration file (YAML); default /etc/millwright/central.yaml or $MILLWRIGHT_CENTRAL_CONFIG.") var config: String?
         @Argument(help: "The posting id.") var id: Int64
         @Option(help: "A file with the corrected JSON payload.") var payloadFile: String?
         @Option(help: "Free text recorded in the audit trail beside who ran the command (the OS user, always recorded), like a ticket number.")
@@ -110,7 +110,7 @@ struct Postings: ParsableCommand {
 
 struct Review: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "The review queue: quantities not posted (late data for closed orders, reductions), and counts no order covers.")
-    @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
+    @Option(name: .shortAndLong, help: "The central configuration file (YAML); default /etc/millwright/central.yaml or $MILLWRIGHT_CENTRAL_CONFIG.") var config: String?
 
     func run() async throws {
         let ctx = try await SyncContext.open(config: config)
@@ -132,7 +132,7 @@ struct Review: AsyncParsableCommand {
 
 struct Ledger: AsyncParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Derived versus posted per order: the books balance when nothing is open.")
-    @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
+    @Option(name: .shortAndLong, help: "The central configuration file (YAML); default /etc/millwright/central.yaml or $MILLWRIGHT_CENTRAL_CONFIG.") var config: String?
     @Option(help: "Only this ERP order id.") var order: Int64?
     @Flag(help: "One JSON object per line.") var json = false
 
@@ -164,7 +164,7 @@ struct Ledger: AsyncParsableCommand {
 struct TraceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "trace", abstract: "Back from an ERP document (stock.move:42) to its events and edges, or forward from an event (edge:epoch:seq).")
-    @Option(name: .shortAndLong, help: "The central configuration file (YAML).") var config: String?
+    @Option(name: .shortAndLong, help: "The central configuration file (YAML); default /etc/millwright/central.yaml or $MILLWRIGHT_CENTRAL_CONFIG.") var config: String?
     @Option(help: "An ERP document reference, like stock.move:42.") var document: String?
     @Option(help: "An event key, edge:boot_epoch:seq.") var event: String?
 
@@ -176,10 +176,18 @@ struct TraceCommand: AsyncParsableCommand {
             guard !b.postings.isEmpty else { throw ValidationError("no posting produced \(document)") }
             for p in b.postings { print("\(document) <- posting #\(p.id) \(p.kind) \(qty(p.quantity)) [\(p.line)] key \(p.idempotencyKey)") }
             for e in b.events { print("  <- event \(e.key) \(e.type) \(e.equipment)/\(e.signal) at \(e.occurredAt) (received \(e.centralReceivedAt))") }
+            if !b.missing.isEmpty {
+                // Deleted by retention: the archive holds them (retention.archive), by site and day.
+                print("  <- \(b.missing.count) event(s) no longer in the store (retention): \(b.missing.prefix(5).joined(separator: ", "))\(b.missing.count > 5 ? ", ..." : "")")
+                print("     put them back with `millwright-central archive load -c CONFIG FILE...`"
+                      + (ctx.central.retention.archiveDir.map { " (files \($0)/<site>/<yyyy-mm-dd>.jsonl.gz, by the events' day)" } ?? " (no retention.archive is set: they were not archived)"))
+            }
             print("  <- edges: \(b.edges.joined(separator: ", "))")
         } else if let event, let key = EventKey(parsing: event) {
             let f = try await trace.forward(event: key)
-            if let e = f.event { print("event \(e.key) \(e.type) \(e.equipment)/\(e.signal) at \(e.occurredAt)") } else { print("event \(event): not stored") }
+            if let e = f.event { print("event \(e.key) \(e.type) \(e.equipment)/\(e.signal) at \(e.occurredAt)") } else {
+                print("event \(event): not stored (never received, or deleted by retention: `archive load` puts an archived day back)")
+            }
             for p in f.postings { print("  -> posting #\(p.id) \(p.kind) \(qty(p.quantity)) \(p.status.rawValue) -> \(p.documentRef ?? "not yet delivered")") }
             for r in f.review { print("  -> review: order \(r.orderID) \(r.kind) \(qty(r.quantity)): \(r.reason)") }
         } else {

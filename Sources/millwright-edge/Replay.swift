@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConfigSupport
 import EdgeAgent
 import EdgeConfig
 import Foundation
@@ -8,8 +9,8 @@ struct Replay: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the rules over a recording (JSON lines of topic, ts, payload) and print the events they would promote.")
 
-    @Option(name: .shortAndLong, help: "The edge configuration file whose rules to apply.")
-    var config: String
+    @Option(name: .shortAndLong, help: "The edge configuration file whose rules to apply; default /etc/millwright/edge.yaml or $MILLWRIGHT_EDGE_CONFIG.")
+    var config: String?
 
     @Argument(help: "The recording: one JSON object per line with topic, ts and payload.")
     var recording: String
@@ -19,7 +20,7 @@ struct Replay: ParsableCommand {
 
     func run() throws {
         let cfg: EdgeConfiguration
-        do { cfg = try EdgeConfiguration.load(file: config) } catch {
+        do { cfg = try EdgeConfiguration.load(file: try edgeConfigPath(config)) } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(2)
         }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConfigSupport
 import EdgeAgent
 import EdgeConfig
 import Foundation
@@ -10,8 +11,8 @@ struct Run: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the agent until SIGTERM or SIGINT; SIGHUP or a file change reloads the configuration.")
 
-    @Option(name: .shortAndLong, help: "The edge configuration file (YAML).")
-    var config: String
+    @Option(name: .shortAndLong, help: "The edge configuration file (YAML); default /etc/millwright/edge.yaml or $MILLWRIGHT_EDGE_CONFIG.")
+    var config: String?
 
     @Option(help: "Print promoted events as they are committed: none, text or json.")
     var events: EdgeAgent.EventOutput = .none
@@ -52,14 +53,16 @@ struct Run: AsyncParsableCommand {
         }
         let logger = Logger(label: "millwright-edge")
         let cfg: EdgeConfiguration
+        let path: String
         do {
-            cfg = try EdgeConfiguration.load(file: config)
+            path = try edgeConfigPath(config)
+            cfg = try EdgeConfiguration.load(file: path)
             for w in cfg.warnings { logger.warning("configuration: \(w)") }
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(2)
         }
-        var options = EdgeAgent.Options(configPath: config)
+        var options = EdgeAgent.Options(configPath: path)
         options.eventOutput = events
         options.synchronousFull = !synchronousNormal
         options.acknowledgeAfterCommit = !unsafeAcknowledgeOnReceipt

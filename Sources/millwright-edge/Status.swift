@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConfigSupport
 import EdgeAgent
 import EdgeConfig
 import Foundation
@@ -6,34 +7,46 @@ import MillwrightCore
 
 struct Status: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Show the running agent's status: brokers, counters, bad input per reason and sensor, quarantine samples.")
+        abstract: "Show the running agent's status: brokers, counters, bad input per reason and sensor, quarantine samples.",
+        discussion: Status.exitCodes)
 
-    @Option(name: .shortAndLong, help: "The edge configuration file (to find data_dir).")
-    var config: String
+    @Option(name: .shortAndLong, help: "The edge configuration file (to find data_dir); default /etc/millwright/edge.yaml or $MILLWRIGHT_EDGE_CONFIG.")
+    var config: String?
 
-    @Flag(help: "Print the raw status JSON.")
+    static let exitCodes = "Exit status: 0 healthy; 1 the status file is unreadable; 2 no configuration; 3 not running (no status file, or its pid is gone); 4 stale (older than three status intervals, at least 30 s); 5 unhealthy (a broker or the uplink disconnected)."
+
+    @Flag(help: "Print the raw status JSON (the exit status is the same).")
     var json = false
 
     func run() throws {
         let cfg: EdgeConfiguration
-        do { cfg = try EdgeConfiguration.load(file: config) } catch {
+        do { cfg = try EdgeConfiguration.load(file: try edgeConfigPath(config)) } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(2)
         }
         let path = EdgeStatus.path(dataDir: cfg.dataDir)
         guard let data = FileManager.default.contents(atPath: path) else {
-            FileHandle.standardError.write(Data("no status at \(path): is the agent running with this config?\n".utf8))
+            FileHandle.standardError.write(Data("no status at \(path): the agent is not running with this configuration (or never ran)\n".utf8))
+            throw ExitCode(StatusCondition.notRunning.rawValue)
+        }
+        let s: EdgeStatus
+        do { s = try JSONDecoder().decode(EdgeStatus.self, from: data) } catch {
+            FileHandle.standardError.write(Data("unreadable status at \(path): \(error)\n".utf8))
             throw ExitCode(1)
         }
+        let now = Timestamp.now()
+        let findings = EdgeHealth.findings(s, now: now, staleAfterSeconds: EdgeHealth.staleAfter(statusInterval: cfg.ingest.statusInterval),
+                                           pidAlive: EdgeHealth.processAlive(s.pid))
+        let code = StatusFinding.exitCode(findings)
         if json {
             print(String(decoding: data, as: UTF8.self))
+            if code != 0 { throw ExitCode(code) }
             return
         }
-        let s = try JSONDecoder().decode(EdgeStatus.self, from: data)
-        let age = (Timestamp.now() - s.updatedAt).seconds
+        let age = (now - s.updatedAt).seconds
         var out = """
             edge \(s.site)/\(s.edge)  agent \(s.agentVersion)  config \(s.configVersion)  pid \(s.pid)  boot_epoch \(s.bootEpoch)
-            status updated \(String(format: "%.1f", age))s ago\(age > 30 ? "  (STALE: is the agent running?)" : "")
+            status updated \(String(format: "%.1f", age))s ago
 
             """
         for b in s.brokers { out += "broker \(b.name) \(b.host): \(b.connected ? "connected" : "DISCONNECTED") (connects: \(b.connects))\n" }
@@ -77,6 +90,8 @@ struct Status: ParsableCommand {
                 out += "  \(q.at.rfc3339) \(q.reason.rawValue) \(q.topic): \(q.detail)\n    payload: \(q.payload.prefix(120))\n"
             }
         }
+        out += StatusFinding.line(findings) + "\n"
         print(out, terminator: "")
+        if code != 0 { throw ExitCode(code) }
     }
 }

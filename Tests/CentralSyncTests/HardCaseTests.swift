@@ -87,7 +87,7 @@ import TestSupport
     @Test func resendAndATimeoutAfterCommitGiveExactlyOneDocument() async throws {
         let tryton = try TrytonServer()
         // The first create is applied by Tryton, but its answer is held back 8 s (the connector waits
-        // 2 s; the margin holds on a starved machine).
+        // 5 s: on a starved machine a login alone, which hashes the password, can take over 2 s).
         let (proxy, proxyPort) = try tryton.proxy(faults: #"{"delay_after_upstream_s": 8.0, "match": "model.stock.move.create", "times": 1}"#)
         defer { proxy.terminate(grace: 1) }
         let h = try await SyncHarness(tryton: tryton, trytonURL: "http://127.0.0.1:\(proxyPort)")

@@ -33,11 +33,11 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
         broker: { host: 127.0.0.1, port: \(brokerPort), client_id: sync-test-\(brokerPort) }
         erp:
           tryton: { url: "\(trytonURL)", database: millwright, user: \(TrytonServer.integrationUser),
-                    password: \(TrytonServer.integrationPassword), timeout: 2s }
+                    password: \(TrytonServer.integrationPassword), timeout: 5s }
         equipment:
           \(equipment.replacingOccurrences(of: "\n", with: "\n  "))
         reconcile: { declarations: { every: 15m }, grace: 1m, clock_skew_tolerance: 5s }
-        postings: { max_attempts: 3, backoff: { initial: 50ms, maximum: 200ms }, breaker: { failures: 50, open_for: 1s }, timeout: 2s }
+        postings: { max_attempts: 3, backoff: { initial: 50ms, maximum: 200ms }, breaker: { failures: 50, open_for: 1s }, timeout: 5s }
         \(extra)
         """
     }

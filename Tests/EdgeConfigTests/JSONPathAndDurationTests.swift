@@ -73,6 +73,7 @@ struct DurationTests {
         #expect(Millis(5000).description == "5s")
         #expect(Millis(120_000).description == "2m")
         #expect(Millis(3_600_000).description == "1h")
+        #expect(Millis(86_400_000 * 7).description == "7d" && Millis(36 * 3_600_000).description == "36h")
         #expect(Millis(1500).description == "1500ms")
         #expect(Millis.zero.description == "0s")
         #expect(Millis.seconds(90).description == "90s")

@@ -19,6 +19,8 @@ public struct CentralConfiguration: Sendable, Hashable {
     public var store: StoreSettings = .sqlite
     /// How long a replica's lease on the singleton jobs lasts without renewal (`store.lease_ttl`).
     public var leaseTTL = Millis(15_000)
+    /// How long stored events are kept, per class, and the archive before deletion (`retention`).
+    public var retention = RetentionSettings()
     /// What the file does that works but should not (an inline secret, plaintext allowed to a remote
     /// database), located; `check-config` prints them and `run` logs them.
     public var warnings: [ConfigIssue] = []
@@ -26,12 +28,6 @@ public struct CentralConfiguration: Sendable, Hashable {
     /// This replica's name in presence messages (`UplinkTopics.replicaPresence`): its broker client id,
     /// or the central's name when the client id is left to the broker.
     public var replicaID: String { broker.clientID.isEmpty ? central : broker.clientID }
-
-    /// The embedded default: SQLite under ./var/central, the local central broker on port 1884.
-    public static var embeddedDefault: CentralConfiguration {
-        // Parsing the same text a user would write keeps one path for defaults and files.
-        try! parse(yaml: "central: central-1\ndata_dir: ./var/central\nbroker: { host: 127.0.0.1, port: 1884 }\n", file: "<embedded default>")
-    }
 
     public static func load(file: String) throws(ConfigError) -> CentralConfiguration {
         try parse(yaml: try YAMLDocument.readText(file: file), file: file)
@@ -50,7 +46,7 @@ public struct CentralConfiguration: Sendable, Hashable {
     /// Sections read by CentralSync's `SyncConfiguration` from the same file.
     public static let syncSections = ["erp", "equipment", "mes", "reconcile", "postings", "targets", "routes", "planning"]
     /// Sections read here.
-    public static let ingestSections = ["central", "data_dir", "broker", "ingest", "store"]
+    public static let ingestSections = ["central", "data_dir", "broker", "ingest", "store", "retention"]
 
     static func read(_ doc: YAMLDocument) -> CentralConfiguration? {
         guard let top = doc.root.fields(allowed: ingestSections + syncSections, required: ["central", "broker"]) else { return nil }
@@ -90,9 +86,10 @@ public struct CentralConfiguration: Sendable, Hashable {
             maxBytes = f["max_batch_bytes"]?.int(in: 4096...(256 << 20)) ?? maxBytes
         }
         let (store, leaseTTL) = StoreSettings.read(top["store"], document: doc)
+        let retention = RetentionSettings.read(top["retention"], document: doc)
         guard let name, let broker else { return nil }
         return CentralConfiguration(central: name, dataDir: doc.resolve(top["data_dir"]?.string() ?? "./var/\(name)"),
                                     broker: broker, sharedSubscription: shared, commitWindow: window, maxBatchBytes: maxBytes,
-                                    version: doc.fingerprint, store: store, leaseTTL: leaseTTL ?? Millis(15_000))
+                                    version: doc.fingerprint, store: store, leaseTTL: leaseTTL ?? Millis(15_000), retention: retention)
     }
 }

@@ -274,3 +274,11 @@ enum BatchDecoder {
                                     isHistorical: historical, body: body, droppedCount: dropped))
     }
 }
+
+extension ValidBatch {
+    /// A batch decoded as the ingest decodes it, for tools of this package (the bench drivers);
+    /// a refused batch is thrown with its reason.
+    package static func decode(topic: String, payload: [UInt8], maxBytes: Int = 16 << 20) throws -> ValidBatch {
+        try BatchDecoder.decode(topic: topic, payload: payload, maxBytes: maxBytes).get()
+    }
+}

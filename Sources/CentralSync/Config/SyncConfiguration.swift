@@ -150,6 +150,12 @@ public struct SyncConfiguration: Sendable, Hashable {
                 c.escalationSeverities = Set(items.compactMap { $0.oneOf(allowed) })
             }
         }
+        // Counts are what the reconcile pass reads back, up to `horizon` old: retention must keep
+        // them a day longer, or an open order's derived quantity would fall as its counts go.
+        if let counts = top["retention"]?.fields(allowed: RetentionSettings.keys)?["counts"], counts.scalarText != "forever",
+           let d = Millis(parsing: counts.scalarText ?? ""), d.value < c.horizon.value + Millis.days(1).value {
+            counts.issue("must be at least a day longer than reconcile.horizon (\(c.horizon)), which the reconciliation reads back; got \(counts.scalarText ?? "")")
+        }
         if let p = top["postings"], let f = p.fields(allowed: ["max_attempts", "backoff", "breaker", "timeout"]) {
             c.policy.maxAttempts = f["max_attempts"]?.int(in: 1...1000) ?? c.policy.maxAttempts
             c.policy.timeout = f["timeout"]?.duration(positive: true) ?? c.policy.timeout

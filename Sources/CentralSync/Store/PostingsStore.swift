@@ -67,7 +67,7 @@ extension PostingsStore {
 }
 
 /// The synchronisation's whole state: master data, the pass's outputs, and who runs the jobs.
-public typealias SyncState = MasterDataStore & PostingsStore & LeaseStore
+public typealias SyncState = MasterDataStore & PostingsStore & LeaseStore & RetentionNeeds
 
 /// A target's health as the dispatcher last recorded it.
 public struct TargetHealth: Sendable, Hashable {

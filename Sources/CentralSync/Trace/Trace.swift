@@ -27,19 +27,28 @@ public struct Trace: Sendable {
         public var postings: [Posting]
         public var events: [EventSummary]
         public var edges: [String]
+        /// Cited events no longer in the store: retention deleted them (and archived them, when
+        /// `retention.archive` is set); `archive load` puts them back.
+        public var missing: [String]
     }
 
     public func back(document: String) async throws -> Back {
         let postings = try await store.posting(documentRef: document)
         var found: [EventSummary] = []
+        var missing: [String] = []
         for p in postings {
             for s in p.sources {
-                guard let key = EventKey(parsing: s), let row = try await events.event(edge: key.edge, bootEpoch: key.bootEpoch, seq: key.seq) else { continue }
+                guard let key = EventKey(parsing: s) else { continue }
+                guard let row = try await events.event(edge: key.edge, bootEpoch: key.bootEpoch, seq: key.seq) else {
+                    missing.append(s)
+                    continue
+                }
                 found.append(EventSummary(key: s, equipment: row.equipment, signal: row.signal, type: row.type,
                                            occurredAt: row.occurredAt.rfc3339, centralReceivedAt: row.centralReceivedAt.rfc3339))
             }
         }
-        return Back(postings: postings, events: found, edges: Array(Set(found.compactMap { EventKey(parsing: $0.key)?.edge })).sorted())
+        let edges = Set(found.compactMap { EventKey(parsing: $0.key)?.edge }).union(missing.compactMap { EventKey(parsing: $0)?.edge })
+        return Back(postings: postings, events: found, edges: edges.sorted(), missing: missing)
     }
 
     public struct Forward: Sendable {

@@ -38,16 +38,15 @@ public final class HTTPJSONConnector: PostingConnector {
         for (k, v) in headers { request.headers.add(name: k, value: v) }
         request.body = .bytes(ByteBuffer(string: body))
         do {
-            let response = try await http.execute(request, timeout: .milliseconds(timeout.value))
-            let answer = try await response.body.collect(upTo: 1 << 20)
-            let text = String(buffer: answer)
-            switch response.status.code {
+            let response = try await HTTPExchange.run(http, request, timeout: .milliseconds(timeout.value), maxBytes: 1 << 20)
+            let text = String(buffer: response.body)
+            switch response.status {
             case 200..<300:
-                return .delivered(documentRef: Self.reference(text) ?? "http:\(target)#\(posting.idempotencyKey)", note: "HTTP \(response.status.code)")
+                return .delivered(documentRef: Self.reference(text) ?? "http:\(target)#\(posting.idempotencyKey)", note: "HTTP \(response.status)")
             case 409:
                 return .found(documentRef: Self.reference(text) ?? "http:\(target)#\(posting.idempotencyKey)", note: "found by reference (HTTP 409)")
             default:
-                return .failed("\(target) answered HTTP \(response.status.code): \(text.prefix(300))")
+                return .failed("\(target) answered HTTP \(response.status): \(text.prefix(300))")
             }
         } catch {
             return .failed("\(target): \(error)")

@@ -94,14 +94,15 @@ public final class TrytonClient: Sendable {
             request.headers.add(name: "Authorization", value: "Session " + Data(raw.utf8).base64EncodedString())
         }
         request.body = .bytes(ByteBuffer(bytes: body))
-        let deadline = TimeAmount.milliseconds(config.timeout.value)
         let bytes: ByteBuffer
         let status: Int
         do {
-            let response = try await http.execute(request, timeout: deadline)
-            status = Int(response.status.code)
-            bytes = try await response.body.collect(upTo: 64 << 20)
+            let answer = try await HTTPExchange.run(http, request, timeout: .milliseconds(config.timeout.value), maxBytes: 64 << 20)
+            status = Int(answer.status)
+            bytes = answer.body
         } catch let e as HTTPClientError where e == .deadlineExceeded || e == .readTimeout {
+            throw .timeout(method: method, after: "\(config.timeout)")
+        } catch is HTTPExchange.TimedOut {
             throw .timeout(method: method, after: "\(config.timeout)")
         } catch {
             throw .transport(method: method, detail: "\(error)")

@@ -46,6 +46,8 @@ public struct Millis: Hashable, Comparable, Sendable, Codable, CustomStringConve
 
     public init(_ value: Int64) { self.value = value }
     public static func seconds(_ s: Int64) -> Millis { Millis(s * 1000) }
+    public static func hours(_ h: Int64) -> Millis { Millis(h * 3_600_000) }
+    public static func days(_ d: Int64) -> Millis { Millis(d * 86_400_000) }
     public static let zero = Millis(0)
 
     public static func < (lhs: Millis, rhs: Millis) -> Bool { lhs.value < rhs.value }
@@ -60,8 +62,9 @@ public struct Millis: Hashable, Comparable, Sendable, Codable, CustomStringConve
         try c.encode(value)
     }
 
-    /// Human form used in config and messages: "500ms", "5s", "2m", "1h".
+    /// Human form used in config and messages: "500ms", "5s", "2m", "1h", "7d".
     public var description: String {
+        if value % 86_400_000 == 0 && value != 0 { return "\(value / 86_400_000)d" }
         if value % 3_600_000 == 0 && value != 0 { return "\(value / 3_600_000)h" }
         if value % 60_000 == 0 && value != 0 { return "\(value / 60_000)m" }
         if value % 1000 == 0 { return "\(value / 1000)s" }

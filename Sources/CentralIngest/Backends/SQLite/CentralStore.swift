@@ -118,6 +118,29 @@ public final class CentralStore: Sendable {
         m.registerMigration("v4: moved-store marker") { db in
             try db.execute(sql: "CREATE TABLE store_moved (target TEXT NOT NULL, moved_at INTEGER NOT NULL)")
         }
+        m.registerMigration("v5: retention (type and time index, holds, runs)") { db in
+            // Retention finds a type's expired events by event time without scanning the table.
+            try db.execute(sql: """
+                CREATE INDEX IF NOT EXISTS events_type_time ON events(type, occurred_at);
+                CREATE TABLE retention_holds (
+                    id INTEGER PRIMARY KEY,
+                    site TEXT NOT NULL,
+                    from_ms INTEGER NOT NULL,
+                    to_ms INTEGER NOT NULL,
+                    until_ms INTEGER NOT NULL,
+                    reason TEXT NOT NULL
+                );
+                CREATE TABLE retention_runs (
+                    id INTEGER PRIMARY KEY,
+                    started_at INTEGER NOT NULL,
+                    finished_at INTEGER NOT NULL,
+                    deleted TEXT NOT NULL,
+                    archived INTEGER NOT NULL,
+                    kept INTEGER NOT NULL,
+                    error TEXT
+                );
+                """)
+        }
         return m
     }
 

@@ -27,5 +27,15 @@ public enum IngestTables {
         .init("payload", .bytes),
     ], pagedBy: "id", keepsGeneratedKeys: true)
 
-    public static let all = [events, edges, edgeClockOffsets, rejectedBatches]
+    public static let retentionHolds = TransferTable("retention_holds", [
+        .init("id", .integer), .init("site", .text), .init("from_ms", .integer), .init("to_ms", .integer), .init("until_ms", .integer),
+        .init("reason", .text),
+    ], pagedBy: "id", keepsGeneratedKeys: true)
+
+    public static let retentionRuns = TransferTable("retention_runs", [
+        .init("id", .integer), .init("started_at", .integer), .init("finished_at", .integer), .init("deleted", .text),
+        .init("archived", .integer), .init("kept", .integer), .init("error", .text, nullable: true),
+    ], pagedBy: "id", keepsGeneratedKeys: true)
+
+    public static let all = [events, edges, edgeClockOffsets, rejectedBatches, retentionHolds, retentionRuns]
 }

@@ -102,3 +102,7 @@ public final class SQLiteSyncState: SyncState {
     public func release(_ name: String, holder: String) async throws { try await run { try $0.release(name, holder: holder) } }
     public func leases() async throws -> [Lease] { try await run { try $0.leases() } }
 }
+
+extension SQLiteSyncState {
+    public func citedEventKeys() async throws -> Set<String> { try await run { try $0.citedEventKeys() } }
+}

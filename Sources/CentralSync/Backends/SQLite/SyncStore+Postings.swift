@@ -210,3 +210,16 @@ extension SyncStore {
                 createdAt: Timestamp(milliseconds: r["created_at"]), updatedAt: Timestamp(milliseconds: r["updated_at"]))
     }
 }
+
+extension SyncStore {
+    /// See `RetentionNeeds.citedEventKeys`.
+    public func citedEventKeys() throws -> Set<String> {
+        try pool.read { db in
+            var keys = Set<String>()
+            for sql in ["SELECT sources FROM postings WHERE status <> 'acked'", "SELECT sources FROM review_items", "SELECT sources FROM unassigned_spans"] {
+                for json in try String.fetchAll(db, sql: sql) { keys.formUnion(Self.strings(json)) }
+            }
+            return keys
+        }
+    }
+}
