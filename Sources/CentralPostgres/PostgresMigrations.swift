@@ -313,6 +313,11 @@ package enum PostgresMigrations {
             "CREATE INDEX events_equipment_time ON events (equipment, occurred_at)",
             "CREATE INDEX events_type_time ON events (type, occurred_at)",
         ]),
+        // Every claim on a posting raises its generation, so a write under a claim lost to
+        // another replica is refused (PostgresSyncState.record).
+        ("sync v3: posting claim generations", [
+            "ALTER TABLE postings ADD COLUMN IF NOT EXISTS claim_generation BIGINT NOT NULL DEFAULT 0",
+        ]),
     ]
 
     static func migrate(_ db: PostgresDatabase) async throws {

@@ -139,7 +139,8 @@ public final class PostgresSyncState: SyncState {
                     """, logger: logger)
                 for try await id in rows.decode(Int64.self) {
                     ids.append(id)
-                    try await Self.audit(c, id, "millwright", "created", "\(p.kind) \(p.quantity) for line \(p.line)", now, logger)
+                    let created = PostingLifecycle.created(p)
+                    try await Self.audit(c, id, created.actor, created.action.rawValue, created.detail, now, logger)
                 }
             }
             for r in reviews.sorted(by: { $0.line.description < $1.line.description }) {
@@ -181,26 +182,37 @@ public final class PostgresSyncState: SyncState {
 
     static let postingColumns = """
         id, idempotency_key, target, kind, line, order_id, quantity, payload, sources, status, attempts, next_attempt_at,
-        document_ref, last_error, created_at, updated_at
+        document_ref, last_error, created_at, updated_at, claimed_by, claim_generation
         """
 
     func postings(_ query: PostgresQuery) async throws -> [Posting] {
         var out: [Posting] = []
         let rows = try await database.query(query)
-        for try await r in rows.decode((Int64, String, String, String, String, Int64?, Double, String, [String], String, Int32, Int64,
-                                        String?, String?, Int64, Int64).self) {
-            out.append(Posting(id: r.0, idempotencyKey: r.1, target: r.2, kind: r.3, line: r.4, orderID: r.5, quantity: r.6, payload: r.7,
-                               sources: r.8, status: Posting.Status(rawValue: r.9) ?? .pending, attempts: Int(r.10),
-                               nextAttemptAt: Timestamp(milliseconds: r.11), documentRef: r.12, lastError: r.13,
-                               createdAt: Timestamp(milliseconds: r.14), updatedAt: Timestamp(milliseconds: r.15)))
+        for try await r in rows.decode(PostingRow.self) {
+            out.append(try Self.posting(r))
         }
         return out
+    }
+
+    /// A row of `postingColumns`, in order.
+    typealias PostingRow = (Int64, String, String, String, String, Int64?, Double, String, [String], String, Int32, Int64,
+                            String?, String?, Int64, Int64, String?, Int64)
+
+    static func posting(_ r: PostingRow) throws -> Posting {
+        guard let status = Posting.Status(rawValue: r.9) else {
+            throw PostgresStoreError("posting \(r.0) has the unknown status \"\(r.9)\"")
+        }
+        return Posting(id: r.0, idempotencyKey: r.1, target: r.2, kind: r.3, line: r.4, orderID: r.5, quantity: r.6, payload: r.7,
+                       sources: r.8, status: status, attempts: Int(r.10), nextAttemptAt: Timestamp(milliseconds: r.11), documentRef: r.12,
+                       lastError: r.13, createdAt: Timestamp(milliseconds: r.14), updatedAt: Timestamp(milliseconds: r.15),
+                       claim: r.16.map { PostingClaim(holder: $0, generation: r.17) })
     }
 
     /// Claims due postings for this process (see the type's comment) and returns them in due order.
     public func duePostings(now: Timestamp, limit: Int) async throws -> [Posting] {
         let claimed = try await postings("""
-            UPDATE postings SET claimed_by = \(holder), claim_until = \(unescaped: Self.dbNow) + \(claimMillis)
+            UPDATE postings SET claimed_by = \(holder), claim_generation = claim_generation + 1,
+                claim_until = \(unescaped: Self.dbNow) + \(claimMillis)
             WHERE id IN (
                 SELECT id FROM postings
                 WHERE status IN ('pending', 'sent') AND next_attempt_at <= \(now.milliseconds)
@@ -233,70 +245,37 @@ public final class PostgresSyncState: SyncState {
         try await postings("SELECT \(unescaped: Self.postingColumns) FROM postings WHERE sources @> ARRAY[\(key.description)]::text[] ORDER BY id")
     }
 
-    public func markSent(_ id: Int64, now: Timestamp) async throws {
-        try await database.transaction { c in
-            try await c.query("UPDATE postings SET status = 'sent', attempts = attempts + 1, updated_at = \(now.milliseconds) WHERE id = \(id)",
-                              logger: self.logger)
-        }
-    }
-
-    public func markAcked(_ id: Int64, documentRef: String, note: String, now: Timestamp) async throws {
+    /// A transition of the posting state machine (`PostingLifecycle`), fenced by the claim: the row
+    /// is locked, its claim compared with the writer's (holder and generation; a replica paused past
+    /// its claim finds another's, or none, and is refused), the decision persisted and the audit
+    /// appended, in one transaction.
+    @discardableResult
+    public func record(_ transition: PostingTransition, posting id: Int64, claim: PostingClaim?, now: Timestamp) async throws -> Posting {
         let logger = self.logger
-        try await database.transaction { c in
+        return try await database.transaction { c in
+            var current: Posting?
+            for try await r in try await c.query("SELECT \(unescaped: Self.postingColumns) FROM postings WHERE id = \(id) FOR UPDATE",
+                                                 logger: logger).decode(PostingRow.self) {
+                current = try Self.posting(r)
+            }
+            guard let p = current else { throw PostingRefusal.noSuchPosting(id) }
+            guard PostingLifecycle.claimHolds(claim, current: p.claim) else {
+                throw PostingRefusal.claimLost(id, holder: claim?.holder ?? "?", now: p.claim)
+            }
+            let change = try PostingLifecycle.decide(transition, on: p, now: now)
             try await c.query("""
-                UPDATE postings SET status = 'acked', document_ref = \(documentRef), last_error = NULL, updated_at = \(now.milliseconds),
-                    claimed_by = NULL, claim_until = NULL
+                UPDATE postings SET status = \(change.status.rawValue), attempts = \(Int32(clamping: change.attempts)),
+                    next_attempt_at = \(change.nextAttemptAt.milliseconds), payload = \(change.payload), document_ref = \(change.documentRef),
+                    last_error = \(change.lastError), updated_at = \(now.milliseconds),
+                    claimed_by = CASE WHEN \(change.endsClaim) THEN NULL ELSE claimed_by END,
+                    claim_until = CASE WHEN \(change.endsClaim) THEN NULL ELSE claim_until END
                 WHERE id = \(id)
                 """, logger: logger)
-            try await Self.audit(c, id, "millwright", "acked", "\(documentRef) \(note)", now, logger)
-        }
-    }
-
-    public func markFailed(_ id: Int64, error: String, retryAt: Timestamp?, now: Timestamp) async throws {
-        let logger = self.logger
-        try await database.transaction { c in
-            if let retryAt {
-                try await c.query("""
-                    UPDATE postings SET status = 'pending', next_attempt_at = \(retryAt.milliseconds), last_error = \(error),
-                        updated_at = \(now.milliseconds), claimed_by = NULL, claim_until = NULL
-                    WHERE id = \(id)
-                    """, logger: logger)
-            } else {
-                try await c.query("""
-                    UPDATE postings SET status = 'dead', last_error = \(error), updated_at = \(now.milliseconds), claimed_by = NULL, claim_until = NULL
-                    WHERE id = \(id)
-                    """, logger: logger)
-                try await Self.audit(c, id, "millwright", "dead-lettered", error, now, logger)
+            for entry in change.audit {
+                try await Self.audit(c, id, entry.actor, entry.action.rawValue, entry.detail, now, logger)
             }
+            return p.applying(change, now: now)
         }
-    }
-
-    public func replay(id: Int64, payload: String?, operator actor: String, now: Timestamp) async throws -> Posting {
-        guard let p = try await posting(id: id) else {
-            throw ReplayRefusal.noSuchPosting(id)
-        }
-        guard p.status != .acked else {
-            throw ReplayRefusal.alreadyAcknowledged(id, documentRef: p.documentRef)
-        }
-        if let payload, !((try? JSONSerialization.jsonObject(with: Data(payload.utf8))) is [String: Any]) {
-            throw ReplayRefusal.payloadNotAnObject
-        }
-        let logger = self.logger
-        try await database.transaction { c in
-            if let payload {
-                try await c.query("UPDATE postings SET payload = \(payload) WHERE id = \(id)", logger: logger)
-                try await Self.audit(c, id, actor, "payload-edited", "before: \(p.payload)\nafter: \(payload)", now, logger)
-            }
-            try await c.query("""
-                UPDATE postings SET status = 'pending', attempts = 0, next_attempt_at = \(now.milliseconds), updated_at = \(now.milliseconds),
-                    claimed_by = NULL, claim_until = NULL
-                WHERE id = \(id)
-                """, logger: logger)
-            try await Self.audit(c, id, actor, "replayed", "from \(p.status.rawValue) after \(p.attempts) attempts; last error: \(p.lastError ?? "-")",
-                                 now, logger)
-        }
-        guard let replayed = try await posting(id: id) else { throw PostgresStoreError("posting \(id) vanished during the replay") }
-        return replayed
     }
 
     public func audit(postingID: Int64) async throws -> [PostingAudit] {

@@ -103,6 +103,9 @@ struct Postings: ParsableCommand {
             } catch let e as SyncStore.StoreError {
                 FileHandle.standardError.write(Data("\(e)\n".utf8))
                 throw ExitCode(1)
+            } catch let refusal as PostingRefusal {
+                FileHandle.standardError.write(Data("replay refused: \(refusal)\n".utf8))
+                throw ExitCode(1)
             }
         }
     }

@@ -80,8 +80,8 @@ import Testing
             NewPosting(idempotencyKey: "p-acked", target: "erp", kind: "maintenance_notification", payload: "{}", sources: ["gw-1:3:6"]),
         ], reviews: [], cursor: ("event_postings", read[29].position), now: t0)
         let acked = try #require(try await s.sync.postings().first { $0.idempotencyKey == "p-acked" })
-        try await s.sync.markSent(acked.id, now: t0)
-        try await s.sync.markAcked(acked.id, documentRef: "doc:6", note: "created", now: t0)
+        try await s.sync.record(.attempt, posting: acked.id, claim: acked.claim, now: t0)
+        try await s.sync.record(.acknowledge(documentRef: "doc:6", note: "created"), posting: acked.id, claim: acked.claim, now: t0)
         // A hold on summary 8's time (as `archive load` makes).
         let at8 = Timestamp(milliseconds: 1_764_000_000_008)
         try await s.retention.addHold(RetentionHoldRange(site: "plant-a", from: at8, to: at8 + Millis(1), until: later + .days(1), reason: "test"))

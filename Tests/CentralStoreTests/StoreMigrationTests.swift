@@ -70,9 +70,9 @@ struct StoreMigrationTests {
             ReviewChange(line: LineKey(orderID: 1, workID: nil, kind: .scrap, bucket: 0), quantity: -3, reason: "reduction",
                          sources: ["weld-1:3:7"]),
         ], cursor: ("reconcile", feed[feed.count / 2].position), now: now)
-        try await sync.markSent(ids[0], now: now)
-        try await sync.markAcked(ids[0], documentRef: "production/17", note: "done", now: now)
-        try await sync.markFailed(ids[1], error: "HTTP 500", retryAt: nil, now: now)
+        try await sync.record(.attempt, posting: ids[0], claim: nil, now: now)
+        try await sync.record(.acknowledge(documentRef: "production/17", note: "done"), posting: ids[0], claim: nil, now: now)
+        try await sync.record(.deadLetter(error: "HTTP 500"), posting: ids[1], claim: nil, now: now)
         try await sync.recordTargetHealth("cmms", breaker: "open", failures: 5, success: false, error: "HTTP 500", now: now)
         try await sync.replaceUnassigned([
             UnassignedSpan(equipment: "weld-1", kind: .yield, material: "", after: nil, before: now, from: now - .seconds(600), to: now,
@@ -231,7 +231,7 @@ struct StoreMigrationTests {
         let server = try PostgresServer.shared()
         let database = try server.createDatabase()
         _ = try Executables.run(CentralProcess.binary, ["status", "--config", try Self.config("a", server.storeYAML(database: database))])
-        let ownColumns = ["events.txid", "postings.claimed_by", "postings.claim_until"]
+        let ownColumns = ["events.txid", "postings.claimed_by", "postings.claim_until", "postings.claim_generation"]
         // Tables, not the partitions of `events` (by retention class and month).
         let pgTables = try server.psql(database, """
             SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace

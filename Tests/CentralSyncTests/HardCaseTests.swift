@@ -234,7 +234,7 @@ import TestSupport
         #expect(replayed.status == .pending && replayed.idempotencyKey == posting.idempotencyKey)
         try await h.deliver()
         // Replaying again after it was acknowledged is refused: nothing to replay.
-        await #expect(throws: ReplayRefusal.self) { try await h.store.replay(id: posting.id, payload: nil, operator: "alice", now: .now()) }
+        await #expect(throws: PostingRefusal.self) { try await h.store.replay(id: posting.id, payload: nil, operator: "alice", now: .now()) }
         try await h.reconcile()
         try await h.deliver()
 

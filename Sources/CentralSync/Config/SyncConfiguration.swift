@@ -48,6 +48,8 @@ public struct SyncConfiguration: Sendable, Hashable {
         public var breakerFailures = 5
         public var breakerOpenFor = Millis.seconds(30)
         public var timeout = Millis.seconds(10)
+
+        public init() {}
     }
 
     public var tryton: Tryton?

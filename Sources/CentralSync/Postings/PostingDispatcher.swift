@@ -28,6 +28,10 @@ public final class PostingDispatcher: Service {
         public var deadLettered = 0
         /// Writes to the postings outbox that failed (logged each time; the posting is retried).
         public var storeErrors = 0
+        /// Writes refused because the posting was no longer this replica's to write (its claim was
+        /// taken over after a pause past `store.claim_ttl`, or it left delivery meanwhile): logged
+        /// each time; what the other replica recorded stands.
+        public var staleWrites = 0
     }
 
     public init(store: any PostingsStore, connectors: [String: any PostingConnector], policy: SyncConfiguration.Policy, logger: Logger) {
@@ -76,12 +80,31 @@ public final class PostingDispatcher: Service {
         }
     }
 
-    /// A write to the postings outbox: never swallowed. Counted in `storeErrors` and logged; the
-    /// posting stays as it was (a `sent` one is looked up by its key on the next attempt).
-    func persist(_ what: String, posting: Int64, _ body: () async throws -> Void) async {
+    /// Records a transition of a posting this replica holds, under its claim: never swallowed. A
+    /// refusal by the state machine or the claim (another replica took the posting over) counts in
+    /// `staleWrites`, any other failure in `storeErrors`; both are logged, and the posting stays as
+    /// the store has it (a `sent` one is looked up by its key on the next attempt). True if recorded.
+    @discardableResult
+    func record(_ transition: PostingTransition, of p: Posting, at t: Timestamp) async -> Bool {
+        do {
+            try await store.record(transition, posting: p.id, claim: p.claim, now: t)
+            return true
+        } catch let refusal as PostingRefusal {
+            counters.withLock { $0.staleWrites += 1 }
+            logger.warning("posting write refused: what the store has stands", metadata: [
+                "posting": "\(p.id)", "transition": "\(transition.name)", "reason": "\(refusal)"])
+        } catch {
+            counters.withLock { $0.storeErrors += 1 }
+            logger.error("cannot record the \(transition.name) in the postings outbox", metadata: ["posting": "\(p.id)", "error": "\(error)"])
+        }
+        return false
+    }
+
+    /// A write of the target's health: logged and counted in `storeErrors` when it fails.
+    func persistHealth(of p: Posting, _ body: () async throws -> Void) async {
         do { try await body() } catch {
             counters.withLock { $0.storeErrors += 1 }
-            logger.error("cannot record \(what) in the postings outbox", metadata: ["posting": "\(posting)", "error": "\(error)"])
+            logger.error("cannot record the target's health", metadata: ["posting": "\(p.id)", "target": "\(p.target)", "error": "\(error)"])
         }
     }
 
@@ -96,22 +119,18 @@ public final class PostingDispatcher: Service {
             // A clean stop finishes the posting in hand, not the whole claimed round.
             if Task.isShuttingDownGracefully { break }
             guard let connector = connectors[p.target] else {
-                await persist("the missing connector", posting: p.id) {
-                    try await store.markFailed(p.id, error: "no connector for target \"\(p.target)\": check `targets:` in the config", retryAt: nil, now: now())
-                }
+                await record(.deadLetter(error: "no connector for target \"\(p.target)\": check `targets:` in the config"), of: p, at: now())
                 continue
             }
             guard breakers.withLock({ $0[p.target]?.allows(at: now()) ?? true }) else { continue }
             // Marked sent before the call: a crash during it makes the next attempt look the document up first.
-            var marked = false
-            await persist("the attempt", posting: p.id) { try await store.markSent(p.id, now: now()); marked = true }
-            guard marked else { continue }
+            guard await record(.attempt, of: p, at: now()) else { continue }
             let outcome = await connector.deliver(p)
             let t = now()
             switch outcome {
             case .delivered(let ref, let note), .found(let ref, let note):
                 let existed = if case .found = outcome { true } else { false }
-                await persist("the delivery", posting: p.id) { try await store.markAcked(p.id, documentRef: ref, note: note, now: t) }
+                await record(.acknowledge(documentRef: ref, note: note), of: p, at: t)
                 breakers.withLock { $0[p.target]?.succeeded() }
                 counters.withLock { s in
                     s.delivered += 1
@@ -125,7 +144,7 @@ public final class PostingDispatcher: Service {
                     return true
                 }
                 if due {
-                    await persist("the target's health", posting: p.id) {
+                    await persistHealth(of: p) {
                         try await store.recordTargetHealth(p.target, breaker: "closed", failures: 0, success: true, error: nil, now: t)
                     }
                 }
@@ -133,23 +152,24 @@ public final class PostingDispatcher: Service {
             case .failed(let error):
                 let attempts = p.attempts + 1
                 let retryAt: Timestamp? = attempts >= policy.maxAttempts ? nil : t + backoff(attempts: attempts)
-                await persist("the failure", posting: p.id) { try await store.markFailed(p.id, error: error, retryAt: retryAt, now: t) }
+                let recorded = await record(retryAt.map { .retry(error: error, at: $0) } ?? .deadLetter(error: error), of: p, at: t)
                 let (state, failures) = breakers.withLock { b -> (CircuitBreaker.State, Int) in
                     b[p.target]?.failed(at: t)
                     return (b[p.target]?.state(at: t) ?? .closed, b[p.target]?.failures ?? 0)
                 }
                 counters.withLock { s in
                     s.failures += 1
-                    if retryAt == nil { s.deadLettered += 1 }
+                    if retryAt == nil && recorded { s.deadLettered += 1 }
                 }
                 healthySaved.withLock { $0[p.target] = nil }
-                await persist("the target's health", posting: p.id) {
+                await persistHealth(of: p) {
                     try await store.recordTargetHealth(p.target, breaker: state.rawValue, failures: failures, success: false, error: error, now: t)
                 }
-                if retryAt == nil {
+                // A refused record was logged by `record`: another replica has the posting now.
+                if recorded, retryAt == nil {
                     logger.error("posting dead-lettered: fix it and replay with `millwright-central postings replay \(p.id)`",
                                  metadata: ["posting": "\(p.id)", "kind": "\(p.kind)", "target": "\(p.target)", "attempts": "\(attempts)", "error": "\(error)"])
-                } else {
+                } else if recorded {
                     logger.warning("posting failed, will retry", metadata: ["posting": "\(p.id)", "target": "\(p.target)", "attempt": "\(attempts)",
                                                                           "breaker": "\(state.rawValue)", "error": "\(error)"])
                 }

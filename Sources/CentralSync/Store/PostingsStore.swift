@@ -29,15 +29,14 @@ public protocol PostingsStore: Sendable {
     /// Postings that cite an event.
     func postings(citing key: EventKey) async throws -> [Posting]
 
-    /// An attempt starts, before the call: a crash during the call leaves it `sent`, and the next
-    /// attempt looks the change up at the target first.
-    func markSent(_ id: Int64, now: Timestamp) async throws
-    func markAcked(_ id: Int64, documentRef: String, note: String, now: Timestamp) async throws
-    /// Back to pending until `retryAt`, or dead (nil) for an operator to replay.
-    func markFailed(_ id: Int64, error: String, retryAt: Timestamp?, now: Timestamp) async throws
-    /// Puts a dead (or any unacknowledged) posting back in the queue, optionally with an edited
-    /// payload; the key stays, and the edit is audited.
-    func replay(id: Int64, payload: String?, operator actor: String, now: Timestamp) async throws -> Posting
+    /// Applies a transition of the posting state machine (`PostingLifecycle` decides; the backend
+    /// persists its decision and the audit entries in one transaction) and returns the posting as
+    /// it now is. `claim` is the one `duePostings` handed out with the posting (`Posting.claim`;
+    /// nil for an operator's replay, and on a single-process store): a write under a claim another
+    /// replica has taken over since is refused with `PostingRefusal.claimLost`, and every refusal
+    /// is a `PostingRefusal`.
+    @discardableResult
+    func record(_ transition: PostingTransition, posting id: Int64, claim: PostingClaim?, now: Timestamp) async throws -> Posting
     func audit(postingID: Int64) async throws -> [PostingAudit]
 
     func reviewItems() async throws -> [ReviewItem]
@@ -59,6 +58,12 @@ public protocol PostingsStore: Sendable {
 extension PostingsStore {
     public func postings() async throws -> [Posting] { try await postings(status: nil, kind: nil) }
     public func postings(status: Posting.Status) async throws -> [Posting] { try await postings(status: status, kind: nil) }
+
+    /// An operator's replay: a dead (or any unacknowledged) posting back in the queue, optionally
+    /// with an edited payload; the key stays, and the edit is audited.
+    public func replay(id: Int64, payload: String?, operator actor: String, now: Timestamp) async throws -> Posting {
+        try await record(.replay(payload: payload, actor: actor), posting: id, claim: nil, now: now)
+    }
 
     @discardableResult
     public func apply(postings: [NewPosting], reviews: [ReviewChange] = [], now: Timestamp) async throws -> [Int64] {

@@ -126,10 +126,14 @@ public struct Posting: Sendable, Hashable, Codable {
     public var lastError: String?
     public var createdAt: Timestamp
     public var updatedAt: Timestamp
+    /// The claim this posting was handed out under by `duePostings` on a shared store (nil on a
+    /// single-process store, and when read rather than claimed); the dispatcher writes its outcome
+    /// under it.
+    public var claim: PostingClaim?
 
     public init(id: Int64, idempotencyKey: String, target: String, kind: String, line: String, orderID: Int64?, quantity: Double,
                 payload: String, sources: [String], status: Status, attempts: Int, nextAttemptAt: Timestamp, documentRef: String?,
-                lastError: String?, createdAt: Timestamp, updatedAt: Timestamp) {
+                lastError: String?, createdAt: Timestamp, updatedAt: Timestamp, claim: PostingClaim? = nil) {
         self.id = id
         self.idempotencyKey = idempotencyKey
         self.target = target
@@ -146,6 +150,21 @@ public struct Posting: Sendable, Hashable, Codable {
         self.lastError = lastError
         self.createdAt = createdAt
         self.updatedAt = updatedAt
+        self.claim = claim
+    }
+
+    /// The posting after `change`, made at `now`.
+    public func applying(_ change: PostingLifecycle.Change, now: Timestamp) -> Posting {
+        var p = self
+        p.status = change.status
+        p.attempts = change.attempts
+        p.nextAttemptAt = change.nextAttemptAt
+        p.payload = change.payload
+        p.documentRef = change.documentRef
+        p.lastError = change.lastError
+        p.updatedAt = now
+        if change.endsClaim { p.claim = nil }
+        return p
     }
 }
 

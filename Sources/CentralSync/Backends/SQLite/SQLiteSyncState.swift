@@ -70,15 +70,9 @@ public final class SQLiteSyncState: SyncState {
     public func posting(id: Int64) async throws -> Posting? { try await run { try $0.posting(id: id) } }
     public func posting(documentRef: String) async throws -> [Posting] { try await run { try $0.posting(documentRef: documentRef) } }
     public func postings(citing key: EventKey) async throws -> [Posting] { try await run { try $0.postings(citing: key) } }
-    public func markSent(_ id: Int64, now: Timestamp) async throws { try await run { try $0.markSent(id, now: now) } }
-    public func markAcked(_ id: Int64, documentRef: String, note: String, now: Timestamp) async throws {
-        try await run { try $0.markAcked(id, documentRef: documentRef, note: note, now: now) }
-    }
-    public func markFailed(_ id: Int64, error: String, retryAt: Timestamp?, now: Timestamp) async throws {
-        try await run { try $0.markFailed(id, error: error, retryAt: retryAt, now: now) }
-    }
-    public func replay(id: Int64, payload: String?, operator actor: String, now: Timestamp) async throws -> Posting {
-        try await run { try $0.replay(id: id, payload: payload, operator: actor, now: now) }
+    @discardableResult
+    public func record(_ transition: PostingTransition, posting id: Int64, claim: PostingClaim?, now: Timestamp) async throws -> Posting {
+        try await run { try $0.record(transition, posting: id, now: now) }
     }
     public func audit(postingID: Int64) async throws -> [PostingAudit] { try await run { try $0.audit(postingID: postingID) } }
     public func reviewItems() async throws -> [ReviewItem] { try await run { try $0.reviewItems() } }

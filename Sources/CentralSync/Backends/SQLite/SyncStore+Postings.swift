@@ -25,7 +25,8 @@ extension SyncStore {
                                      Self.json(p.sources), now.milliseconds, now.milliseconds, now.milliseconds])
                 if db.changesCount > 0 {
                     ids.append(db.lastInsertedRowID)
-                    try audit(db.lastInsertedRowID, "millwright", "created", "\(p.kind) \(p.quantity) for line \(p.line)", now, db)
+                    let created = PostingLifecycle.created(p)
+                    try audit(db.lastInsertedRowID, created.actor, created.action.rawValue, created.detail, now, db)
                 }
             }
             for r in reviews {
@@ -109,57 +110,25 @@ extension SyncStore {
         }
     }
 
-    /// Marks an attempt as started, before the call: a crash during the call leaves it `sent`, and
-    /// the next attempt looks the change up at the target before doing it again.
-    public func markSent(_ id: Int64, now: Timestamp) throws {
-        try pool.write { db in
-            try db.execute(sql: "UPDATE postings SET status = 'sent', attempts = attempts + 1, updated_at = ? WHERE id = ?",
-                           arguments: [now.milliseconds, id])
-        }
-    }
-
-    public func markAcked(_ id: Int64, documentRef: String, note: String, now: Timestamp) throws {
-        try pool.write { db in
-            try db.execute(sql: "UPDATE postings SET status = 'acked', document_ref = ?, last_error = NULL, updated_at = ? WHERE id = ?",
-                           arguments: [documentRef, now.milliseconds, id])
-            try audit(id, "millwright", "acked", "\(documentRef) \(note)", now, db)
-        }
-    }
-
-    public func markFailed(_ id: Int64, error: String, retryAt: Timestamp?, now: Timestamp) throws {
-        try pool.write { db in
-            if let retryAt {
-                try db.execute(sql: "UPDATE postings SET status = 'pending', next_attempt_at = ?, last_error = ?, updated_at = ? WHERE id = ?",
-                               arguments: [retryAt.milliseconds, error, now.milliseconds, id])
-            } else {
-                try db.execute(sql: "UPDATE postings SET status = 'dead', last_error = ?, updated_at = ? WHERE id = ?",
-                               arguments: [error, now.milliseconds, id])
-                try audit(id, "millwright", "dead-lettered", error, now, db)
-            }
-        }
-    }
-
-    /// Puts a dead (or any unacknowledged) posting back in the queue, optionally with an edited
-    /// payload. The key stays, so a replay can never double a document; the edit is audited.
-    public func replay(id: Int64, payload: String?, operator actor: String, now: Timestamp) throws -> Posting {
+    /// A transition of the posting state machine (`PostingLifecycle`): the row is read and written
+    /// in one write transaction, so nothing changes it between the decision and its record. A
+    /// single process has no claims to check.
+    @discardableResult
+    public func record(_ transition: PostingTransition, posting id: Int64, now: Timestamp) throws -> Posting {
         try pool.write { db in
             guard let p = try Row.fetchOne(db, sql: "SELECT * FROM postings WHERE id = ?", arguments: [id]).map(Self.posting) else {
-                throw ReplayRefusal.noSuchPosting(id)
+                throw PostingRefusal.noSuchPosting(id)
             }
-            guard p.status != .acked else {
-                throw ReplayRefusal.alreadyAcknowledged(id, documentRef: p.documentRef)
+            let change = try PostingLifecycle.decide(transition, on: p, now: now)
+            try db.execute(sql: """
+                UPDATE postings SET status = ?, attempts = ?, next_attempt_at = ?, payload = ?, document_ref = ?, last_error = ?, updated_at = ?
+                WHERE id = ?
+                """, arguments: [change.status.rawValue, change.attempts, change.nextAttemptAt.milliseconds, change.payload, change.documentRef,
+                                 change.lastError, now.milliseconds, id])
+            for entry in change.audit {
+                try audit(id, entry.actor, entry.action.rawValue, entry.detail, now, db)
             }
-            if let payload {
-                guard (try? JSONSerialization.jsonObject(with: Data(payload.utf8))) is [String: Any] else {
-                    throw ReplayRefusal.payloadNotAnObject
-                }
-                try db.execute(sql: "UPDATE postings SET payload = ? WHERE id = ?", arguments: [payload, id])
-                try audit(id, actor, "payload-edited", "before: \(p.payload)\nafter: \(payload)", now, db)
-            }
-            try db.execute(sql: "UPDATE postings SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ? WHERE id = ?",
-                           arguments: [now.milliseconds, now.milliseconds, id])
-            try audit(id, actor, "replayed", "from \(p.status.rawValue) after \(p.attempts) attempts; last error: \(p.lastError ?? "-")", now, db)
-            return try Row.fetchOne(db, sql: "SELECT * FROM postings WHERE id = ?", arguments: [id]).map(Self.posting)!
+            return p.applying(change, now: now)
         }
     }
 
