@@ -43,7 +43,7 @@ public struct SyncRuntime: Sendable {
                 var options = central.broker
                 options.clientID += "-uns-\(name)"
                 options.cleanStart = true
-                connectors[name] = try MQTTPublishConnector(options: options, topic: topic, template: template, logger: logger)
+                connectors[name] = try MQTTPublishConnector(options: options, topic: topic, template: template, timeout: sync.policy.timeout, logger: logger)
             case .folder(let path):
                 connectors[name] = FolderConnector(path: path)
             }

@@ -62,6 +62,19 @@ public final class MosquittoBroker: @unchecked Sendable {
         lock.withLock { process }?.signal(sig)
     }
 
+    /// SIGSTOP, and wait until the kernel shows the broker stopped (a signal takes effect when the
+    /// process is next scheduled, not when `kill` returns): from then on it answers nothing.
+    public func freeze(timeout: Double = 10) -> Bool {
+        guard let pid = lock.withLock({ process })?.pid else { return false }
+        signal(SIGSTOP)
+        return eventually(timeout: timeout) {
+            // /proc/<pid>/stat: "pid (comm) state ..."; T is stopped by a signal.
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { return false }
+            return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("T")
+        }
+    }
+
     /// SIGKILL: a crash, no clean shutdown.
     public func kill() {
         let p = lock.withLock { () -> ChildProcess? in

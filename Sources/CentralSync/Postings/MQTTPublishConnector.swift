@@ -5,27 +5,40 @@ import MQTTClient
 
 /// Publishes postings to a plant's unified namespace (QoS 1) on a topic rendered from the payload,
 /// for example `plant/{site}/{equipment}/escalations`. Subscribers deduplicate on `key` in the body.
+///
+/// Why it waits: a posting is delivered when the broker has acknowledged it (PUBACK), within
+/// `postings.timeout`; a publish the broker did not take in that time has failed and is retried with
+/// the same key, so a subscriber may see it twice (and deduplicates), never not at all.
 public final class MQTTPublishConnector: PostingConnector {
     let client: MQTTClient
+    let acknowledgements: PublishAcknowledgements
     let topic: String
     let template: String?
+    let timeout: Millis
 
-    public init(options: MQTTConnectionOptions, topic: String, template: String?, logger: Logger) throws {
-        client = try MQTTClient(options: options, logger: logger, onMessage: { _ in })
+    public init(options: MQTTConnectionOptions, topic: String, template: String?, timeout: Millis, logger: Logger) throws {
+        let acknowledgements = PublishAcknowledgements()
+        self.acknowledgements = acknowledgements
+        client = try MQTTClient(options: options, logger: logger, onMessage: { _ in }, onPublished: { acknowledgements.acknowledged($0) })
         self.topic = topic
         self.template = template
+        self.timeout = timeout
         client.start()
     }
 
     public func deliver(_ posting: Posting) async -> DeliveryOutcome {
         let t = PayloadTemplate.renderPath(topic, payload: posting.payload)
         let body = template.map { PayloadTemplate.renderBody($0, payload: posting.payload) } ?? posting.payload
+        let mid: Int32
         do {
-            try client.publish(topic: t, payload: Array(body.utf8), qos: 1)
-            return .delivered(documentRef: "mqtt:\(t)#\(posting.idempotencyKey)", note: "published")
+            mid = try client.publish(topic: t, payload: Array(body.utf8), qos: 1)
         } catch {
             return .failed("cannot publish to \(t): \(error)")
         }
+        guard await acknowledgements.wait(for: mid, timeout: .milliseconds(timeout.value)) else {
+            return .failed("the broker did not acknowledge the publish to \(t) within \(timeout) (postings.timeout); retried with the same key")
+        }
+        return .delivered(documentRef: "mqtt:\(t)#\(posting.idempotencyKey)", note: "published, acknowledged by the broker")
     }
 
     public func stop() { client.stop() }
