@@ -242,6 +242,9 @@ public final class PostgresRetentionStore: RetentionStore {
         }
     }
 
+    /// Deleting does not hold PostgreSQL's inserts back (no single writer): no pacing.
+    public var ingestActivity: IngestActivity? { nil }
+
     public func recordRun(_ r: RetentionRun) async throws {
         let deleted = String(decoding: try JSONEncoder().encode(r.deleted), as: UTF8.self)
         _ = try await database.transaction { c in

@@ -24,16 +24,16 @@ import Testing
         let r = try Self.central("").retention
         #expect(r.retention(.summaries) == .days(90) && r.retention(.states) == .days(365))
         #expect(r.retention(.alarms) == .days(730) && r.retention(.counts) == .days(730) && r.retention(.gaps) == .days(730))
-        #expect(r.every == .hours(1) && r.chunk == 2000 && r.archiveDir == nil && r.volumeWarning == 0.8 && r.volumeBytes == nil)
+        #expect(r.every == .hours(1) && r.chunk == 2000 && r.pace == 0.1 && r.archiveDir == nil && r.volumeWarning == 0.8 && r.volumeBytes == nil)
         #expect(RetentionClass.allCases.flatMap(\.types).count == EventType.allCases.count, "every event type has a class")
     }
 
     @Test func everyKeyReads() throws {
         let r = try Self.central("""
-            retention: { summaries: 30d, states: forever, every: 10m, chunk: 500, archive: /srv/archive, volume_warning: 90%, volume_size: 20GiB }
+            retention: { summaries: 30d, states: forever, every: 10m, chunk: 500, pace: 25%, archive: /srv/archive, volume_warning: 90%, volume_size: 20GiB }
             """).retention
         #expect(r.retention(.summaries) == .days(30) && r.retention(.states) == nil && r.retention(.alarms) == .days(730))
-        #expect(r.every == Millis(600_000) && r.chunk == 500 && r.archiveDir == "/srv/archive")
+        #expect(r.every == Millis(600_000) && r.chunk == 500 && r.pace == 0.25 && r.archiveDir == "/srv/archive")
         #expect(r.volumeWarning == 0.9 && r.volumeBytes == 20 * 1_073_741_824)
     }
 
@@ -41,6 +41,8 @@ import Testing
         #expect(Self.refusal("retention: { summaries: 2d }").contains("central.yaml:3:") && Self.refusal("retention: { summaries: 2d }").contains("at least 7d"))
         #expect(Self.refusal("retention: { sumaries: 30d }").contains("did you mean \"summaries\""))
         #expect(Self.refusal("retention: { volume_warning: 0.8 }").contains("like 80%"))
+        #expect(Self.refusal("retention: { pace: 0% }").contains("1% to 100%"))
+        #expect(Self.refusal("retention: { pace: 0.1 }").contains("1% to 100%"))
         #expect(Self.refusal("retention: { volume_size: lots }").contains("like 20GiB"))
         #expect(Self.refusal("retention: { every: 1s }").contains("at least 10s"))
         // Counts are read back by the reconciliation up to its horizon (30d by default).

@@ -3,7 +3,7 @@ import Foundation
 import MillwrightCore
 
 extension RetentionSettings {
-    public static let keys = RetentionClass.allCases.map(\.rawValue) + ["every", "chunk", "archive", "volume_warning", "volume_size"]
+    public static let keys = RetentionClass.allCases.map(\.rawValue) + ["every", "chunk", "pace", "archive", "volume_warning", "volume_size"]
 
     /// Reads `retention:`; every key is optional (the defaults are in `RetentionSettings`).
     /// A class's value is a duration of at least `minimum`, or `forever`.
@@ -27,6 +27,13 @@ extension RetentionSettings {
             if e < .seconds(10) { f["every"]?.issue("must be at least 10s") } else { r.every = e }
         }
         r.chunk = f["chunk"]?.int(in: 100...100_000) ?? r.chunk
+        if let p = f["pace"] {
+            if let text = p.scalarText, text.hasSuffix("%"), let v = Double(text.dropLast()), v >= 1, v <= 100 {
+                r.pace = v / 100
+            } else {
+                p.issue("expected the share of a run's time spent deleting while the ingest commits, 1% to 100%, like 10%; got \(p.scalarText ?? p.kindName)")
+            }
+        }
         if let a = f["archive"]?.string() { r.archiveDir = doc.resolve(a) }
         if let w = f["volume_warning"] {
             if let text = w.scalarText, text.hasSuffix("%"), let p = Double(text.dropLast()), p > 0, p <= 100 {

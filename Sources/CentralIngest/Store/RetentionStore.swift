@@ -47,6 +47,9 @@ public protocol RetentionStore: Sendable {
     /// Holds still in force at `now` (expired ones are removed).
     func holds(now: Timestamp) async throws -> [RetentionHoldRange]
 
+    /// When this process's ingest last committed to the store, where a run should make way for it
+    /// (SQLite's single writer); nil where deleting does not hold the ingest back (PostgreSQL).
+    var ingestActivity: IngestActivity? { get }
     func recordRun(_ run: RetentionRun) async throws
     func lastRun() async throws -> RetentionRun?
 }

@@ -23,14 +23,23 @@ public struct RetentionJob: Sendable {
     /// The immediate tier's cursor; nil when the synchronisation is off.
     public let feedCursor: (@Sendable () async throws -> FeedPosition)?
     public let logger: Logger
+    /// Waits between chunks while the ingest is busy (`RetentionPacing`); a test records it instead.
+    let pause: @Sendable (Duration) async -> Void
 
     public init(settings: RetentionSettings, store: any RetentionStore, needs: (any RetentionNeeds)?,
-                feedCursor: (@Sendable () async throws -> FeedPosition)?, logger: Logger) {
+                feedCursor: (@Sendable () async throws -> FeedPosition)?, logger: Logger,
+                pause: @escaping @Sendable (Duration) async -> Void = RetentionJob.sleep) {
         self.settings = settings
         self.store = store
         self.needs = needs
         self.feedCursor = feedCursor
         self.logger = logger
+        self.pause = pause
+    }
+
+    /// A pause cut short by cancellation ends early; the run's `stop` check ends the run.
+    public static func sleep(_ d: Duration) async {
+        do { try await Task.sleep(for: d) } catch { return }
     }
 
     /// Runs once; `stop` is asked between chunks (a shutdown ends the run there). The run is
@@ -41,6 +50,8 @@ public struct RetentionJob: Sendable {
         var deleted: [String: Int] = [:]
         var archived = 0, kept = 0
         var failure: String?
+        let pacing = RetentionPacing(pace: settings.pace)
+        var paused = Duration.zero
         let archive = settings.archiveDir.map(EventArchive.init(directory:))
         do {
             let keep = RetentionKeep(upTo: try await feedCursor?(), cited: try await needs?.citedEventKeys() ?? [],
@@ -63,6 +74,7 @@ public struct RetentionJob: Sendable {
                         var after: RetentionPosition?
                         while true {
                             if stop() { failure = "stopped by a shutdown"; break classes }
+                            let chunkStarted = ContinuousClock.now
                             let batch = try await store.expiredEvents(type: type.rawValue, before: before, after: after, upTo: keep.upTo,
                                                                       limit: settings.chunk, in: period)
                             guard let last = batch.last else { break }
@@ -75,6 +87,13 @@ public struct RetentionJob: Sendable {
                             }
                             classDeleted += try await store.deleteEvents(going, in: period)
                             if batch.count < settings.chunk { break }
+                            // Make way for a busy ingest (SQLite's one writer).
+                            let wait = pacing.pause(after: ContinuousClock.now - chunkStarted,
+                                                    ingestActive: store.ingestActivity?.isActive(within: pacing.activeWindow) ?? false)
+                            if wait > .zero {
+                                paused += wait
+                                await pause(wait)
+                            }
                             // Progress on a long first run (a store that never had retention).
                             if classDeleted % (settings.chunk * 50) < settings.chunk {
                                 logger.info("retention: deleting", metadata: ["class": "\(c.rawValue)", "deleted": "\(classDeleted)",
@@ -99,7 +118,7 @@ public struct RetentionJob: Sendable {
                 "error": "\(failure)", "deleted": "\(total)", "archived": "\(archived)"])
         } else if total > 0 || kept > 0 {
             logger.info("retention run", metadata: ["deleted": "\(deleted.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))",
-                                                    "archived": "\(archived)", "kept_still_needed": "\(kept)",
+                                                    "archived": "\(archived)", "kept_still_needed": "\(kept)", "paused_for_ingest_s": "\(String(format: "%.1f", Double(paused.components.seconds) + Double(paused.components.attoseconds) / 1e18))",
                                                     "seconds": "\(String(format: "%.1f", (run.finishedAt - run.startedAt).seconds))"])
         }
         return run

@@ -10,6 +10,8 @@ public final class CentralStore: Sendable {
     }
 
     public let path: String
+    /// When the ingest last committed: a retention run paces itself by it (`RetentionPacing`).
+    public let ingestActivity = IngestActivity()
     package let pool: DatabasePool
 
     public init(path: String) throws(StoreError) {
@@ -147,7 +149,8 @@ public final class CentralStore: Sendable {
     /// Stores valid batches and refused ones in one transaction; returns per batch how many
     /// events were new and how many were already there.
     public func commit(_ batches: [ValidBatch], rejected: [RejectedBatch], now: Timestamp) throws -> [(inserted: Int, duplicates: Int)] {
-        try pool.write { db in
+        defer { ingestActivity.noteCommit() }
+        return try pool.write { db in
             // A central left running while `migrate-store` moved the file stores (and acknowledges)
             // nothing after the move: the edges send those batches again, to the new store.
             if let moved = try Self.movedTo(db) {

@@ -13,6 +13,8 @@ public final class SQLiteRetentionStore: RetentionStore {
         self.database = database
     }
 
+    public var ingestActivity: IngestActivity? { database.ingestActivity }
+
     func run<T: Sendable>(_ work: @escaping @Sendable (CentralStore) throws -> T) async throws -> T {
         let database = self.database
         return try await queue.run { try work(database) }
