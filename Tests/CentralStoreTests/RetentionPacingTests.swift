@@ -8,7 +8,7 @@ import Testing
 
 /// A retention run makes way for a busy ingest on SQLite (one writer): after each chunk it pauses
 /// so that deleting takes at most `retention.pace` of its time while the ingest commits, and never
-/// pauses on a store nobody writes to. bench/retention-soak measures what it buys.
+/// pauses on a store nobody writes to. The pause comes before each chunk, the first included. bench/retention-soak measures what it buys.
 @Suite struct RetentionPacingTests {
     @Test func thePauseKeepsDeletingToItsShareOnlyWhileTheIngestIsActive() {
         let p = RetentionPacing(pace: 0.1)

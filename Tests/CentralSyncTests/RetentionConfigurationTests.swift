@@ -24,7 +24,7 @@ import Testing
         let r = try Self.central("").retention
         #expect(r.retention(.summaries) == .days(90) && r.retention(.states) == .days(365))
         #expect(r.retention(.alarms) == .days(730) && r.retention(.counts) == .days(730) && r.retention(.gaps) == .days(730))
-        #expect(r.every == .hours(1) && r.chunk == 2000 && r.pace == 0.1 && r.archiveDir == nil && r.volumeWarning == 0.8 && r.volumeBytes == nil)
+        #expect(r.every == .hours(1) && r.chunk == 2000 && r.pace == 0.05 && r.archiveDir == nil && r.volumeWarning == 0.8 && r.volumeBytes == nil)
         #expect(RetentionClass.allCases.flatMap(\.types).count == EventType.allCases.count, "every event type has a class")
     }
 

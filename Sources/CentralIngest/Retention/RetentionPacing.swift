@@ -1,11 +1,12 @@
 import Synchronization
 
 /// How a retention run shares the store with the ingest: while the ingest is committing (a commit
-/// within `activeWindow`), the run pauses after each chunk so that deleting takes at most `pace` of
-/// its time; on a store nobody is writing to it runs at full speed.
+/// within `activeWindow`), the run pauses before each chunk (for what the last one took, scaled) so
+/// that deleting takes at most `pace` of its time; on a store nobody is writing to it runs at full
+/// speed.
 ///
 /// Why: SQLite has one writer. A run deleting at full speed beside a busy ingest took ~45% of the
-/// ingest's rate away (bench/retention-soak); paced at the default it takes a few percent, and a
+/// ingest's rate away (bench/retention-soak); paced at the default (5%) it takes about a tenth at most, and a
 /// run on an idle night is no slower than before.
 public struct RetentionPacing: Sendable, Hashable {
     public var pace: Double
@@ -19,7 +20,7 @@ public struct RetentionPacing: Sendable, Hashable {
         self.maximumPause = maximumPause
     }
 
-    /// The pause after a chunk that took `chunk`, given whether the ingest is active.
+    /// The pause before a chunk when the last one took `chunk`, given whether the ingest is active.
     public func pause(after chunk: Duration, ingestActive: Bool) -> Duration {
         guard ingestActive, pace > 0, pace < 1 else { return .zero }
         return min(maximumPause, chunk * ((1 - pace) / pace))

@@ -17,7 +17,7 @@ public struct RetentionSettings: Sendable, Hashable {
     public var chunk = 2000
     /// While the ingest is committing, the share of a run's time spent deleting (it pauses between
     /// chunks for the rest); 1 never pauses. See `RetentionPacing`.
-    public var pace = 0.1
+    public var pace = 0.05
     /// Where deleted events are archived first (one gzip'd JSON-lines file per day and site); nil: no archive.
     public var archiveDir: String?
     /// `status` and the log warn when the store fills this share of its volume.

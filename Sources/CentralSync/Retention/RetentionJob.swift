@@ -52,6 +52,8 @@ public struct RetentionJob: Sendable {
         var failure: String?
         let pacing = RetentionPacing(pace: settings.pace)
         var paused = Duration.zero
+        /// What the last chunk took; before the first, an estimate of a chunk on a busy store.
+        var lastChunk = Duration.milliseconds(50)
         let archive = settings.archiveDir.map(EventArchive.init(directory:))
         do {
             let keep = RetentionKeep(upTo: try await feedCursor?(), cited: try await needs?.citedEventKeys() ?? [],
@@ -74,6 +76,14 @@ public struct RetentionJob: Sendable {
                         var after: RetentionPosition?
                         while true {
                             if stop() { failure = "stopped by a shutdown"; break classes }
+                            // Make way for a busy ingest (SQLite's one writer): before every chunk,
+                            // the first of the run included (timed by an estimate).
+                            let wait = pacing.pause(after: lastChunk,
+                                                    ingestActive: store.ingestActivity?.isActive(within: pacing.activeWindow) ?? false)
+                            if wait > .zero {
+                                paused += wait
+                                await pause(wait)
+                            }
                             let chunkStarted = ContinuousClock.now
                             let batch = try await store.expiredEvents(type: type.rawValue, before: before, after: after, upTo: keep.upTo,
                                                                       limit: settings.chunk, in: period)
@@ -86,14 +96,8 @@ public struct RetentionJob: Sendable {
                                 archived += going.count
                             }
                             classDeleted += try await store.deleteEvents(going, in: period)
+                            lastChunk = ContinuousClock.now - chunkStarted
                             if batch.count < settings.chunk { break }
-                            // Make way for a busy ingest (SQLite's one writer).
-                            let wait = pacing.pause(after: ContinuousClock.now - chunkStarted,
-                                                    ingestActive: store.ingestActivity?.isActive(within: pacing.activeWindow) ?? false)
-                            if wait > .zero {
-                                paused += wait
-                                await pause(wait)
-                            }
                             // Progress on a long first run (a store that never had retention).
                             if classDeleted % (settings.chunk * 50) < settings.chunk {
                                 logger.info("retention: deleting", metadata: ["class": "\(c.rawValue)", "deleted": "\(classDeleted)",
