@@ -2,5 +2,5 @@
 /// reports it in its presence. CHANGELOG.md's newest release names the same version (a test checks
 /// it), and a release is the git tag `v` + this on the commit that sets it.
 public enum MillwrightVersion {
-    public static let current = "0.9.0"
+    public static let current = "0.10.0"
 }
