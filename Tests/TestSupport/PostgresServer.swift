@@ -68,6 +68,10 @@ public final class PostgresServer: Sendable {
             "-D", data.path, "-p", "\(port)", "-k", directory.path,
             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
             "-c", "max_connections=300", "-c", "shared_buffers=64MB",
+            // `events` is partitioned by class and month (about 140 partitions with their indexes):
+            // a migration, or a query no partition bound prunes, locks them all, and many test
+            // databases do so at once. PostgreSQL's default of 64 ran its lock table out (central/README.md).
+            "-c", "max_locks_per_transaction=512",
         ]), outputFile: log)
         let deadline = Date().addingTimeInterval(60)
         while true {

@@ -25,16 +25,19 @@ public struct RetentionJob: Sendable {
     public let logger: Logger
     /// Waits between chunks while the ingest is busy (`RetentionPacing`); a test records it instead.
     let pause: @Sendable (Duration) async -> Void
+    /// From `settings.pace`; a test may widen its window.
+    let pacing: RetentionPacing
 
     public init(settings: RetentionSettings, store: any RetentionStore, needs: (any RetentionNeeds)?,
                 feedCursor: (@Sendable () async throws -> FeedPosition)?, logger: Logger,
-                pause: @escaping @Sendable (Duration) async -> Void = RetentionJob.sleep) {
+                pacing: RetentionPacing? = nil, pause: @escaping @Sendable (Duration) async -> Void = RetentionJob.sleep) {
         self.settings = settings
         self.store = store
         self.needs = needs
         self.feedCursor = feedCursor
         self.logger = logger
         self.pause = pause
+        self.pacing = pacing ?? RetentionPacing(pace: settings.pace)
     }
 
     /// A pause cut short by cancellation ends early; the run's `stop` check ends the run.
@@ -50,7 +53,6 @@ public struct RetentionJob: Sendable {
         var deleted: [String: Int] = [:]
         var archived = 0, kept = 0
         var failure: String?
-        let pacing = RetentionPacing(pace: settings.pace)
         var paused = Duration.zero
         /// What the last chunk took; before the first, an estimate of a chunk on a busy store.
         var lastChunk = Duration.milliseconds(50)
