@@ -132,7 +132,7 @@ public final class PostgresSyncState: SyncState {
                 let rows = try await c.query("""
                     INSERT INTO postings (idempotency_key, target, kind, line, order_id, quantity, payload, sources, status,
                         attempts, next_attempt_at, created_at, updated_at)
-                    VALUES (\(p.idempotencyKey), \(p.target), \(p.kind), \(p.line), \(p.orderID), \(p.quantity), \(p.payload),
+                    VALUES (\(p.idempotencyKey), \(p.target), \(p.kind.rawValue), \(p.line), \(p.orderID), \(p.quantity), \(p.payload),
                         \(p.sources)::text[], 'pending', 0, \(now.milliseconds), \(now.milliseconds), \(now.milliseconds))
                     ON CONFLICT (idempotency_key) DO NOTHING
                     RETURNING id
@@ -202,7 +202,10 @@ public final class PostgresSyncState: SyncState {
         guard let status = Posting.Status(rawValue: r.9) else {
             throw PostgresStoreError("posting \(r.0) has the unknown status \"\(r.9)\"")
         }
-        return Posting(id: r.0, idempotencyKey: r.1, target: r.2, kind: r.3, line: r.4, orderID: r.5, quantity: r.6, payload: r.7,
+        guard let kind = PostingKind(rawValue: r.3) else {
+            throw PostgresStoreError("posting \(r.0) has the unknown kind \"\(r.3)\"")
+        }
+        return Posting(id: r.0, idempotencyKey: r.1, target: r.2, kind: kind, line: r.4, orderID: r.5, quantity: r.6, payload: r.7,
                        sources: r.8, status: status, attempts: Int(r.10), nextAttemptAt: Timestamp(milliseconds: r.11), documentRef: r.12,
                        lastError: r.13, createdAt: Timestamp(milliseconds: r.14), updatedAt: Timestamp(milliseconds: r.15),
                        claim: r.16.map { PostingClaim(holder: $0, generation: r.17) })
@@ -224,11 +227,11 @@ public final class PostgresSyncState: SyncState {
         return claimed.sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
     }
 
-    public func postings(status: Posting.Status?, kind: String?) async throws -> [Posting] {
+    public func postings(status: Posting.Status?, kind: PostingKind?) async throws -> [Posting] {
         try await postings("""
             SELECT \(unescaped: Self.postingColumns) FROM postings
             WHERE (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue)::text)
-              AND (\(kind)::text IS NULL OR kind = \(kind)::text)
+              AND (\(kind?.rawValue)::text IS NULL OR kind = \(kind?.rawValue)::text)
             ORDER BY id
             """)
     }

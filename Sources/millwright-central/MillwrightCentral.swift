@@ -127,7 +127,7 @@ struct CheckConfig: AsyncParsableCommand {
         for w in (c.warnings + s.warnings).sorted() { print("warning: \(w)") }
         if s.isEnabled {
             print("  sync: \(s.equipment.count) equipment mapped, targets \(s.targets.keys.sorted().joined(separator: ", ")), "
-                  + "routes \(s.routes.sorted { $0.key < $1.key }.map { "\($0.key)->\($0.value)" }.joined(separator: ", "))")
+                  + "routes \(s.routes.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key)->\($0.value)" }.joined(separator: ", "))")
         }
         guard erp else { return }
         guard let tryton = s.tryton else {

@@ -15,7 +15,7 @@ struct BackupRestoreTests {
     let now = Timestamp(milliseconds: 1_764_000_100_000)
 
     static func posting(_ key: String) -> NewPosting {
-        NewPosting(idempotencyKey: key, target: "tryton", kind: "escalation", payload: "{}", sources: [])
+        NewPosting(idempotencyKey: key, target: "tryton", kind: .escalation, payload: "{}", sources: [])
     }
 
     static func status(_ yaml: String) throws -> String {

@@ -65,7 +65,7 @@ struct CentralHandOverTests {
         #expect(try await firstValue { try await lease().flatMap { holds(a)($0.holder) ? $0 : nil } } != nil, "a holds the lease")
         let n = 40
         try await observer.apply(postings: (1...n).map {
-            NewPosting(idempotencyKey: "maintenance_notification:gw-1:1:\($0)", target: "cmms", kind: "maintenance_notification",
+            NewPosting(idempotencyKey: "maintenance_notification:gw-1:1:\($0)", target: "cmms", kind: .maintenanceNotification,
                        payload: #"{"n":\#($0)}"#, sources: ["gw-1:1:\($0)"])
         }, now: .now())
         let claimedByA = try await firstValue { () async throws -> PostingClaims? in

@@ -50,14 +50,14 @@ import Testing
     @Test func writesUnderALostLeaseAreRefused() async throws {
         let (a, b) = try await Self.open(.postgresql)
         let held = try #require(try await a.acquire("jobs", holder: "a", ttl: .seconds(3600)))
-        let posting = NewPosting(idempotencyKey: "k1", target: "t", kind: "escalation", payload: "{}", sources: [])
+        let posting = NewPosting(idempotencyKey: "k1", target: "t", kind: .escalation, payload: "{}", sources: [])
         // Held: the job's writes go through.
         try await Lease.$current.withValue(held) { try await a.apply(postings: [posting], now: .now()) }
         // Renewed for a second only, then `a` is paused and does not renew.
         let old = try #require(try await a.acquire("jobs", holder: "a", ttl: .seconds(1)))
         let new = try #require(try await firstValue(every: .milliseconds(200)) { try await b.acquire("jobs", holder: "b", ttl: .seconds(3600)) })
         // `a` wakes up and carries on under its old lease: every kind of job write is refused.
-        let second = NewPosting(idempotencyKey: "k2", target: "t", kind: "escalation", payload: "{}", sources: [])
+        let second = NewPosting(idempotencyKey: "k2", target: "t", kind: .escalation, payload: "{}", sources: [])
         await #expect(throws: LeaseLost.self) { try await Lease.$current.withValue(old) { try await a.apply(postings: [second], now: .now()) } }
         await #expect(throws: LeaseLost.self) { try await Lease.$current.withValue(old) { try await a.upsertOrders([Self.order], now: .now()) } }
         await #expect(throws: LeaseLost.self) {

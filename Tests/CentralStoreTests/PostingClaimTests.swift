@@ -11,7 +11,7 @@ import Testing
 /// holds, and a dead replica's claims pass to another once they expire.
 @Suite struct PostingClaimTests {
     func postings(_ n: Int) -> [NewPosting] {
-        (1...n).map { NewPosting(idempotencyKey: "maintenance_notification:gw-1:1:\($0)", target: "cmms", kind: "maintenance_notification",
+        (1...n).map { NewPosting(idempotencyKey: "maintenance_notification:gw-1:1:\($0)", target: "cmms", kind: .maintenanceNotification,
                                  payload: #"{"n":\#($0)}"#, sources: ["gw-1:1:\($0)"]) }
     }
 

@@ -8,8 +8,16 @@ import Testing
 @Suite struct PostingLifecycleTests {
     let now = Timestamp(milliseconds: 1_764_000_100_000)
 
+    /// A yield move of `quantity`, as the reconciliation writes it.
+    static func move(_ quantity: Double) -> String {
+        let p = MovePayload(key: "k", kind: .yield, orderID: 1, orderNumber: "MO1", orderReference: "PO-1", companyID: 1, quantity: quantity,
+                            postingDate: "2025-11-24", eventTime: Timestamp(milliseconds: 1_764_000_000_000), revision: 1, line: "1/2/yield//0",
+                            events: 3, unitPrice: 0, productID: 5, productCode: "WIDGET", unitID: 1, fromLocationID: 7, toLocationID: 3)
+        return (try? p.encoded()) ?? "unencodable"
+    }
+
     func posting(_ status: Posting.Status, attempts: Int = 2) -> Posting {
-        Posting(id: 7, idempotencyKey: "k", target: "erp", kind: "yield", line: "", orderID: 1, quantity: 3, payload: #"{"q":3}"#, sources: [],
+        Posting(id: 7, idempotencyKey: "k", target: "erp", kind: .yield, line: "", orderID: 1, quantity: 3, payload: Self.move(3), sources: [],
                 status: status, attempts: attempts, nextAttemptAt: Timestamp(milliseconds: 1), documentRef: status == .acked ? "doc:1" : nil,
                 lastError: status == .dead ? "HTTP 500" : nil, createdAt: Timestamp(milliseconds: 1), updatedAt: Timestamp(milliseconds: 1),
                 claim: PostingClaim(holder: "a", generation: 3))
@@ -60,19 +68,25 @@ import Testing
         let dead = try PostingLifecycle.decide(.deadLetter(error: "HTTP 400"), on: posting(.sent), now: now)
         #expect(dead.lastError == "HTTP 400" && dead.endsClaim && dead.audit == [.init("millwright", .deadLettered, "HTTP 400")])
 
-        let replay = try PostingLifecycle.decide(.replay(payload: #"{"q":2}"#, actor: "alice"), on: posting(.dead), now: now)
-        #expect(replay.attempts == 0 && replay.nextAttemptAt == now && replay.payload == #"{"q":2}"# && replay.endsClaim)
-        #expect(replay.audit == [.init("alice", .payloadEdited, "before: {\"q\":3}\nafter: {\"q\":2}"),
+        let replay = try PostingLifecycle.decide(.replay(payload: Self.move(2), actor: "alice"), on: posting(.dead), now: now)
+        #expect(replay.attempts == 0 && replay.nextAttemptAt == now && replay.payload == Self.move(2) && replay.endsClaim)
+        #expect(replay.audit == [.init("alice", .payloadEdited, "before: \(Self.move(3))\nafter: \(Self.move(2))"),
                                  .init("alice", .replayed, "from dead after 2 attempts; last error: HTTP 500")])
         // The posting after the change, as a backend returns it.
         let after = posting(.dead).applying(replay, now: now)
-        #expect(after.status == .pending && after.claim == nil && after.updatedAt == now && after.payload == #"{"q":2}"#)
+        #expect(after.status == .pending && after.claim == nil && after.updatedAt == now && after.payload == Self.move(2))
     }
 
-    @Test(arguments: ["[1,2]", "not json", "\"text\"", ""])
-    func aReplayedPayloadMustBeAJSONObject(_ payload: String) {
-        #expect(throws: PostingRefusal.payloadNotAnObject) {
+    @Test(arguments: ["[1,2]", "not json", "\"text\"", "", #"{"q":2}"#])
+    func aReplayedPayloadMustFitItsKind(_ payload: String) {
+        #expect(throws: PostingRefusal.self) {
             try PostingLifecycle.decide(.replay(payload: payload, actor: "alice"), on: posting(.dead), now: now)
+        }
+        do {
+            _ = try PostingLifecycle.decide(.replay(payload: payload, actor: "alice"), on: posting(.dead), now: now)
+        } catch {
+            guard case .payloadInvalid = error else { Issue.record("refused for another reason: \(error)"); return }
+            #expect(error.description.contains("the edited payload is refused, nothing changed: the yield payload"), "\(error)")
         }
     }
 

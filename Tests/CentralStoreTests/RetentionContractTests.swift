@@ -76,8 +76,8 @@ import Testing
         try #require(read.count == 30)
         _ = try await s.sync.apply(postings: [
             // A posting still to deliver stands on summary 5; a delivered one on summary 6.
-            NewPosting(idempotencyKey: "p-pending", target: "erp", kind: "maintenance_notification", payload: "{}", sources: ["gw-1:3:5"]),
-            NewPosting(idempotencyKey: "p-acked", target: "erp", kind: "maintenance_notification", payload: "{}", sources: ["gw-1:3:6"]),
+            NewPosting(idempotencyKey: "p-pending", target: "erp", kind: .maintenanceNotification, payload: "{}", sources: ["gw-1:3:5"]),
+            NewPosting(idempotencyKey: "p-acked", target: "erp", kind: .maintenanceNotification, payload: "{}", sources: ["gw-1:3:6"]),
         ], reviews: [], cursor: ("event_postings", read[29].position), now: t0)
         let acked = try #require(try await s.sync.postings().first { $0.idempotencyKey == "p-acked" })
         try await s.sync.record(.attempt, posting: acked.id, claim: acked.claim, now: t0)

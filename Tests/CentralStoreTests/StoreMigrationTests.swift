@@ -54,13 +54,13 @@ struct StoreMigrationTests {
                                               source: "operator", operator: "j.doe", now: now)
         let line = LineKey(orderID: 1, workID: nil, kind: .yield, bucket: 0)
         let postings = [
-            NewPosting(idempotencyKey: "yield:1:0", target: "tryton", kind: "production_confirmation", line: line.description, orderID: 1,
+            NewPosting(idempotencyKey: "yield:1:0", target: "tryton", kind: .yield, line: line.description, orderID: 1,
                        quantity: 42.5, payload: #"{"quantity":42.5}"#, sources: ["press-1:3:1", "press-1:3:2"]),
-            NewPosting(idempotencyKey: "notify:press-2:4:900", target: "cmms", kind: "maintenance_notification", payload: "{}",
+            NewPosting(idempotencyKey: "notify:press-2:4:900", target: "cmms", kind: .maintenanceNotification, payload: "{}",
                        sources: ["press-2:4:900"]),
-            NewPosting(idempotencyKey: "plan:1", target: "planning", kind: "planning_snapshot", payload: "{}", sources: []),
+            NewPosting(idempotencyKey: "plan:1", target: "planning", kind: .planningSnapshot, payload: "{}", sources: []),
             // Text that COPY and array literals must escape: tabs, newlines, backslashes, quotes, braces, commas.
-            NewPosting(idempotencyKey: "tricky\tkey", target: "cmms", kind: "maintenance_notification",
+            NewPosting(idempotencyKey: "tricky\tkey", target: "cmms", kind: .maintenanceNotification,
                        payload: "line one\nline two\ttab \\ back \"quoted\" {x,y} é \r end",
                        sources: ["a\"b", "c,d", "{e}", "back\\slash", "tab\there", "NULL", ""]),
         ]
@@ -147,7 +147,7 @@ struct StoreMigrationTests {
         // New events, postings and audit rows get ids after the moved ones, and the feed reads the
         // new events after the cursor's.
         _ = try await ingest.commit([try C.batch(edge: "press-1", id: "new", seqs: 2000...2009, epoch: 5)], rejected: [], now: now + .seconds(60))
-        let fresh = try await sync.apply(postings: [NewPosting(idempotencyKey: "after-move", target: "cmms", kind: "maintenance_notification",
+        let fresh = try await sync.apply(postings: [NewPosting(idempotencyKey: "after-move", target: "cmms", kind: .maintenanceNotification,
                                                                payload: "{}", sources: [])], now: now + .seconds(60))
         let movedMax = try await plant.sync.postings().map(\.id).max() ?? 0
         #expect(fresh.count == 1 && fresh[0] > movedMax)

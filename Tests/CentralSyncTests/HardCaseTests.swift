@@ -228,6 +228,21 @@ import TestSupport
         // The operator points the scrap at Lost and Found (4) and replays.
         guard let posting = dead.first else { return }
         var payload = PayloadTemplate.fields(posting.payload)
+        // A first try misspells the field: refused with the field named, and nothing stored changes.
+        var typo = payload
+        typo["to_location"] = 4
+        typo["to_location_id"] = nil
+        let auditBefore = try await h.store.audit(postingID: posting.id)
+        do {
+            _ = try await h.store.replay(id: posting.id, payload: String(decoding: try JSONSerialization.data(withJSONObject: typo), as: UTF8.self),
+                                         operator: "alice", now: .now())
+            Issue.record("a payload without to_location_id was accepted")
+        } catch let refusal as PostingRefusal {
+            #expect(refusal.description.contains(#"unknown field "to_location""#), "\(refusal)")
+        }
+        let unchanged = try #require(try await h.store.posting(id: posting.id))
+        #expect(unchanged.status == .dead && unchanged.payload == posting.payload)
+        #expect(try await h.store.audit(postingID: posting.id) == auditBefore, "a refused edit leaves no audit entry")
         payload["to_location_id"] = 4
         let edited = String(decoding: try JSONSerialization.data(withJSONObject: payload, options: [.sortedKeys]), as: UTF8.self)
         let replayed = try await h.store.replay(id: posting.id, payload: edited, operator: "alice", now: .now())

@@ -58,7 +58,7 @@ import TestSupport
         try await h.deliver()
 
         let posted = try await h.store.postings()
-        #expect(Set(posted.map(\.kind)) == ["maintenance_notification", "quality_hold", "escalation"])
+        #expect(Set(posted.map(\.kind)) == [.maintenanceNotification, .qualityHold, .escalation])
         #expect(posted.allSatisfy { $0.status == .acked })
         let files = try FileManager.default.contentsOfDirectory(atPath: inbox).sorted()
         #expect(files.count == 2)

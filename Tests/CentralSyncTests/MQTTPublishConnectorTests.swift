@@ -12,7 +12,7 @@ import Testing
 /// mosquitto and a real subscriber.
 @Suite struct MQTTPublishConnectorTests {
     func posting(_ n: Int) -> Posting {
-        Posting(id: Int64(n), idempotencyKey: "escalation:gw-1:1:\(n)", target: "uns", kind: "escalation", line: "", orderID: nil, quantity: 0,
+        Posting(id: Int64(n), idempotencyKey: "escalation:gw-1:1:\(n)", target: "uns", kind: .escalation, line: "", orderID: nil, quantity: 0,
                 payload: #"{"site":"plant-a","equipment":"press-\#(n)","key":"escalation:gw-1:1:\#(n)"}"#, sources: [], status: .pending,
                 attempts: 0, nextAttemptAt: .now(), documentRef: nil, lastError: nil, createdAt: .now(), updatedAt: .now())
     }

@@ -85,12 +85,12 @@ import TestSupport
         // While the order runs, below plan is not a finding yet.
         try await h.reconcile()
         try await h.deliver()
-        #expect(try await h.store.postings().filter { $0.kind == "consumption" }.isEmpty)
+        #expect(try await h.store.postings().filter { $0.kind == .consumption }.isEmpty)
 
         try await h.mes("PO-RET", .stop, at: t0 + .seconds(3600))
         try await h.reconcile()
         try await h.deliver()
-        let ret = try await h.store.postings().filter { $0.kind == "consumption" }
+        let ret = try await h.store.postings().filter { $0.kind == .consumption }
         #expect(ret.count == 1 && ret.first?.quantity == -40 && ret.first?.status == .acked, "\(ret)")
 
         try h.tryton.completeProduction(po.id)

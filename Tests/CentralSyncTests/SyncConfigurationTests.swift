@@ -31,7 +31,7 @@ import Testing
     @Test func aFullConfigurationReads() throws {
         let c = try SyncConfiguration.parse(yaml: Self.valid)
         #expect(c.tryton?.rpcURL == "http://127.0.0.1:8000/millwright/rpc/")
-        #expect(c.routes["yield"] == "tryton" && c.routes["maintenance_notification"] == "cmms")
+        #expect(c.routes[.yield] == "tryton" && c.routes[.maintenanceNotification] == "cmms")
         #expect(c.equipment["press-1"]?.consumption["steel-feed"] == "STEEL")
         #expect(c.cadence == .quantity(50))
     }

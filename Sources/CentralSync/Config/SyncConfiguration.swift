@@ -66,7 +66,7 @@ public struct SyncConfiguration: Sendable, Hashable {
     public var policy = Policy()
     public var targets: [String: TargetKind] = [:]
     /// Posting kind -> target name.
-    public var routes: [String: String] = [:]
+    public var routes: [PostingKind: String] = [:]
     /// Limit severities (high, high_high, low, low_low) whose alarms are escalated.
     public var escalationSeverities: Set<String> = ["high_high", "low_low"]
     public var planningEvery: Millis?
@@ -75,7 +75,7 @@ public struct SyncConfiguration: Sendable, Hashable {
     /// The sync sections' warnings (an inline secret), located; see `CentralConfiguration.warnings`.
     public var warnings: [ConfigIssue] = []
 
-    public static let postingKinds = ["yield", "scrap", "consumption", "maintenance_notification", "quality_hold", "escalation", "planning_exception"]
+    public static let postingKinds = PostingKind.routable.map(\.rawValue)
 
     /// Nothing to synchronise: the central only ingests.
     public init() {}
@@ -116,7 +116,7 @@ public struct SyncConfiguration: Sendable, Hashable {
                     if !(url.hasPrefix("http://") || url.hasPrefix("https://")) { tf["url"]?.issue("expected an http:// or https:// URL, like http://127.0.0.1:8000") }
                     c.tryton = Tryton(url: url, database: db, user: tf["user"]?.string() ?? "admin", password: password, timeout: timeout)
                     c.targets["tryton"] = .tryton
-                    for kind in ["yield", "scrap", "consumption"] { c.routes[kind] = "tryton" }
+                    for kind in [PostingKind.yield, .scrap, .consumption] { c.routes[kind] = "tryton" }
                 }
             }
         }
@@ -190,7 +190,7 @@ public struct SyncConfiguration: Sendable, Hashable {
         }
         if let r = top["routes"], let entries = r.entries(allowed: postingKinds) {
             for (kind, node) in entries {
-                guard let target = node.string() else { continue }
+                guard let target = node.string(), let kind = PostingKind(rawValue: kind) else { continue }
                 c.routes[kind] = target
             }
         }
@@ -201,14 +201,14 @@ public struct SyncConfiguration: Sendable, Hashable {
             if c.planningFolder == nil && c.planningTarget == nil { p.issue("planning snapshots need a `folder`, a `target`, or both") }
         }
         // Cross-checks: every route names a defined target; a quantity route needs the ERP.
-        for (kind, target) in c.routes.sorted(by: { $0.key < $1.key }) where c.targets[target] == nil {
-            let node = top["routes"]?.fields(allowed: postingKinds)?[kind] ?? doc.root
+        for (kind, target) in c.routes.sorted(by: { $0.key.rawValue < $1.key.rawValue }) where c.targets[target] == nil {
+            let node = top["routes"]?.fields(allowed: postingKinds)?[kind.rawValue] ?? doc.root
             node.issue("no target named \"\(target)\"; define it under `targets:`\(Suggest.hint(target, Array(c.targets.keys)))")
         }
         if let t = c.planningTarget, c.targets[t] == nil {
             top["planning"]?.issue("no target named \"\(t)\"; define it under `targets:`")
         }
-        if !c.equipment.isEmpty && c.tryton == nil && (c.routes["yield"] ?? c.routes["scrap"]) == nil {
+        if !c.equipment.isEmpty && c.tryton == nil && (c.routes[.yield] ?? c.routes[.scrap]) == nil {
             top["equipment"]?.issue("equipment is mapped but there is no ERP: add `erp: { tryton: ... }` or route yield/scrap to a target")
         }
         return c

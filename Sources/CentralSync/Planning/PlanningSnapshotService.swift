@@ -2,6 +2,7 @@ import CentralIngest
 import Foundation
 import Logging
 import MillwrightCore
+import Reconciliation
 import ServiceLifecycle
 
 /// Scheduled planning snapshots: order status and produced versus planned, and per equipment the
@@ -37,22 +38,21 @@ public final class PlanningSnapshotService: Service {
         }
     }
 
-    public func snapshot(now: Timestamp = .now()) async throws -> [String: Any] {
+    public func snapshot(now: Timestamp = .now()) async throws -> PlanningSnapshot {
         let orders = try await pass.store.orders()
         let ledger = try await pass.ledger(now: now)
         let (assignments, _) = try await pass.assignments(orders: orders)
-        var orderRows: [[String: Any]] = []
+        var orderRows: [PlanningSnapshot.Order] = []
         for o in orders.values.sorted(by: { $0.id < $1.id }) {
-            func sum(_ kind: String, _ f: (LedgerEntry) -> Double) -> Double {
-                ledger.filter { $0.orderID == o.id && $0.kind == kind }.map(f).reduce(0, +)
+            func sum(_ kind: QuantityKind, _ f: (LedgerEntry) -> Double) -> Double {
+                ledger.filter { $0.orderID == o.id && $0.kind == kind.rawValue }.map(f).reduce(0, +)
             }
-            orderRows.append([
-                "order_id": o.id, "number": o.number, "reference": o.reference, "state": o.state, "product": o.productCode,
-                "planned_quantity": o.quantity, "produced_posted": sum("yield", \.posted), "produced_derived": sum("yield", \.derived),
-                "scrap_derived": sum("scrap", \.derived), "in_review": sum("yield", \.inReview) + sum("scrap", \.inReview),
-            ])
+            orderRows.append(PlanningSnapshot.Order(
+                orderID: o.id, number: o.number, reference: o.reference, state: o.state, product: o.productCode,
+                plannedQuantity: o.quantity, producedPosted: sum(.yield, \.posted), producedDerived: sum(.yield, \.derived),
+                scrapDerived: sum(.scrap, \.derived), inReview: sum(.yield, \.inReview) + sum(.scrap, \.inReview)))
         }
-        var equipmentRows: [[String: Any]] = []
+        var equipmentRows: [PlanningSnapshot.Equipment] = []
         let dayAgo = now - .seconds(86400)
         let downtimes = try await pass.events.events(occurredSince: dayAgo, FeedFilter(equipment: Array(config.equipment.keys), types: ["downtime"]))
         let unassigned = try await pass.store.unassigned().map(\.span)
@@ -63,22 +63,21 @@ public final class PlanningSnapshotService: Service {
                 guard let e = try? JSONDecoder().decode(EventEnvelope.self, from: Data(row.body.utf8)), case .number(let s)? = e.values["duration_s"] else { return nil }
                 return s
             }.reduce(0, +)
-            var row: [String: Any] = ["equipment": name, "work_center": config.equipment[name]!.workCenter,
-                                      "downtime_minutes_24h": (down / 60 * 10).rounded() / 10,
-                                      // Counted but owed to no order yet (until an operator assigns one).
-                                      "unassigned_yield": loose.filter { $0.kind == .yield }.map(\.quantity).reduce(0, +),
-                                      "unassigned_scrap": loose.filter { $0.kind == .scrap }.map(\.quantity).reduce(0, +)]
-            if let c = current, let o = orders[c.orderID] { row["running_order"] = o.number; row["since"] = c.from.rfc3339 }
-            equipmentRows.append(row)
+            let running = current.flatMap { c in orders[c.orderID].map { (c, $0) } }
+            equipmentRows.append(PlanningSnapshot.Equipment(
+                equipment: name, workCenter: config.equipment[name]?.workCenter ?? "",
+                downtimeMinutes24h: (down / 60 * 10).rounded() / 10,
+                unassignedYield: loose.filter { $0.kind == .yield }.map(\.quantity).reduce(0, +),
+                unassignedScrap: loose.filter { $0.kind == .scrap }.map(\.quantity).reduce(0, +),
+                runningOrder: running?.1.number, since: running?.0.from))
         }
-        return ["generated_at": now.rfc3339, "orders": orderRows, "equipment": equipmentRows]
+        return PlanningSnapshot(generatedAt: now, orders: orderRows, equipment: equipmentRows)
     }
 
     public func publishOnce(now: Timestamp = .now()) async {
         let body: String
         do {
-            let data = try JSONSerialization.data(withJSONObject: try await snapshot(now: now), options: [.sortedKeys, .prettyPrinted])
-            body = String(decoding: data, as: UTF8.self)
+            body = try await snapshot(now: now).text()
         } catch {
             logger.error("cannot build a planning snapshot", metadata: ["error": "\(error)"])
             return
@@ -101,7 +100,7 @@ public final class PlanningSnapshotService: Service {
             }
         }
         if let connector, let target = config.planningTarget {
-            let p = Posting(id: 0, idempotencyKey: "planning_snapshot:\(now.milliseconds)", target: target, kind: "planning_snapshot", line: "",
+            let p = Posting(id: 0, idempotencyKey: "planning_snapshot:\(now.milliseconds)", target: target, kind: .planningSnapshot, line: "",
                             orderID: nil, quantity: 0, payload: body, sources: [], status: .pending, attempts: 0, nextAttemptAt: now,
                             documentRef: nil, lastError: nil, createdAt: now, updatedAt: now)
             // A snapshot is replaced by the next one: not worth an outbox row, only a freshness figure.

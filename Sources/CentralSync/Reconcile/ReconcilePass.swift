@@ -56,18 +56,24 @@ public struct ReconcilePass: Sendable {
         for d in decisions {
             switch d {
             case .post(let line, let quantity, let date, let sources):
-                guard let order = orders[line.orderID], let target = config.routes[line.kind.rawValue] else {
+                guard let order = orders[line.orderID], let target = config.routes[PostingKind(line.kind)] else {
                     reviews.append(ReviewChange(line: line, quantity: quantity, reason: "no target is routed for \(line.kind.rawValue), or the order is not imported", sources: sources.map(\.description)))
                     continue
                 }
                 let revision = (posted.counts[line] ?? 0) + 1
                 let key = "\(line.kind.rawValue):\(line):r\(revision)"
-                guard let payload = PayloadBuilder.quantity(key: key, line: line, order: order, quantity: quantity, date: date,
-                                                            revision: revision, sources: sources) else {
-                    reviews.append(ReviewChange(line: line, quantity: quantity, reason: "material \(line.material) is not a planned input of order \(order.number): add it in the ERP", sources: sources.map(\.description)))
+                let payload: String
+                do {
+                    payload = try PayloadBuilder.quantity(key: key, line: line, order: order, quantity: quantity, date: date,
+                                                          revision: revision, sources: sources).encoded()
+                } catch let PayloadBuilder.Unpostable.notAPlannedInput(material, number) {
+                    reviews.append(ReviewChange(line: line, quantity: quantity, reason: "material \(material) is not a planned input of order \(number): add it in the ERP", sources: sources.map(\.description)))
+                    continue
+                } catch {
+                    reviews.append(ReviewChange(line: line, quantity: quantity, reason: "\(error)", sources: sources.map(\.description)))
                     continue
                 }
-                newPostings.append(.init(idempotencyKey: key, target: target, kind: line.kind.rawValue, line: line.description,
+                newPostings.append(.init(idempotencyKey: key, target: target, kind: PostingKind(line.kind), line: line.description,
                                          orderID: line.orderID, quantity: quantity, payload: payload, sources: sources.map(\.description)))
             case .review(let line, let quantity, let reason):
                 let sources = (lines[line]?.sources ?? []).sorted().map(\.description)
@@ -192,7 +198,7 @@ public struct ReconcilePass: Sendable {
     /// escalation, downtime -> planning exception: one posting per event, keyed by the event.
     /// Returns the postings and the feed position the cursor may advance to once they are stored.
     func eventPostings(orders: [Int64: ERPOrder], assignments: [Assignment], offsets: [String: Int64]) async throws -> ([NewPosting], FeedPosition?) {
-        let wanted = ["maintenance_notification", "quality_hold", "escalation", "planning_exception"].filter { config.routes[$0] != nil }
+        let wanted = PostingKind.eventNotices.filter { config.routes[$0] != nil }
         let rows = try await events.events(after: try await store.cursor("event_postings"), .all, limit: 10_000)
         guard let last = rows.last else { return ([], nil) }
         guard !wanted.isEmpty else { return ([], last.position) }
@@ -201,18 +207,27 @@ public struct ReconcilePass: Sendable {
         for row in rows {
             guard let mapping = config.equipment[row.equipment], ["downtime", "limit_raised"].contains(row.type),
                   let e = decodeEnvelope(row, decoder) else { continue }
-            var kinds: [String] = []
-            if row.type == "downtime" { kinds += ["maintenance_notification", "planning_exception"] }
-            if row.type == "limit_raised", mapping.qualitySignals.contains(row.signal) { kinds.append("quality_hold") }
-            if case .text(let severity)? = e.values["severity"], config.escalationSeverities.contains(severity) { kinds.append("escalation") }
+            var kinds: [PostingKind] = []
+            if row.type == "downtime" { kinds += [.maintenanceNotification, .planningException] }
+            if row.type == "limit_raised", mapping.qualitySignals.contains(row.signal) { kinds.append(.qualityHold) }
+            if case .text(let severity)? = e.values["severity"], config.escalationSeverities.contains(severity) { kinds.append(.escalation) }
             let offset = offsets["\(row.key.edge):\(row.key.bootEpoch)"] ?? 0
             let at = correct(e.occurredAt, offset: offset, received: row.centralReceivedAt)
             let active = assignments.last { $0.equipment == row.equipment && $0.contains(at) }
             let order = active.flatMap { orders[$0.orderID] }
             for kind in kinds where wanted.contains(kind) {
+                guard let target = config.routes[kind] else { continue }
                 let key = "\(kind):\(row.key)"
-                out.append(.init(idempotencyKey: key, target: config.routes[kind]!, kind: kind, orderID: order?.id,
-                                 payload: PayloadBuilder.event(key: key, kind: kind, envelope: e, at: at, workCenter: mapping.workCenter, order: order),
+                let payload: String
+                do {
+                    payload = try PayloadBuilder.event(key: key, kind: kind, envelope: e, at: at, workCenter: mapping.workCenter, order: order).encoded()
+                } catch {
+                    // Only a value that is not a finite number can do this, and JSON cannot carry one:
+                    // counted and logged with the undecodable events, never silent.
+                    cache.undecodable.withLock { $0.append(row.key) }
+                    continue
+                }
+                out.append(.init(idempotencyKey: key, target: target, kind: kind, orderID: order?.id, payload: payload,
                                  sources: [row.key.description]))
             }
         }

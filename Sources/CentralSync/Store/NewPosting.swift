@@ -5,14 +5,14 @@ import Foundation
 public struct NewPosting: Sendable, Hashable {
     public var idempotencyKey: String
     public var target: String
-    public var kind: String
+    public var kind: PostingKind
     public var line: String
     public var orderID: Int64?
     public var quantity: Double
     public var payload: String
     public var sources: [String]
 
-    public init(idempotencyKey: String, target: String, kind: String, line: String = "", orderID: Int64? = nil,
+    public init(idempotencyKey: String, target: String, kind: PostingKind, line: String = "", orderID: Int64? = nil,
                 quantity: Double = 0, payload: String, sources: [String]) {
         self.idempotencyKey = idempotencyKey
         self.target = target

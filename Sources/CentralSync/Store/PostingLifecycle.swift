@@ -81,9 +81,8 @@ public enum PostingLifecycle {
                 throw .alreadyAcknowledged(posting.id, documentRef: posting.documentRef)
             }
             if let payload {
-                guard (try? JSONSerialization.jsonObject(with: Data(payload.utf8))) is [String: Any] else {
-                    throw .payloadNotAnObject
-                }
+                // Checked against the kind's type now, not found wrong by the target later.
+                do { try posting.kind.validate(payload: payload, key: posting.idempotencyKey) } catch { throw .payloadInvalid(error) }
                 change.payload = payload
                 change.audit.append(AuditEntry(actor, .payloadEdited, "before: \(posting.payload)\nafter: \(payload)"))
             }
@@ -165,7 +164,8 @@ public enum PostingAuditAction: String, Sendable, Hashable, CaseIterable {
 public enum PostingRefusal: Error, Hashable, CustomStringConvertible {
     case noSuchPosting(Int64)
     case alreadyAcknowledged(Int64, documentRef: String?)
-    case payloadNotAnObject
+    /// An edited payload that does not fit its kind's type (named field, reason).
+    case payloadInvalid(PayloadError)
     /// A dispatcher transition on a posting no longer in delivery (acknowledged, or dead).
     case notInDelivery(Int64, status: Posting.Status, transition: String)
     /// The writer's claim was taken over by another replica (it paused past `store.claim_ttl`).
@@ -175,7 +175,7 @@ public enum PostingRefusal: Error, Hashable, CustomStringConvertible {
         switch self {
         case .noSuchPosting(let id): "no posting \(id): list them with `millwright-central postings`"
         case .alreadyAcknowledged(let id, let ref): "posting \(id) was acknowledged as \(ref ?? "?"); there is nothing to replay"
-        case .payloadNotAnObject: "the edited payload is not a JSON object"
+        case .payloadInvalid(let why): "the edited payload is refused, nothing changed: \(why)"
         case .notInDelivery(let id, let status, let t): "posting \(id) is \(status.rawValue): a \(t) applies only to a pending or sent posting"
         case .claimLost(let id, let holder, let now):
             "posting \(id): the claim of \(holder) was taken over by \(now.map { "\($0.holder) (claim \($0.generation))" } ?? "nobody (released)"); its write is refused"

@@ -23,7 +23,7 @@ public protocol PostingsStore: Sendable {
     /// Postings due for delivery: pending ones whose time has come, and `sent` ones left by a crash.
     func duePostings(now: Timestamp, limit: Int) async throws -> [Posting]
 
-    func postings(status: Posting.Status?, kind: String?) async throws -> [Posting]
+    func postings(status: Posting.Status?, kind: PostingKind?) async throws -> [Posting]
     func posting(id: Int64) async throws -> Posting?
     func posting(documentRef: String) async throws -> [Posting]
     /// Postings that cite an event.

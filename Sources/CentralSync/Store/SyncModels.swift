@@ -109,8 +109,8 @@ public struct Posting: Sendable, Hashable, Codable {
     public var idempotencyKey: String
     public var target: String
     /// What to do: yield, scrap, consumption (quantity lines), maintenance_notification, quality_hold,
-    /// escalation, planning_exception (one per event).
-    public var kind: String
+    /// escalation, planning_exception (one per event); the payload is that kind's type, as JSON.
+    public var kind: PostingKind
     /// The ledger line a quantity posting settles ("order/work/kind/material/bucket"), else "".
     public var line: String
     public var orderID: Int64?
@@ -131,7 +131,7 @@ public struct Posting: Sendable, Hashable, Codable {
     /// under it.
     public var claim: PostingClaim?
 
-    public init(id: Int64, idempotencyKey: String, target: String, kind: String, line: String, orderID: Int64?, quantity: Double,
+    public init(id: Int64, idempotencyKey: String, target: String, kind: PostingKind, line: String, orderID: Int64?, quantity: Double,
                 payload: String, sources: [String], status: Status, attempts: Int, nextAttemptAt: Timestamp, documentRef: String?,
                 lastError: String?, createdAt: Timestamp, updatedAt: Timestamp, claim: PostingClaim? = nil) {
         self.id = id

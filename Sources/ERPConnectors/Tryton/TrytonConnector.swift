@@ -31,53 +31,55 @@ public final class TrytonConnector: PostingConnector {
     }
 
     func deliverMove(_ posting: Posting) async throws(TrytonError) -> DeliveryOutcome {
-        guard ["yield", "scrap", "consumption"].contains(posting.kind) else {
+        guard posting.kind.quantityKind != nil else {
             return .failed("the Tryton connector posts yield, scrap and consumption; route \(posting.kind) to another target")
         }
-        let p = PayloadTemplate.fields(posting.payload)
-        let key = (p["key"] as? String) ?? posting.idempotencyKey
+        // The payload was checked when it was built or edited; a row from before that check is
+        // refused here with the field, before anything reaches Tryton.
+        let p: MovePayload
+        do {
+            p = try MovePayload.decode(posting.payload, as: posting.kind)
+            try p.check(kind: posting.kind, key: posting.idempotencyKey)
+        } catch {
+            return .failed("\(error): fix it and replay")
+        }
+        let key = p.key
+        let order = p.orderID, product = p.productID
         let ctx = try await client.context()
         // Look up by reference first: an earlier attempt may have been applied without us hearing back.
         let found = try await client.call("model.stock.move.search", [[["millwright_key", "=", key]], 0, 1, NSNull(), ctx])
         if let ids = found as? [Any], let id = TrytonJSON.int(ids.first) {
             return .found(documentRef: "stock.move:\(id)", note: "found by reference \(key)")
         }
-        guard let order = TrytonJSON.int(p["order_id"]), let product = TrytonJSON.int(p["product_id"]),
-              let unit = TrytonJSON.int(p["unit_id"]), let quantity = TrytonJSON.number(p["quantity"]),
-              let from = TrytonJSON.int(p["from_location_id"]), let to = TrytonJSON.int(p["to_location_id"]),
-              let company = TrytonJSON.int(p["company_id"]), let day = p["posting_date"] as? String else {
-            return .failed("the payload lacks order_id, product_id, unit_id, quantity, from/to_location_id, company_id or posting_date: fix it and replay")
-        }
-        guard quantity > 0 else { return .failed("a stock move needs a positive quantity (got \(quantity)): reverse by hand in Tryton") }
         // The order must still be open: Tryton would refuse a move on a done production anyway, but say why.
         let state = try await client.call("model.production.read", [[order], ["state"], ctx])
         if let rows = state as? [[String: Any]], let s = rows.first?["state"] as? String, s == "done" || s == "cancelled" {
             return .failed("production \(order) is \(s) in Tryton: nothing may be posted to it (the review queue takes late data)")
         }
-        let isReturn = posting.kind == "consumption" && (p["direction"] as? String) == "return"
-        if posting.kind == "yield" {
+        let isInput = posting.kind == .consumption && p.direction == .issue
+        if posting.kind == .yield {
             // Counted output replaces the plan: the output Tryton planned from the BOM would otherwise
             // be booked beside the counts when the order is done (stock = plan + counted).
             try await cancelPlannedOutputs(order: order, product: product, ctx: ctx)
         }
         var move: [String: Any] = [
-            "product": product, "unit": unit, "quantity": quantity, "from_location": from, "to_location": to,
-            "company": company, "planned_date": TrytonJSON.date(day), "effective_date": TrytonJSON.date(day),
+            "product": product, "unit": p.unitID, "quantity": p.quantity, "from_location": p.fromLocationID, "to_location": p.toLocationID,
+            "company": p.companyID, "planned_date": TrytonJSON.date(p.postingDate), "effective_date": TrytonJSON.date(p.postingDate),
             "millwright_key": key,
         ]
         // A return of unused material is an output of the production (booked when it is done), like yield.
-        move[posting.kind == "consumption" && !isReturn ? "production_input" : "production_output"] = order
+        move[isInput ? "production_input" : "production_output"] = order
         // Tryton prices an output to storage (currency and unit price required) but not one to a
         // waste location (a currency there is refused), nor an input.
-        if let price = TrytonJSON.number(p["unit_price"]) {
+        if let price = p.unitPrice {
             move["unit_price"] = TrytonJSON.decimal(price)
-            if let currency = TrytonJSON.int(p["currency_id"]) { move["currency"] = currency }
+            if let currency = p.currencyID { move["currency"] = currency }
         }
         let created = try await client.call("model.stock.move.create", [[move], ctx])
         guard let ids = created as? [Any], let id = TrytonJSON.int(ids.first) else {
             throw .unexpectedAnswer(method: "model.stock.move.create", detail: "\(created)")
         }
-        if posting.kind == "consumption" && !isReturn {
+        if isInput {
             // An input added to a running production stays draft: reserve it, then book it done.
             // The move exists either way (the posting is delivered); a shortage leaves it for the planner.
             do {

@@ -64,7 +64,7 @@ public final class SQLiteSyncState: SyncState {
     }
 
     public func duePostings(now: Timestamp, limit: Int) async throws -> [Posting] { try await run { try $0.duePostings(now: now, limit: limit) } }
-    public func postings(status: Posting.Status?, kind: String?) async throws -> [Posting] {
+    public func postings(status: Posting.Status?, kind: PostingKind?) async throws -> [Posting] {
         try await run { try $0.postings(status: status, kind: kind) }
     }
     public func posting(id: Int64) async throws -> Posting? { try await run { try $0.posting(id: id) } }

@@ -21,7 +21,7 @@ extension SyncStore {
                     INSERT OR IGNORE INTO postings (idempotency_key, target, kind, line, order_id, quantity, payload, sources, status,
                         attempts, next_attempt_at, created_at, updated_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)
-                    """, arguments: [p.idempotencyKey, p.target, p.kind, p.line, p.orderID, p.quantity, p.payload,
+                    """, arguments: [p.idempotencyKey, p.target, p.kind.rawValue, p.line, p.orderID, p.quantity, p.payload,
                                      Self.json(p.sources), now.milliseconds, now.milliseconds, now.milliseconds])
                 if db.changesCount > 0 {
                     ids.append(db.lastInsertedRowID)
@@ -85,12 +85,12 @@ extension SyncStore {
         }
     }
 
-    public func postings(status: Posting.Status? = nil, kind: String? = nil) throws -> [Posting] {
+    public func postings(status: Posting.Status? = nil, kind: PostingKind? = nil) throws -> [Posting] {
         try pool.read { db in
             var sql = "SELECT * FROM postings WHERE 1 = 1"
             var args: StatementArguments = []
             if let status { sql += " AND status = ?"; args += [status.rawValue] }
-            if let kind { sql += " AND kind = ?"; args += [kind] }
+            if let kind { sql += " AND kind = ?"; args += [kind.rawValue] }
             return try Row.fetchAll(db, sql: sql + " ORDER BY id", arguments: args).map(Self.posting)
         }
     }
@@ -170,11 +170,16 @@ extension SyncStore {
         }
     }
 
-    static func posting(_ r: Row) -> Posting {
-        Posting(id: r["id"], idempotencyKey: r["idempotency_key"], target: r["target"], kind: r["kind"], line: r["line"],
+    /// A row of `postings`; a kind or status this version does not know is an error, not a default.
+    static func posting(_ r: Row) throws -> Posting {
+        let id: Int64 = r["id"]
+        let kindName: String = r["kind"], statusName: String = r["status"]
+        guard let kind = PostingKind(rawValue: kindName) else { throw StoreError(description: "posting \(id) has the unknown kind \"\(kindName)\"") }
+        guard let status = Posting.Status(rawValue: statusName) else { throw StoreError(description: "posting \(id) has the unknown status \"\(statusName)\"") }
+        return Posting(id: id, idempotencyKey: r["idempotency_key"], target: r["target"], kind: kind, line: r["line"],
                 orderID: r["order_id"], quantity: r["quantity"], payload: r["payload"],
                 sources: Self.strings(r["sources"]),
-                status: Posting.Status(rawValue: r["status"]) ?? .pending, attempts: r["attempts"],
+                status: status, attempts: r["attempts"],
                 nextAttemptAt: Timestamp(milliseconds: r["next_attempt_at"]), documentRef: r["document_ref"], lastError: r["last_error"],
                 createdAt: Timestamp(milliseconds: r["created_at"]), updatedAt: Timestamp(milliseconds: r["updated_at"]))
     }
