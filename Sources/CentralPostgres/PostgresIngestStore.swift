@@ -242,8 +242,10 @@ public final class PostgresIngestStore: IngestStore {
         var out: [FeedEvent] = []
         let rows = try await database.query(query)
         for try await r in rows.decode((Int64, Int64, String, Int64, Int64, String, String, String, Int64, Int64, String).self) {
+            // The ingest stores only types it decoded; anything else is damage to say, not to skip.
+            guard let type = EventType(rawValue: r.7) else { throw PostgresStoreError("stored event \(r.2):\(r.3):\(r.4) has the unknown type \"\(r.7)\"") }
             out.append(FeedEvent(position: FeedPosition(transaction: r.0, row: r.1), edge: r.2, bootEpoch: r.3, seq: r.4,
-                                 equipment: r.5, signal: r.6, type: r.7, occurredAt: Timestamp(milliseconds: r.8),
+                                 equipment: r.5, signal: r.6, type: type, occurredAt: Timestamp(milliseconds: r.8),
                                  centralReceivedAt: Timestamp(milliseconds: r.9), body: r.10))
         }
         return out
@@ -258,7 +260,7 @@ public final class PostgresIngestStore: IngestStore {
             WHERE (txid, id) > (\(position.transaction), \(position.row))
               AND txid < feed_horizon()
               AND (\(filter.equipment)::text[] IS NULL OR equipment = ANY(\(filter.equipment)::text[]))
-              AND (\(filter.types)::text[] IS NULL OR type = ANY(\(filter.types)::text[]))
+              AND (\(filter.types?.map(\.rawValue))::text[] IS NULL OR type = ANY(\(filter.types?.map(\.rawValue))::text[]))
             ORDER BY txid, id LIMIT \(Int64(max(0, limit)))
             """)
     }
@@ -269,7 +271,7 @@ public final class PostgresIngestStore: IngestStore {
             SELECT \(unescaped: Self.columns) FROM events
             WHERE occurred_at >= \(since.milliseconds)
               AND (\(filter.equipment)::text[] IS NULL OR equipment = ANY(\(filter.equipment)::text[]))
-              AND (\(filter.types)::text[] IS NULL OR type = ANY(\(filter.types)::text[]))
+              AND (\(filter.types?.map(\.rawValue))::text[] IS NULL OR type = ANY(\(filter.types?.map(\.rawValue))::text[]))
             """)
     }
 

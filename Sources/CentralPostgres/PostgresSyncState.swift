@@ -48,7 +48,7 @@ public final class PostgresSyncState: SyncState {
                 INSERT INTO erp_orders AS o (id, number, reference, state, body, imported_at, closed_seen_at)
                 SELECT u.id, u.number, u.reference, u.state, u.body, \(now.milliseconds), NULLIF(u.closed, -1)
                 FROM unnest(\(sorted.map(\.id))::int8[], \(sorted.map(\.number))::text[], \(sorted.map(\.reference))::text[],
-                    \(sorted.map(\.state))::text[], \(bodies)::text[], \(closed)::int8[]) AS u(id, number, reference, state, body, closed)
+                    \(sorted.map(\.state.rawValue))::text[], \(bodies)::text[], \(closed)::int8[]) AS u(id, number, reference, state, body, closed)
                 ON CONFLICT (id) DO UPDATE SET number = excluded.number, reference = excluded.reference, state = excluded.state,
                     body = excluded.body, imported_at = excluded.imported_at,
                     closed_seen_at = COALESCE(o.closed_seen_at, excluded.closed_seen_at)
@@ -76,7 +76,7 @@ public final class PostgresSyncState: SyncState {
 
     @discardableResult
     public func recordAssignmentChange(equipment: String, orderRef: String, operation: String, action: AssignmentChange.Action,
-                                       at: Timestamp, source: String, operator actor: String?, now: Timestamp) async throws -> Bool {
+                                       at: Timestamp, source: AssignmentSource, operator actor: String?, now: Timestamp) async throws -> Bool {
         let logger = self.logger
         return try await database.transaction { c in
             // The ERP import's starts and stops run under its lease; the MES listener's and an operator's do not.
@@ -84,7 +84,7 @@ public final class PostgresSyncState: SyncState {
             var inserted = false
             let rows = try await c.query("""
                 INSERT INTO assignment_changes (equipment, order_ref, operation, action, at, source, received_at, operator)
-                VALUES (\(equipment), \(orderRef), \(operation), \(action.rawValue), \(at.milliseconds), \(source), \(now.milliseconds), \(actor))
+                VALUES (\(equipment), \(orderRef), \(operation), \(action.rawValue), \(at.milliseconds), \(source.rawValue), \(now.milliseconds), \(actor))
                 ON CONFLICT ON CONSTRAINT assignment_changes_key DO NOTHING
                 RETURNING id
                 """, logger: logger)
@@ -99,9 +99,15 @@ public final class PostgresSyncState: SyncState {
             SELECT equipment, order_ref, operation, action, at, source, received_at, operator FROM assignment_changes ORDER BY at, id
             """)
         for try await r in rows.decode((String, String, String, String, Int64, String, Int64, String?).self) {
-            guard let action = AssignmentChange.Action(rawValue: r.3) else { continue }
+            // A value this version does not know is an error, not a change left out of the timeline.
+            guard let action = AssignmentChange.Action(rawValue: r.3) else {
+                throw PostgresStoreError("an assignment change of \(r.0) has the unknown action \"\(r.3)\"")
+            }
+            guard let source = AssignmentSource(rawValue: r.5) else {
+                throw PostgresStoreError("an assignment change of \(r.0) has the unknown source \"\(r.5)\"")
+            }
             out.append(AssignmentRecord(equipment: r.0, orderRef: r.1, operation: r.2, action: action, at: Timestamp(milliseconds: r.4),
-                                        source: r.5, receivedAt: Timestamp(milliseconds: r.6), operator: r.7))
+                                        source: source, receivedAt: Timestamp(milliseconds: r.6), operator: r.7))
         }
         return out
     }
@@ -140,7 +146,7 @@ public final class PostgresSyncState: SyncState {
                 for try await id in rows.decode(Int64.self) {
                     ids.append(id)
                     let created = PostingLifecycle.created(p)
-                    try await Self.audit(c, id, created.actor, created.action.rawValue, created.detail, now, logger)
+                    try await Self.audit(c, id, created, now, logger)
                 }
             }
             for r in reviews.sorted(by: { $0.line.description < $1.line.description }) {
@@ -161,10 +167,12 @@ public final class PostgresSyncState: SyncState {
         }
     }
 
-    static func audit(_ c: LiveConnection, _ id: Int64, _ actor: String, _ action: String, _ detail: String, _ now: Timestamp,
+    /// Appends an entry `PostingLifecycle` decided to posting `id`'s trail, in the caller's transaction.
+    static func audit(_ c: LiveConnection, _ id: Int64, _ entry: PostingLifecycle.AuditEntry, _ now: Timestamp,
                       _ logger: Logger) async throws {
         try await c.query("""
-            INSERT INTO posting_audit (posting_id, at, actor, action, detail) VALUES (\(id), \(now.milliseconds), \(actor), \(action), \(detail))
+            INSERT INTO posting_audit (posting_id, at, actor, action, detail)
+            VALUES (\(id), \(now.milliseconds), \(entry.actor), \(entry.action.rawValue), \(entry.detail))
             """, logger: logger)
     }
 
@@ -275,7 +283,7 @@ public final class PostgresSyncState: SyncState {
                 WHERE id = \(id)
                 """, logger: logger)
             for entry in change.audit {
-                try await Self.audit(c, id, entry.actor, entry.action.rawValue, entry.detail, now, logger)
+                try await Self.audit(c, id, entry, now, logger)
             }
             return p.applying(change, now: now)
         }
@@ -285,7 +293,10 @@ public final class PostgresSyncState: SyncState {
         var out: [PostingAudit] = []
         let rows = try await database.query("SELECT posting_id, at, actor, action, detail FROM posting_audit WHERE posting_id = \(postingID) ORDER BY id")
         for try await r in rows.decode((Int64, Int64, String, String, String).self) {
-            out.append(PostingAudit(postingID: r.0, at: Timestamp(milliseconds: r.1), actor: r.2, action: r.3, detail: r.4))
+            guard let action = PostingAuditAction(rawValue: r.3) else {
+                throw PostgresStoreError("the audit trail of posting \(postingID) has the unknown action \"\(r.3)\"")
+            }
+            out.append(PostingAudit(postingID: r.0, at: Timestamp(milliseconds: r.1), actor: r.2, action: action, detail: r.4))
         }
         return out
     }
@@ -342,12 +353,12 @@ public final class PostgresSyncState: SyncState {
         return out
     }
 
-    public func recordTargetHealth(_ target: String, breaker: String, failures: Int, success: Bool, error: String?, now: Timestamp) async throws {
+    public func recordTargetHealth(_ target: String, breaker: BreakerState, failures: Int, success: Bool, error: String?, now: Timestamp) async throws {
         let ok: Int64? = success ? now.milliseconds : nil, failed: Int64? = success ? nil : now.milliseconds
         try await database.transaction { c in
             try await c.query("""
                 INSERT INTO target_health AS h (target, breaker, consecutive_failures, last_success, last_failure, last_error)
-                VALUES (\(target), \(breaker), \(Int32(clamping: failures)), \(ok), \(failed), \(error))
+                VALUES (\(target), \(breaker.rawValue), \(Int32(clamping: failures)), \(ok), \(failed), \(error))
                 ON CONFLICT (target) DO UPDATE SET breaker = excluded.breaker, consecutive_failures = excluded.consecutive_failures,
                     last_success = COALESCE(excluded.last_success, h.last_success), last_failure = COALESCE(excluded.last_failure, h.last_failure),
                     last_error = COALESCE(excluded.last_error, h.last_error)
@@ -359,7 +370,10 @@ public final class PostgresSyncState: SyncState {
         var out: [TargetHealth] = []
         let rows = try await database.query("SELECT target, breaker, consecutive_failures, last_success, last_error FROM target_health ORDER BY target")
         for try await r in rows.decode((String, String, Int32, Int64?, String?).self) {
-            out.append(TargetHealth(target: r.0, breaker: r.1, failures: Int(r.2), lastSuccess: r.3.map(Timestamp.init(milliseconds:)), lastError: r.4))
+            guard let breaker = BreakerState(rawValue: r.1) else {
+                throw PostgresStoreError("target \(r.0) has the unknown breaker state \"\(r.1)\"")
+            }
+            out.append(TargetHealth(target: r.0, breaker: breaker, failures: Int(r.2), lastSuccess: r.3.map(Timestamp.init(milliseconds:)), lastError: r.4))
         }
         return out
     }

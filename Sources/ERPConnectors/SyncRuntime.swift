@@ -21,15 +21,18 @@ public struct SyncRuntime: Sendable {
     /// The lease on the singleton jobs, when this runtime is one of possibly several replicas
     /// (`holder` given); nil in tests that drive passes by hand.
     public let keeper: LeaseKeeper?
+    /// Connectors holding a connection of their own (MQTT targets): services that disconnect on shutdown.
+    public let connections: [any Service]
 
     public init(central: CentralConfiguration, sync: SyncConfiguration, state store: any SyncState, events: any IngestStore,
                 holder: String? = nil, logger: Logger) throws {
-        let keeper = holder.map { LeaseKeeper(leases: store, holder: $0, ttl: .milliseconds(central.leaseTTL.value), logger: logger) }
+        let keeper = holder.map { LeaseKeeper(leases: store, holder: $0, ttl: central.leaseTTL.duration, logger: logger) }
         self.keeper = keeper
         let pass = ReconcilePass(config: sync, store: store, events: events)
         self.store = store
         self.pass = pass
         var connectors: [String: any PostingConnector] = [:]
+        var connections: [any Service] = []
         var tryton: TrytonClient?
         if let t = sync.tryton { tryton = TrytonClient(config: t, logger: logger) }
         self.tryton = tryton
@@ -43,11 +46,14 @@ public struct SyncRuntime: Sendable {
                 var options = central.broker
                 options.clientID += "-uns-\(name)"
                 options.cleanStart = true
-                connectors[name] = try MQTTPublishConnector(options: options, topic: topic, template: template, timeout: sync.policy.timeout, logger: logger)
+                let connector = try MQTTPublishConnector(options: options, topic: topic, template: template, timeout: sync.policy.timeout, logger: logger)
+                connectors[name] = connector
+                connections.append(connector)
             case .folder(let path):
                 connectors[name] = FolderConnector(path: path)
             }
         }
+        self.connections = connections
         let dispatcher = PostingDispatcher(store: store, connectors: connectors, policy: sync.policy, logger: logger)
         self.dispatcher = dispatcher
         reconcile = SyncService(pass: pass, dispatcher: dispatcher, keeper: keeper, logger: logger)
@@ -58,9 +64,10 @@ public struct SyncRuntime: Sendable {
         }
     }
 
-    /// The long-running parts, for the central's service group.
+    /// The long-running parts, for the central's service group. A group shuts its services down in
+    /// reverse order: the targets' connections come first, so they close after the dispatcher.
     public var services: [any Service] {
-        var s: [any Service] = [dispatcher, reconcile]
+        var s: [any Service] = connections + [dispatcher, reconcile]
         if let keeper { s.append(keeper) }
         if let importer { s.append(importer) }
         if let mes { s.append(mes) }

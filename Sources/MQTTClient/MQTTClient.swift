@@ -22,7 +22,7 @@ public final class MQTTClient: Sendable {
     let state: Mutex<ClientState>
     /// Wakes the network thread out of a backoff wait on stop.
     let wakeup = NSCondition()
-    let finished = DispatchSemaphore(value: 0)
+    let finished = ThreadEnd()
     /// When set, acknowledgements wait for the gate (see `DeliveryGate`).
     let gate: (any DeliveryGate)?
     let wakePipe: WakePipe?
@@ -91,7 +91,7 @@ public final class MQTTClient: Sendable {
 
     deinit {
         // The network thread holds the client, so this runs only after `stop()` joined it.
-        stop()
+        stopBlocking()
         mosquitto_destroy(handle.raw)
         // The box outlives the loop: released only after the handle is destroyed.
         Unmanaged<CallbackBox>.passUnretained(box).release()
@@ -137,22 +137,37 @@ public final class MQTTClient: Sendable {
         thread.start()
     }
 
-    /// Disconnects cleanly and joins the network thread. Idempotent.
-    public func stop() {
+    /// Disconnects cleanly and returns once the network thread has ended, without holding a thread
+    /// meanwhile (services call it on the cooperative pool). Idempotent.
+    public func stop() async {
+        guard requestStop() else { return }
+        await finished.wait()
+        state.withLock { $0.running = false; $0.connected = false }
+    }
+
+    /// `stop()` for code that is not async (a test's `defer`): blocks the calling thread until the
+    /// network thread has ended. Never from a service: use `await stop()`.
+    public func stopBlocking() {
+        guard requestStop() else { return }
+        finished.waitBlocking()
+        state.withLock { $0.running = false; $0.connected = false }
+    }
+
+    /// Asks the network thread to end; false when it is not running or already asked.
+    func requestStop() -> Bool {
         let wasRunning = state.withLock { s -> Bool in
             let r = s.running && !s.stopping
             s.stopping = true
             return r
         }
-        guard wasRunning else { return }
+        guard wasRunning else { return false }
         // Disconnect first: loop_forever returns once the state is "disconnecting".
         _ = mosquitto_disconnect(handle.raw)
         wakePipe?.ring()
         wakeup.lock()
         wakeup.broadcast()
         wakeup.unlock()
-        finished.wait()
-        state.withLock { $0.running = false; $0.connected = false }
+        return true
     }
 
     public var isConnected: Bool { state.withLock { $0.connected } }

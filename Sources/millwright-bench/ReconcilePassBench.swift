@@ -46,11 +46,11 @@ struct ReconcilePassBench: AsyncParsableCommand {
         for e in 0..<equipment {
             for shift in 0..<(days * 3) {
                 orderID += 1
-                orders.append(ERPOrder(id: orderID, number: "PO-\(orderID)", reference: "", state: "running", productID: 1, productCode: "P",
+                orders.append(ERPOrder(id: orderID, number: "PO-\(orderID)", reference: "", state: .running, productID: 1, productCode: "P",
                                        quantity: 1000, unitID: 1, companyID: 1, productionLocationID: 9, storageLocationID: 3,
                                        scrapLocationID: nil, plannedInputs: [:], works: [ERPWork(id: orderID, operation: "Op", workCenter: "WC-\(e)", state: "running")]))
                 try sync.recordAssignmentChange(equipment: "press-\(e)", orderRef: "PO-\(orderID)", action: .start,
-                                                at: start + .seconds(Int64(shift) * 28_800), source: "mes", now: now)
+                                                at: start + .seconds(Int64(shift) * 28_800), source: .mes, now: now)
             }
         }
         try sync.upsertOrders(orders, now: now)

@@ -105,7 +105,7 @@ struct CentralStatusReport: Codable {
 
     struct Target: Codable {
         var target: String
-        var breaker: String
+        var breaker: BreakerState
         var failures: Int
         var lastSuccessAgeS: Double?
         var lastError: String?
@@ -132,7 +132,7 @@ struct CentralStatusReport: Codable {
         if dead > 0 {
             out.append(.init(.unhealthy, "\(dead) dead-lettered posting(s): `millwright-central postings --status dead`, fix, then `postings replay`"))
         }
-        for t in targets where t.breaker != "closed" {
+        for t in targets where t.breaker != .closed {
             out.append(.init(.unhealthy, "target \(t.target): breaker \(t.breaker) after \(t.failures) failure(s): \(t.lastError ?? "-")"))
         }
         for e in edges where e.offline {

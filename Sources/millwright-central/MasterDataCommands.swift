@@ -99,9 +99,9 @@ struct Assign: AsyncParsableCommand {
             throw ValidationError("\(equipment) already has an order from \(c.from.rfc3339) to \(c.to?.rfc3339 ?? "now"): assign only a range no order covers")
         }
         try await ctx.store.recordAssignmentChange(equipment: equipment, orderRef: o.number, operation: operation, action: .start, at: start,
-                                             source: "operator", operator: operatorName, now: now)
+                                             source: .operator, operator: operatorName, now: now)
         try await ctx.store.recordAssignmentChange(equipment: equipment, orderRef: o.number, operation: operation, action: .stop, at: end,
-                                             source: "operator", operator: operatorName, now: now)
+                                             source: .operator, operator: operatorName, now: now)
         print("\(equipment): order \(o.number) from \(start.rfc3339) to \(end.rfc3339), assigned by \(operatorName); "
               + "the next reconcile pass (every \(ctx.sync.reconcileEvery.value) ms) attributes and posts its counts")
     }

@@ -71,7 +71,7 @@ struct Run: AsyncParsableCommand {
         // Retention runs in the replica holding the singleton jobs' lease; without the
         // synchronisation, a keeper of its own takes the lease for it.
         let ownKeeper: LeaseKeeper? = sync == nil
-            ? LeaseKeeper(leases: stores.sync, holder: stores.holder, ttl: .milliseconds(cfg.leaseTTL.value), logger: logger) : nil
+            ? LeaseKeeper(leases: stores.sync, holder: stores.holder, ttl: cfg.leaseTTL.duration, logger: logger) : nil
         let state: any SyncState = stores.sync
         var needs: (any RetentionNeeds)?
         var feedCursor: (@Sendable () async throws -> FeedPosition)?

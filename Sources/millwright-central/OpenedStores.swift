@@ -39,7 +39,7 @@ struct OpenedStores {
         case .postgresql(let settings):
             do {
                 let db = try await PostgresDatabase(settings: settings, logger: logger)
-                return OpenedStores(ingest: PostgresIngestStore(db), sync: PostgresSyncState(db, holder: holder, claimFor: .milliseconds(settings.claimTTL.value)),
+                return OpenedStores(ingest: PostgresIngestStore(db), sync: PostgresSyncState(db, holder: holder, claimFor: settings.claimTTL.duration),
                                     retention: PostgresRetentionStore(db), close: { db.close() }, holder: holder)
             } catch {
                 FileHandle.standardError.write(Data("millwright-central: \(error)\n".utf8))

@@ -178,7 +178,7 @@ struct TraceCommand: AsyncParsableCommand {
             let b = try await trace.back(document: document)
             guard !b.postings.isEmpty else { throw ValidationError("no posting produced \(document)") }
             for p in b.postings { print("\(document) <- posting #\(p.id) \(p.kind) \(qty(p.quantity)) [\(p.line)] key \(p.idempotencyKey)") }
-            for e in b.events { print("  <- event \(e.key) \(e.type) \(e.equipment)/\(e.signal) at \(e.occurredAt) (received \(e.centralReceivedAt))") }
+            for e in b.events { print("  <- event \(e.key) \(e.type.rawValue) \(e.equipment)/\(e.signal) at \(e.occurredAt) (received \(e.centralReceivedAt))") }
             if !b.missing.isEmpty {
                 // Deleted by retention: the archive holds them (retention.archive), by site and day.
                 print("  <- \(b.missing.count) event(s) no longer in the store (retention): \(b.missing.prefix(5).joined(separator: ", "))\(b.missing.count > 5 ? ", ..." : "")")
@@ -188,7 +188,7 @@ struct TraceCommand: AsyncParsableCommand {
             print("  <- edges: \(b.edges.joined(separator: ", "))")
         } else if let event, let key = EventKey(parsing: event) {
             let f = try await trace.forward(event: key)
-            if let e = f.event { print("event \(e.key) \(e.type) \(e.equipment)/\(e.signal) at \(e.occurredAt)") } else {
+            if let e = f.event { print("event \(e.key) \(e.type.rawValue) \(e.equipment)/\(e.signal) at \(e.occurredAt)") } else {
                 print("event \(event): not stored (never received, or deleted by retention: `archive load` puts an archived day back)")
             }
             for p in f.postings { print("  -> posting #\(p.id) \(p.kind) \(qty(p.quantity)) \(p.status.rawValue) -> \(p.documentRef ?? "not yet delivered")") }

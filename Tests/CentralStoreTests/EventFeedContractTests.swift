@@ -38,8 +38,8 @@ import Testing
         #expect(Array(seen.suffix(2)) == ["gw-1/5", "gw-1/6"], "the later commit comes later: \(seen)")
         #expect(try await store.events(after: cursor, .all, limit: 10).isEmpty)
         // Filters, and a filter that can match nothing.
-        #expect(try await store.events(after: .start, FeedFilter(equipment: ["press-01"], types: ["state_changed"]), limit: 100).count == 8)
-        #expect(try await store.events(after: .start, FeedFilter(types: ["count"]), limit: 100).isEmpty)
+        #expect(try await store.events(after: .start, FeedFilter(equipment: ["press-01"], types: [.stateChanged]), limit: 100).count == 8)
+        #expect(try await store.events(after: .start, FeedFilter(types: [.count]), limit: 100).isEmpty)
         #expect(try await store.events(after: .start, FeedFilter(equipment: []), limit: 100).isEmpty)
         // By key, with the body exactly as sent.
         let one = try #require(try await store.event(edge: "gw-2", bootEpoch: 3, seq: 2))

@@ -62,7 +62,7 @@ import Testing
         await #expect(throws: LeaseLost.self) { try await Lease.$current.withValue(old) { try await a.upsertOrders([Self.order], now: .now()) } }
         await #expect(throws: LeaseLost.self) {
             try await Lease.$current.withValue(old) {
-                try await a.recordAssignmentChange(equipment: "press-1", orderRef: "PO-1", action: .start, at: .now(), source: "erp", now: .now())
+                try await a.recordAssignmentChange(equipment: "press-1", orderRef: "PO-1", action: .start, at: .now(), source: .erp, now: .now())
             }
         }
         await #expect(throws: LeaseLost.self) { try await Lease.$current.withValue(old) { try await a.replaceUnassigned([], now: .now()) } }
@@ -72,6 +72,6 @@ import Testing
         #expect(try await b.postings().map(\.idempotencyKey) == ["k1", "k2"])
     }
 
-    static let order = ERPOrder(id: 1, number: "PO-1", reference: "", state: "running", productID: 1, productCode: "P", quantity: 10, unitID: 1,
+    static let order = ERPOrder(id: 1, number: "PO-1", reference: "", state: .running, productID: 1, productCode: "P", quantity: 10, unitID: 1,
                                 companyID: 1, productionLocationID: 1, storageLocationID: 2, scrapLocationID: nil, plannedInputs: [:], works: [])
 }

@@ -57,7 +57,7 @@ import Testing
         #expect(stored.map(\.seq) == Array(1...61))
         for (s, e) in zip(stored, sent) {
             #expect(s.body == e.body)
-            #expect((s.edge, s.bootEpoch, s.equipment, s.signal, s.type) == (e.edge, e.bootEpoch, e.equipment, e.signal, e.type.rawValue))
+            #expect((s.edge, s.bootEpoch, s.equipment, s.signal, s.type) == (e.edge, e.bootEpoch, e.equipment, e.signal, e.type))
             #expect(s.occurredAt == e.occurredAt)
         }
         #expect(stored.first?.centralReceivedAt == now && stored.last?.centralReceivedAt == now + Millis(5))

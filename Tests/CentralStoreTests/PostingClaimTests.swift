@@ -123,7 +123,7 @@ import Testing
         }
         let delivered = try #require(try await b.posting(id: mine[0].id))
         #expect(delivered.status == .acked && delivered.documentRef == "notification:1")
-        #expect(try await b.audit(postingID: mine[0].id).map(\.action) == ["created", "acked"])
+        #expect(try await b.audit(postingID: mine[0].id).map(\.action) == [.created, .acked])
         let other = try #require(try await b.posting(id: mine[1].id))
         #expect(other.status == .sent && other.documentRef == nil && other.claim == bClaim)
         // The same holder claiming again (a later round) makes its earlier claim stale too.
@@ -175,7 +175,7 @@ import Testing
         try await b.record(.acknowledge(documentRef: "notification:7", note: "created"), posting: id, claim: claimOfB, now: now)
         let stored = try #require(try await b.posting(id: id))
         #expect(stored.status == .acked && stored.documentRef == "notification:7" && stored.lastError == nil)
-        #expect(try await b.audit(postingID: id).map(\.action) == ["created", "acked"])
+        #expect(try await b.audit(postingID: id).map(\.action) == [.created, .acked])
     }
 }
 

@@ -167,12 +167,12 @@ import Testing
             retention: { counts: 31d }
             """)
         let now = Timestamp.now()
-        try await s.sync.upsertOrders([ERPOrder(id: 1, number: "PO-1", reference: "", state: "running", productID: 1, productCode: "P",
+        try await s.sync.upsertOrders([ERPOrder(id: 1, number: "PO-1", reference: "", state: .running, productID: 1, productCode: "P",
                                                 quantity: 1000, unitID: 1, companyID: 1, productionLocationID: 9, storageLocationID: 3,
                                                 scrapLocationID: nil, plannedInputs: [:],
                                                 works: [ERPWork(id: 1, operation: "Op", workCenter: "WC-1", state: "running")])], now: now)
         try await s.sync.recordAssignmentChange(equipment: "press-01", orderRef: "PO-1", operation: "", action: .start,
-                                                at: now - .days(60), source: "mes", operator: nil, now: now)
+                                                at: now - .days(60), source: .mes, operator: nil, now: now)
         // Ten counts of the last two days and ten of 45 days ago (past the 30-day horizon), stored as they happened.
         func counts(_ seqs: ClosedRange<Int64>, at start: Timestamp) throws -> ValidBatch {
             let events = seqs.map { seq -> String in

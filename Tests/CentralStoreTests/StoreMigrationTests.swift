@@ -49,9 +49,9 @@ struct StoreMigrationTests {
         try await ingest.recordStatus(edge: "press-1", site: "plant-a", json: #"{"state":"online","backlog_events":0}"#, at: now)
 
         try await sync.upsertOrders([LeaseContractTests.order], now: now)
-        try await sync.recordAssignmentChange(equipment: "press-1", orderRef: "PO-1", action: .start, at: now, source: "mes", now: now)
+        try await sync.recordAssignmentChange(equipment: "press-1", orderRef: "PO-1", action: .start, at: now, source: .mes, now: now)
         try await sync.recordAssignmentChange(equipment: "press-2", orderRef: "PO-1", operation: "10", action: .start, at: now,
-                                              source: "operator", operator: "j.doe", now: now)
+                                              source: .operator, operator: "j.doe", now: now)
         let line = LineKey(orderID: 1, workID: nil, kind: .yield, bucket: 0)
         let postings = [
             NewPosting(idempotencyKey: "yield:1:0", target: "tryton", kind: .yield, line: line.description, orderID: 1,
@@ -73,7 +73,7 @@ struct StoreMigrationTests {
         try await sync.record(.attempt, posting: ids[0], claim: nil, now: now)
         try await sync.record(.acknowledge(documentRef: "production/17", note: "done"), posting: ids[0], claim: nil, now: now)
         try await sync.record(.deadLetter(error: "HTTP 500"), posting: ids[1], claim: nil, now: now)
-        try await sync.recordTargetHealth("cmms", breaker: "open", failures: 5, success: false, error: "HTTP 500", now: now)
+        try await sync.recordTargetHealth("cmms", breaker: .open, failures: 5, success: false, error: "HTTP 500", now: now)
         try await sync.replaceUnassigned([
             UnassignedSpan(equipment: "weld-1", kind: .yield, material: "", after: nil, before: now, from: now - .seconds(600), to: now,
                            quantity: 12, events: [EventKey(edge: "weld-1", bootEpoch: 3, seq: 5)]),

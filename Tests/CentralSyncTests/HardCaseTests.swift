@@ -110,7 +110,7 @@ import TestSupport
         #expect(p.count == 1 && p.first?.status == .acked)
         #expect((p.first?.attempts ?? 0) >= 2, "the first attempt timed out")
         let audit = try await h.store.audit(postingID: p.first?.id ?? 0)
-        #expect(audit.contains { $0.action == "acked" && $0.detail.contains("found by reference") })
+        #expect(audit.contains { $0.action == .acked && $0.detail.contains("found by reference") })
         #expect(h.runtime.dispatcher.stats.foundExisting == 1, "counted as found, not created")
     }
 

@@ -32,7 +32,6 @@ import Testing
         let options = MQTTConnectionOptions(port: broker.port, clientID: "central-uns", reconnect: .init(initial: 0.1, maximum: 0.3))
         let connector = try MQTTPublishConnector(options: options, topic: "plant/{site}/{equipment}/escalations", template: nil,
                                                  timeout: .seconds(2), logger: Logger(label: "uns"))
-        defer { connector.stop() }
         // Connected: delivered, and the subscriber has it.
         let first = try #require(try await firstValue(every: .milliseconds(200)) { () async -> DeliveryOutcome? in
             let o = await connector.deliver(posting(1))
@@ -60,5 +59,6 @@ import Testing
         }
         #expect(retried != nil)
         #expect(eventually { ((try? String(contentsOfFile: received, encoding: .utf8)) ?? "").contains("plant/plant-a/press-2/escalations") })
+        await connector.stop()
     }
 }

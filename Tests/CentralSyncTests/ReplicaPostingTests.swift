@@ -64,7 +64,7 @@ struct ReplicaPostingTests {
         let erpOrder = try #require(imported, "the order was imported")
         let start = Timestamp.minutes(-60)
         try await observer.recordAssignmentChange(equipment: "press-1", orderRef: erpOrder.number, action: .start, at: start - .seconds(60),
-                                                  source: "mes", now: .now())
+                                                  source: .mes, now: .now())
         let minutes = 40
         let published = try Executables.run("mosquitto_pub", ["-p", "\(broker.port)", "-t", UplinkTopics.events(site: "plant-a", edge: "gw-1"),
                                                               "-q", "1", "-m", try Self.batch(start: start, minutes: minutes)], withStderr: true)

@@ -33,7 +33,7 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
         broker: { host: 127.0.0.1, port: \(brokerPort), client_id: sync-test-\(brokerPort) }
         erp:
           tryton: { url: "\(trytonURL)", database: millwright, user: \(TrytonServer.integrationUser),
-                    password: \(TrytonServer.integrationPassword), timeout: 5s }
+                    password: \(TrytonServer.integrationPassword), timeout: 30s }
         equipment:
           \(equipment.replacingOccurrences(of: "\n", with: "\n  "))
         reconcile: { declarations: { every: 15m }, grace: 1m, clock_skew_tolerance: 5s }
@@ -140,7 +140,7 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
     // MARK: ERP and MES
 
     func mes(_ order: String, _ action: AssignmentChange.Action, at: Timestamp, equipment: String = "press-1") async throws {
-        try await store.recordAssignmentChange(equipment: equipment, orderRef: order, action: action, at: at, source: "mes", now: .now())
+        try await store.recordAssignmentChange(equipment: equipment, orderRef: order, action: action, at: at, source: .mes, now: .now())
     }
 
     func importERP() async throws {
@@ -153,7 +153,9 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
     }
 
     /// Delivers until nothing is pending or in flight (dead letters stay), or the timeout passes.
-    func deliver(timeout: Double = 30) async throws {
+    /// Generous, like Tryton's timeout above: on a loaded CI machine one Tryton call has taken over
+    /// 5 s, and a round delivering several postings then outlasted a 30 s deadline.
+    func deliver(timeout: Double = 180) async throws {
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
             await runtime.dispatcher.deliverDue()

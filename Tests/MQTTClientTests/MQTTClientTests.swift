@@ -30,7 +30,7 @@ struct MQTTClientTests {
         let c = try client(broker, received, version: version)
         try c.subscribe("plant/+/temp", qos: 1)
         c.start()
-        defer { c.stop() }
+        defer { c.stopBlocking() }
         #expect(eventually { c.isConnected })
         // Publish with the independent mosquitto_pub client once the broker granted the subscription.
         #expect(broker.waitForSubscriptions(moreThan: 0))
@@ -51,7 +51,7 @@ struct MQTTClientTests {
         let c = try client(broker, received)
         try c.subscribe("a/#", qos: 0)
         c.start()
-        defer { c.stop() }
+        defer { c.stopBlocking() }
         #expect(eventually { c.isConnected })
         broker.kill()
         #expect(eventually { !c.isConnected })
@@ -75,7 +75,7 @@ struct MQTTClientTests {
         c?.start()
         #expect(eventually { c?.isConnected == true })
         #expect(broker.waitForSubscriptions(moreThan: 0))
-        c?.stop()
+        c?.stopBlocking()
         c = nil
         for i in 0..<5 {
             try Executables.run("mosquitto_pub", ["-p", "\(broker.port)", "-t", "queue/x", "-q", "1", "-m", "m\(i)"])
@@ -83,7 +83,7 @@ struct MQTTClientTests {
         let second = Received()
         let c2 = try client(broker, second, id: id, version: .v5, cleanStart: false)
         c2.start()
-        defer { c2.stop() }
+        defer { c2.stopBlocking() }
         #expect(eventually { second.count == 5 })
         #expect(second.events.withLock { $0.contains(.connected(sessionPresent: true)) })
     }

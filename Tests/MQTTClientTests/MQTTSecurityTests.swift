@@ -13,7 +13,7 @@ struct MQTTSecurityTests {
         let c = try MQTTClient(options: options, onMessage: { _ in },
                                onConnectionChange: { e in received.events.withLock { $0.append(e) } })
         c.start()
-        defer { c.stop() }
+        defer { c.stopBlocking() }
         let ok = eventually(timeout: timeout) { c.isConnected }
         return (ok, received.events.withLock { $0 })
     }
@@ -79,7 +79,7 @@ struct MQTTSecurityTests {
         // PUBACK, and reconnects.)
         let c = try MQTTClient(options: o, onMessage: { _ in })
         c.start()
-        defer { c.stop() }
+        defer { c.stopBlocking() }
         let log = { (try? String(contentsOfFile: broker.directory.appendingPathComponent("mosquitto.log").path, encoding: .utf8)) ?? "" }
         let lines = { (marker: String, topic: String) in log().split(separator: "\n").filter { $0.contains(marker) && $0.contains("'\(topic)'") } }
         let own = "millwright/v1/plant-a/gw-1/events", anotherEdges = "millwright/v1/plant-a/gw-2/events"

@@ -78,8 +78,8 @@ import Testing
         // The sensor's clock runs on past the last grid point: every count is closed.
         rule.tick(now: Timestamp(milliseconds: t + every.value + 1000), into: &events)
 
-        let a = Assignment(equipment: "press-1", orderID: 1, from: Timestamp(milliseconds: t0 - 60_000), to: Timestamp(milliseconds: stop), source: "mes")
-        let b = Assignment(equipment: "press-1", orderID: 2, from: Timestamp(milliseconds: start), to: nil, source: "mes")
+        let a = Assignment(equipment: "press-1", orderID: 1, from: Timestamp(milliseconds: t0 - 60_000), to: Timestamp(milliseconds: stop), source: .mes)
+        let b = Assignment(equipment: "press-1", orderID: 2, from: Timestamp(milliseconds: start), to: nil, source: .mes)
         for (i, e) in events.enumerated() where e.type == .count {
             guard case .number(let delta) = e.values["delta"], case .text(let f) = e.values["from"], case .text(let to) = e.values["to"],
                   let from = Timestamp(rfc3339: f), let until = Timestamp(rfc3339: to) else { continue }

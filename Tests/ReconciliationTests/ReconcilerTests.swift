@@ -30,8 +30,8 @@ func key(_ seq: Int64) -> EventKey { EventKey(edge: "gw-1", bootEpoch: 1, seq: s
 
 @Suite struct AttributionTests {
     let assignments = [
-        Assignment(equipment: "press-1", orderID: 1, from: t("08:00:00"), to: t("10:00:00"), source: "mes"),
-        Assignment(equipment: "press-1", orderID: 2, from: t("10:00:00"), to: nil, source: "mes"),
+        Assignment(equipment: "press-1", orderID: 1, from: t("08:00:00"), to: t("10:00:00"), source: .mes),
+        Assignment(equipment: "press-1", orderID: 2, from: t("10:00:00"), to: nil, source: .mes),
     ]
 
     @Test func aCountStraddlingAChangeoverSplitsByOverlapAndKeepsWholeUnits() {
@@ -60,7 +60,7 @@ func key(_ seq: Int64) -> EventKey { EventKey(edge: "gw-1", bootEpoch: 1, seq: s
 
 @Suite struct ReconcilerDecisionTests {
     let r = Reconciler(policy: .init(cadence: .every(.seconds(900)), grace: .seconds(60)))
-    let a = [Assignment(equipment: "press-1", orderID: 1, workID: 11, from: t("08:00:00"), to: nil, source: "mes")]
+    let a = [Assignment(equipment: "press-1", orderID: 1, workID: 11, from: t("08:00:00"), to: nil, source: .mes)]
 
     func obs(_ seq: Int64, _ q: Double, _ from: String, _ to: String) -> Observation {
         Observation(key: key(seq), equipment: "press-1", kind: .yield, quantity: q, from: t(from), to: t(to))
@@ -102,10 +102,10 @@ func key(_ seq: Int64) -> EventKey { EventKey(edge: "gw-1", bootEpoch: 1, seq: s
 
     @Test func anOrderThatStillRunsSomewhereHasNotEnded() {
         let a = [
-            Assignment(equipment: "press-1", orderID: 1, from: t("08:00:00"), to: nil, source: "mes"),
-            Assignment(equipment: "press-2", orderID: 1, from: t("08:00:00"), to: t("09:00:00"), source: "mes"),
-            Assignment(equipment: "press-1", orderID: 2, from: t("06:00:00"), to: t("07:00:00"), source: "mes"),
-            Assignment(equipment: "press-2", orderID: 2, from: t("06:00:00"), to: t("07:30:00"), source: "mes"),
+            Assignment(equipment: "press-1", orderID: 1, from: t("08:00:00"), to: nil, source: .mes),
+            Assignment(equipment: "press-2", orderID: 1, from: t("08:00:00"), to: t("09:00:00"), source: .mes),
+            Assignment(equipment: "press-1", orderID: 2, from: t("06:00:00"), to: t("07:00:00"), source: .mes),
+            Assignment(equipment: "press-2", orderID: 2, from: t("06:00:00"), to: t("07:30:00"), source: .mes),
         ]
         let ends = Reconciler.orderEnds(a)
         #expect(ends.keys.contains(1) && ends[1]! == nil)

@@ -92,14 +92,14 @@ public final class CentralIngestService: Service {
         client.start()
         await withGracefulShutdownHandler {
             for await _ in doorbell {
-                try? await Task.sleep(for: .milliseconds(config.commitWindow.value))
+                try? await Task.sleep(for: config.commitWindow.duration)
                 await drain(client)
             }
         } onGracefulShutdown: {
             self.ring.finish()
         }
         await handOver(client)
-        client.stop()
+        await client.stop()
         clientBox.withLock { $0 = nil }
     }
 

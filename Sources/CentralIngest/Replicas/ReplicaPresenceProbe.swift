@@ -48,26 +48,32 @@ public enum ReplicaPresenceProbe {
             throw Failure(description: "\(error)")
         }
         client.start()
-        defer { client.stop() }
+        // Every way out of the wait comes here, so the client always stops (awaited: no defer).
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         var published = false
-        while clock.now < deadline {
+        var outcome: Result<CentralReplicas, Failure>?
+        while outcome == nil && clock.now < deadline {
             let (done, subscribed, refused) = seen.withLock { ($0.done, $0.subscribed, $0.refused) }
-            if done { return seen.withLock { $0.replicas } }
-            if let refused { throw Failure(description: "the broker refused the connection: \(refused)") }
-            if !published, subscribed {
-                do {
-                    try client.publish(topic: marker, payload: [1], qos: 1)
-                    published = true
-                } catch {
-                    // Connected a moment ago and lost again: the next round publishes.
+            if done {
+                outcome = .success(seen.withLock { $0.replicas })
+            } else if let refused {
+                outcome = .failure(Failure(description: "the broker refused the connection: \(refused)"))
+            } else {
+                if !published, subscribed {
+                    do {
+                        try client.publish(topic: marker, payload: [1], qos: 1)
+                        published = true
+                    } catch {
+                        // Connected a moment ago and lost again: the next round publishes.
+                    }
                 }
+                do { try await Task.sleep(for: .milliseconds(20)) } catch { outcome = .failure(Failure(description: "cancelled")) }
             }
-            try? await Task.sleep(for: .milliseconds(20))
         }
-        throw Failure(description: published
+        await client.stop()
+        return try (outcome ?? .failure(Failure(description: published
             ? "no answer from the broker within \(timeout) (a broker ACL must let this identity read and write \(UplinkTopics.root)/central/probe/#)"
-            : "cannot connect to \(options.host):\(options.port) within \(timeout)")
+            : "cannot connect to \(options.host):\(options.port) within \(timeout)"))).get()
     }
 }

@@ -11,12 +11,12 @@ public struct FeedEvent: Sendable, Hashable {
     public var seq: Int64
     public var equipment: String
     public var signal: String
-    public var type: String
+    public var type: EventType
     public var occurredAt: Timestamp
     public var centralReceivedAt: Timestamp
     public var body: String
 
-    public init(position: FeedPosition, edge: String, bootEpoch: Int64, seq: Int64, equipment: String, signal: String, type: String,
+    public init(position: FeedPosition, edge: String, bootEpoch: Int64, seq: Int64, equipment: String, signal: String, type: EventType,
                 occurredAt: Timestamp, centralReceivedAt: Timestamp, body: String) {
         self.position = position
         self.edge = edge
@@ -34,9 +34,9 @@ public struct FeedEvent: Sendable, Hashable {
 /// Which events a read wants: nil means any.
 public struct FeedFilter: Sendable, Hashable {
     public var equipment: [String]?
-    public var types: [String]?
+    public var types: [EventType]?
 
-    public init(equipment: [String]? = nil, types: [String]? = nil) {
+    public init(equipment: [String]? = nil, types: [EventType]? = nil) {
         self.equipment = equipment
         self.types = types
     }

@@ -57,7 +57,7 @@ public final class MESListener: Service {
         } onGracefulShutdown: {
             self.sink.finish()
         }
-        client.stop()
+        await client.stop()
     }
 
     func handle(_ m: MQTTMessage) {
@@ -74,7 +74,7 @@ public final class MESListener: Service {
     func record(_ c: Change) async {
         do {
             let new = try await store.recordAssignmentChange(equipment: c.equipment, orderRef: c.order, operation: c.operation,
-                                                             action: c.action, at: c.at, source: "mes", now: .now())
+                                                             action: c.action, at: c.at, source: .mes, now: .now())
             counters.withLock { if new { $0.recorded += 1 } else { $0.duplicates += 1 } }
         } catch {
             logger.error("cannot record an MES assignment change", metadata: ["error": "\(error)"])

@@ -44,7 +44,7 @@ public final class MasterDataImportService: Service {
                 guard ran else {
                     // Standing by: ask again each renewal period, and import in full once the lease is ours.
                     since = nil
-                    let retry = min(keeper?.standbyRetry ?? .seconds(5), .milliseconds(self.config.importEvery.value))
+                    let retry = min(keeper?.standbyRetry ?? .seconds(5), self.config.importEvery.duration)
                     try? await cancelWhenGracefulShutdown { try await Task.sleep(for: retry) }
                     continue
                 }
@@ -59,7 +59,7 @@ public final class MasterDataImportService: Service {
             } catch {
                 logger.error("ERP import failed; retrying after import_every", metadata: ["error": "\(error)"])
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(self.config.importEvery.value)) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.config.importEvery.duration) }
         }
     }
 
@@ -107,18 +107,18 @@ public final class MasterDataImportService: Service {
     /// the ERP does not say when a work started); a work that finished, or an order no longer
     /// running, ends it.
     func recordERPAssignments(_ orders: [ERPOrder], now: Timestamp) async throws {
-        let changes = try await store.assignmentChanges().filter { $0.source == "erp" }
+        let changes = try await store.assignmentChanges().filter { $0.source == .erp }
         for o in orders {
             for w in o.works {
                 for equipment in w.equipment {
                     let last = changes.filter { $0.equipment == equipment && $0.orderRef == o.number }.max { $0.at < $1.at }
-                    let running = o.state == "running" && Self.activeWorkStates.contains(w.state)
+                    let running = o.state == .running && Self.activeWorkStates.contains(w.state)
                     if running && last?.action != .start {
                         try await store.recordAssignmentChange(equipment: equipment, orderRef: o.number, operation: w.operation,
-                                                               action: .start, at: now, source: "erp", now: now)
+                                                               action: .start, at: now, source: .erp, now: now)
                     } else if !running && last?.action == .start {
                         try await store.recordAssignmentChange(equipment: equipment, orderRef: o.number, operation: w.operation,
-                                                               action: .stop, at: now, source: "erp", now: now)
+                                                               action: .stop, at: now, source: .erp, now: now)
                     }
                 }
             }

@@ -11,8 +11,8 @@ public struct PlanningSnapshot: PostingPayload, Hashable {
         public var orderID: Int64
         public var number: String
         public var reference: String
-        /// The ERP's state of the production (Tryton: request, draft, waiting, assigned, running, done, cancelled).
-        public var state: String
+        /// The ERP's state of the production.
+        public var state: OrderState
         public var product: String
         public var plannedQuantity: Double
         public var producedPosted: Double

@@ -34,7 +34,7 @@ public final class PlanningSnapshotService: Service {
             } else {
                 await publishOnce()
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(every.value)) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: every.duration) }
         }
     }
 
@@ -54,7 +54,7 @@ public final class PlanningSnapshotService: Service {
         }
         var equipmentRows: [PlanningSnapshot.Equipment] = []
         let dayAgo = now - .seconds(86400)
-        let downtimes = try await pass.events.events(occurredSince: dayAgo, FeedFilter(equipment: Array(config.equipment.keys), types: ["downtime"]))
+        let downtimes = try await pass.events.events(occurredSince: dayAgo, FeedFilter(equipment: Array(config.equipment.keys), types: [.downtime]))
         let unassigned = try await pass.store.unassigned().map(\.span)
         for name in config.equipment.keys.sorted() {
             let current = assignments.last { $0.equipment == name && $0.contains(now) }
@@ -93,7 +93,7 @@ public final class PlanningSnapshotService: Service {
                 let stamp = now.rfc3339.replacingOccurrences(of: ":", with: "")
                 try Data(body.utf8).write(to: URL(fileURLWithPath: folder).appendingPathComponent("snapshot-\(stamp).json"), options: .atomic)
                 try Data(body.utf8).write(to: URL(fileURLWithPath: folder).appendingPathComponent("latest.json"), options: .atomic)
-                try await pass.store.recordTargetHealth("planning:folder", breaker: "closed", failures: 0, success: true, error: nil, now: now)
+                try await pass.store.recordTargetHealth("planning:folder", breaker: .closed, failures: 0, success: true, error: nil, now: now)
             } catch {
                 await recordHealth("planning:folder", success: false, error: "\(error)", now: now)
                 logger.warning("cannot write the planning snapshot", metadata: ["folder": "\(folder)", "error": "\(error)"])
@@ -117,7 +117,7 @@ public final class PlanningSnapshotService: Service {
     /// Freshness per destination: a failure to record it is logged, never swallowed.
     func recordHealth(_ target: String, success: Bool, error: String?, now: Timestamp) async {
         do {
-            try await pass.store.recordTargetHealth(target, breaker: "closed", failures: success ? 0 : 1, success: success, error: error, now: now)
+            try await pass.store.recordTargetHealth(target, breaker: .closed, failures: success ? 0 : 1, success: success, error: error, now: now)
         } catch let storeError {
             logger.error("cannot record planning freshness", metadata: ["target": "\(target)", "error": "\(storeError)"])
         }

@@ -3,7 +3,7 @@ import MillwrightCore
 /// A circuit breaker per target: after `threshold` consecutive failures the target is left alone
 /// for `openFor`, then one posting probes it (half-open); a success closes it again.
 struct CircuitBreaker: Sendable {
-    enum State: String, Sendable { case closed, open, halfOpen = "half-open" }
+    typealias State = BreakerState
 
     let threshold: Int
     let openFor: Millis

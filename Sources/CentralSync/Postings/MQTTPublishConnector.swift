@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MillwrightCore
 import MQTTClient
+import ServiceLifecycle
 
 /// Publishes postings to a plant's unified namespace (QoS 1) on a topic rendered from the payload,
 /// for example `plant/{site}/{equipment}/escalations`. Subscribers deduplicate on `key` in the body.
@@ -9,7 +10,10 @@ import MQTTClient
 /// Why it waits: a posting is delivered when the broker has acknowledged it (PUBACK), within
 /// `postings.timeout`; a publish the broker did not take in that time has failed and is retried with
 /// the same key, so a subscriber may see it twice (and deduplicates), never not at all.
-public final class MQTTPublishConnector: PostingConnector {
+///
+/// Its connection is a service of the central: it connects when built (so the first posting finds
+/// it up) and disconnects cleanly on shutdown, after the dispatcher that uses it has stopped.
+public final class MQTTPublishConnector: PostingConnector, Service {
     let client: MQTTClient
     let acknowledgements: PublishAcknowledgements
     let topic: String
@@ -35,11 +39,17 @@ public final class MQTTPublishConnector: PostingConnector {
         } catch {
             return .failed("cannot publish to \(t): \(error)")
         }
-        guard await acknowledgements.wait(for: mid, timeout: .milliseconds(timeout.value)) else {
+        guard await acknowledgements.wait(for: mid, timeout: timeout.duration) else {
             return .failed("the broker did not acknowledge the publish to \(t) within \(timeout) (postings.timeout); retried with the same key")
         }
         return .delivered(documentRef: "mqtt:\(t)#\(posting.idempotencyKey)", note: "published, acknowledged by the broker")
     }
 
-    public func stop() { client.stop() }
+    /// Holds the connection until graceful shutdown or cancellation, then disconnects.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await stop()
+    }
+
+    public func stop() async { await client.stop() }
 }

@@ -8,7 +8,7 @@ import Synchronization
 /// with capped exponential backoff and jitter, a target that keeps failing trips its breaker, and a
 /// posting out of attempts becomes a dead letter for an operator to fix and replay.
 public final class PostingDispatcher: Service {
-    let store: any PostingsStore
+    let store: any PostingOutbox & TargetHealthStore
     let connectors: [String: any PostingConnector]
     let policy: SyncConfiguration.Policy
     let logger: Logger
@@ -34,7 +34,7 @@ public final class PostingDispatcher: Service {
         public var staleWrites = 0
     }
 
-    public init(store: any PostingsStore, connectors: [String: any PostingConnector], policy: SyncConfiguration.Policy, logger: Logger) {
+    public init(store: any PostingOutbox & TargetHealthStore, connectors: [String: any PostingConnector], policy: SyncConfiguration.Policy, logger: Logger) {
         self.store = store
         self.connectors = connectors
         self.policy = policy
@@ -145,7 +145,7 @@ public final class PostingDispatcher: Service {
                 }
                 if due {
                     await persistHealth(of: p) {
-                        try await store.recordTargetHealth(p.target, breaker: "closed", failures: 0, success: true, error: nil, now: t)
+                        try await store.recordTargetHealth(p.target, breaker: .closed, failures: 0, success: true, error: nil, now: t)
                     }
                 }
                 logger.info("posting delivered", metadata: ["posting": "\(p.id)", "kind": "\(p.kind)", "target": "\(p.target)", "document": "\(ref)", "note": "\(note)"])
@@ -163,7 +163,7 @@ public final class PostingDispatcher: Service {
                 }
                 healthySaved.withLock { $0[p.target] = nil }
                 await persistHealth(of: p) {
-                    try await store.recordTargetHealth(p.target, breaker: state.rawValue, failures: failures, success: false, error: error, now: t)
+                    try await store.recordTargetHealth(p.target, breaker: state, failures: failures, success: false, error: error, now: t)
                 }
                 // A refused record was logged by `record`: another replica has the posting now.
                 if recorded, retryAt == nil {

@@ -112,11 +112,11 @@ public struct ReconcilePass: Sendable {
             if !o.reference.isEmpty { byRef[o.reference] = o }
         }
         let raw = try await store.assignmentChanges()
-        let mesEquipment = Set(raw.filter { $0.source == "mes" }.map(\.equipment))
+        let mesEquipment = Set(raw.filter { $0.source == .mes }.map(\.equipment))
         var unresolved = Set<String>()
         var changes: [AssignmentChange] = []
         // An operator's assignment (of counts no order covered) stands whatever the other sources say.
-        for r in raw where r.source == "mes" || r.source == "operator" || !mesEquipment.contains(r.equipment) {
+        for r in raw where r.source == .mes || r.source == .operator || !mesEquipment.contains(r.equipment) {
             guard let order = byRef[r.orderRef] else {
                 unresolved.insert(r.orderRef)
                 continue
@@ -137,7 +137,7 @@ public struct ReconcilePass: Sendable {
     /// change, so each is decoded once (`ObservationCache`); only the skew correction is applied anew.
     func observations(offsets: [String: Int64], now: Timestamp) async throws -> [Observation] {
         // A day beyond the horizon: an edge clock far behind still finds its events.
-        let filter = FeedFilter(equipment: Array(config.equipment.keys), types: ["count"])
+        let filter = FeedFilter(equipment: Array(config.equipment.keys), types: [.count])
         let raw = try await cache.update(evictBefore: now - config.horizon - .seconds(86_400)) { after in
             var rows: [FeedEvent] = []
             var position = after
@@ -205,11 +205,11 @@ public struct ReconcilePass: Sendable {
         let decoder = JSONDecoder()
         var out: [NewPosting] = []
         for row in rows {
-            guard let mapping = config.equipment[row.equipment], ["downtime", "limit_raised"].contains(row.type),
+            guard let mapping = config.equipment[row.equipment], [EventType.downtime, .limitRaised].contains(row.type),
                   let e = decodeEnvelope(row, decoder) else { continue }
             var kinds: [PostingKind] = []
-            if row.type == "downtime" { kinds += [.maintenanceNotification, .planningException] }
-            if row.type == "limit_raised", mapping.qualitySignals.contains(row.signal) { kinds.append(.qualityHold) }
+            if row.type == .downtime { kinds += [.maintenanceNotification, .planningException] }
+            if row.type == .limitRaised, mapping.qualitySignals.contains(row.signal) { kinds.append(.qualityHold) }
             if case .text(let severity)? = e.values["severity"], config.escalationSeverities.contains(severity) { kinds.append(.escalation) }
             let offset = offsets["\(row.key.edge):\(row.key.bootEpoch)"] ?? 0
             let at = correct(e.occurredAt, offset: offset, received: row.centralReceivedAt)

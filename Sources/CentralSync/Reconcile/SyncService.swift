@@ -37,7 +37,7 @@ public final class SyncService: Service {
             } else {
                 await runOnce()
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(self.pass.config.reconcileEvery.value)) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.pass.config.reconcileEvery.duration) }
         }
     }
 

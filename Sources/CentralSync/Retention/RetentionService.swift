@@ -30,7 +30,7 @@ public final class RetentionService: Service {
             } else {
                 await once()
             }
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(self.job.settings.every.value)) }
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.job.settings.every.duration) }
         }
     }
 

@@ -9,11 +9,11 @@ public struct AssignmentRecord: Sendable, Hashable {
     public var operation: String
     public var action: AssignmentChange.Action
     public var at: Timestamp
-    public var source: String
+    public var source: AssignmentSource
     public var receivedAt: Timestamp
     public var `operator`: String?
 
-    public init(equipment: String, orderRef: String, operation: String, action: AssignmentChange.Action, at: Timestamp, source: String,
+    public init(equipment: String, orderRef: String, operation: String, action: AssignmentChange.Action, at: Timestamp, source: AssignmentSource,
                 receivedAt: Timestamp, operator actor: String?) {
         self.equipment = equipment
         self.orderRef = orderRef

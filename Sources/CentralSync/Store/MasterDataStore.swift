@@ -21,7 +21,7 @@ public protocol MasterDataStore: Sendable {
     /// "operator" (`operator` then names who assigned).
     @discardableResult
     func recordAssignmentChange(equipment: String, orderRef: String, operation: String, action: AssignmentChange.Action,
-                                at: Timestamp, source: String, operator: String?, now: Timestamp) async throws -> Bool
+                                at: Timestamp, source: AssignmentSource, operator: String?, now: Timestamp) async throws -> Bool
 
     /// Every recorded start and stop, by time.
     func assignmentChanges() async throws -> [AssignmentRecord]
@@ -30,7 +30,7 @@ public protocol MasterDataStore: Sendable {
 extension MasterDataStore {
     @discardableResult
     public func recordAssignmentChange(equipment: String, orderRef: String, operation: String = "", action: AssignmentChange.Action,
-                                       at: Timestamp, source: String, now: Timestamp) async throws -> Bool {
+                                       at: Timestamp, source: AssignmentSource, now: Timestamp) async throws -> Bool {
         try await recordAssignmentChange(equipment: equipment, orderRef: orderRef, operation: operation, action: action, at: at,
                                          source: source, operator: nil, now: now)
     }

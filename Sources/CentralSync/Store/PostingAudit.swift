@@ -6,10 +6,10 @@ public struct PostingAudit: Sendable, Hashable, Codable {
     public var postingID: Int64
     public var at: Timestamp
     public var actor: String
-    public var action: String
+    public var action: PostingAuditAction
     public var detail: String
 
-    public init(postingID: Int64, at: Timestamp, actor: String, action: String, detail: String) {
+    public init(postingID: Int64, at: Timestamp, actor: String, action: PostingAuditAction, detail: String) {
         self.postingID = postingID
         self.at = at
         self.actor = actor

@@ -152,12 +152,14 @@ public struct PostingClaim: Sendable, Hashable, Codable {
 }
 
 /// The audit trail's actions, as stored in `posting_audit.action`.
-public enum PostingAuditAction: String, Sendable, Hashable, CaseIterable {
+public enum PostingAuditAction: String, Sendable, Hashable, Codable, CaseIterable, CustomStringConvertible {
     case created
     case acked
     case deadLettered = "dead-lettered"
     case payloadEdited = "payload-edited"
     case replayed
+
+    public var description: String { rawValue }
 }
 
 /// Why a posting's transition was refused: the same on every backend.

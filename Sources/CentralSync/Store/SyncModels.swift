@@ -7,8 +7,7 @@ public struct ERPOrder: Sendable, Hashable, Codable {
     public var id: Int64
     public var number: String
     public var reference: String
-    /// request, draft, waiting, assigned, running, done, cancelled (Tryton's states).
-    public var state: String
+    public var state: OrderState
     public var productID: Int64
     public var productCode: String
     public var quantity: Double
@@ -37,7 +36,7 @@ public struct ERPOrder: Sendable, Hashable, Codable {
         }
     }
 
-    public init(id: Int64, number: String, reference: String, state: String, productID: Int64, productCode: String,
+    public init(id: Int64, number: String, reference: String, state: OrderState, productID: Int64, productCode: String,
                 quantity: Double, unitID: Int64, companyID: Int64, productionLocationID: Int64, storageLocationID: Int64,
                 scrapLocationID: Int64?, plannedInputs: [String: PlannedInput], works: [ERPWork],
                 currencyID: Int64? = nil, unitCost: Double? = nil) {
@@ -59,7 +58,7 @@ public struct ERPOrder: Sendable, Hashable, Codable {
         self.unitCost = unitCost
     }
 
-    public var isClosed: Bool { state == "done" || state == "cancelled" }
+    public var isClosed: Bool { state.isClosed }
 }
 
 /// An operation of an order on a work center (Tryton `production.work`).

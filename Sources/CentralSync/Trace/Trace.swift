@@ -18,7 +18,7 @@ public struct Trace: Sendable {
         public var key: String
         public var equipment: String
         public var signal: String
-        public var type: String
+        public var type: EventType
         public var occurredAt: String
         public var centralReceivedAt: String
     }

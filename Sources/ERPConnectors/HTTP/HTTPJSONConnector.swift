@@ -38,7 +38,7 @@ public final class HTTPJSONConnector: PostingConnector {
         for (k, v) in headers { request.headers.add(name: k, value: v) }
         request.body = .bytes(ByteBuffer(string: body))
         do {
-            let response = try await HTTPExchange.run(http, request, timeout: .milliseconds(timeout.value), maxBytes: 1 << 20)
+            let response = try await HTTPExchange.run(http, request, timeout: timeout.duration, maxBytes: 1 << 20)
             let text = String(buffer: response.body)
             switch response.status {
             case 200..<300:

@@ -97,7 +97,7 @@ public final class TrytonClient: Sendable {
         let bytes: ByteBuffer
         let status: Int
         do {
-            let answer = try await HTTPExchange.run(http, request, timeout: .milliseconds(config.timeout.value), maxBytes: 64 << 20)
+            let answer = try await HTTPExchange.run(http, request, timeout: config.timeout.duration, maxBytes: 64 << 20)
             status = Int(answer.status)
             bytes = answer.body
         } catch let e as HTTPClientError where e == .deadlineExceeded || e == .readTimeout {

@@ -67,8 +67,16 @@ extension TrytonConnector: MasterDataSource {
         let inputsByID = Dictionary(uniqueKeysWithValues: inputs.compactMap { r in TrytonJSON.int(r["id"]).map { ($0, r) } })
         let whByID = Dictionary(uniqueKeysWithValues: warehouses.compactMap { r in TrytonJSON.int(r["id"]).map { ($0, r) } })
 
+        // A state this version does not know fails the import with its name: guessing whether the
+        // order is closed could post to a finished order or hold back a running one.
+        for o in orders {
+            let state = o["state"] as? String ?? ""
+            guard OrderState(rawValue: state) != nil else {
+                throw .unexpectedAnswer(method: "model.production.read", detail: "production \(TrytonJSON.int(o["id"]).map(String.init) ?? "?") has the state \"\(state)\", which this version does not know (\(OrderState.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+        }
         return orders.compactMap { o -> ERPOrder? in
-            guard let id = TrytonJSON.int(o["id"]), let product = TrytonJSON.int(o["product"]), let wh = TrytonJSON.int(o["warehouse"]),
+            guard let id = TrytonJSON.int(o["id"]), let state = (o["state"] as? String).flatMap(OrderState.init(rawValue:)), let product = TrytonJSON.int(o["product"]), let wh = TrytonJSON.int(o["warehouse"]),
                   let location = TrytonJSON.int(o["location"]), let storage = TrytonJSON.int(whByID[wh]?["storage_location"]) else { return nil }
             // The plan is what the planner entered (from the BOM): Millwright's own corrections, which
             // carry a key, are postings and counted as such, not as plan.
@@ -85,7 +93,7 @@ extension TrytonConnector: MasterDataSource {
                                workCenter: center.flatMap { allCenters[$0] } ?? "", workCenterID: center, state: w["state"] as? String ?? "")
             }
             return ERPOrder(id: id, number: o["number"] as? String ?? "\(id)", reference: o["reference"] as? String ?? "",
-                            state: o["state"] as? String ?? "", productID: product, productCode: codes[product] ?? "",
+                            state: state, productID: product, productCode: codes[product] ?? "",
                             quantity: TrytonJSON.number(o["quantity"]) ?? 0, unitID: TrytonJSON.int(o["unit"]) ?? 0,
                             companyID: TrytonJSON.int(o["company"]) ?? 0, productionLocationID: location, storageLocationID: storage,
                             scrapLocationID: (whByID[wh]?["waste_locations"] as? [Any])?.compactMap(TrytonJSON.int).first,

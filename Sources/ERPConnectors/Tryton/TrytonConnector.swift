@@ -53,7 +53,7 @@ public final class TrytonConnector: PostingConnector {
         }
         // The order must still be open: Tryton would refuse a move on a done production anyway, but say why.
         let state = try await client.call("model.production.read", [[order], ["state"], ctx])
-        if let rows = state as? [[String: Any]], let s = rows.first?["state"] as? String, s == "done" || s == "cancelled" {
+        if let rows = state as? [[String: Any]], let s = (rows.first?["state"] as? String).flatMap(OrderState.init(rawValue:)), s.isClosed {
             return .failed("production \(order) is \(s) in Tryton: nothing may be posted to it (the review queue takes late data)")
         }
         let isInput = posting.kind == .consumption && p.direction == .issue

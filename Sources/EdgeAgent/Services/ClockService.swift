@@ -4,6 +4,9 @@ import MillwrightCore
 import ServiceLifecycle
 
 /// The agent's clock: ticks the rules, checkpoints rule state, rewrites the status file.
+///
+/// Checkpoints (SQLite), housekeeping (SQLite deletes) and the status file block on the disk: they
+/// run on the clock's own queue, never on the cooperative pool the other services share.
 public struct ClockService: Service {
     let pipeline: IngestPipeline
     let settings: IngestSettings
@@ -12,6 +15,7 @@ public struct ClockService: Service {
     let housekeeping: @Sendable () -> Void
     let logger: Logger
     static let housekeepingInterval = Millis.seconds(10)
+    let chores = BlockingQueue(label: "millwright.edge-clock")
 
     public init(pipeline: IngestPipeline, settings: IngestSettings, logger: Logger, writeStatus: @escaping @Sendable () -> Void,
                 housekeeping: @escaping @Sendable () -> Void = {}) {
@@ -27,26 +31,29 @@ public struct ClockService: Service {
         var lastStatus = Timestamp(milliseconds: 0)
         var lastHousekeeping = Timestamp(milliseconds: 0)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let interval = Duration.milliseconds(settings.tickInterval.value)
+            let interval = settings.tickInterval.duration
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             if Task.isShuttingDownGracefully { break }
             let now = Timestamp.now()
             pipeline.tick(now: now)
-            if now - lastCheckpoint >= settings.checkpointInterval {
-                pipeline.checkpoint(now: now)
-                lastCheckpoint = now
-            }
-            if now - lastHousekeeping >= Self.housekeepingInterval {
-                housekeeping()
-                lastHousekeeping = now
-            }
-            if now - lastStatus >= settings.statusInterval {
-                writeStatus()
-                lastStatus = now
+            let checkpoint = now - lastCheckpoint >= settings.checkpointInterval
+            let housekeep = now - lastHousekeeping >= Self.housekeepingInterval
+            let status = now - lastStatus >= settings.statusInterval
+            if checkpoint { lastCheckpoint = now }
+            if housekeep { lastHousekeeping = now }
+            if status { lastStatus = now }
+            if checkpoint || housekeep || status {
+                await chores.perform { [pipeline, housekeeping, writeStatus] in
+                    if checkpoint { pipeline.checkpoint(now: now) }
+                    if housekeep { housekeeping() }
+                    if status { writeStatus() }
+                }
             }
         }
         // Save every rule's latest state so a restart resumes exactly here.
-        pipeline.checkpoint(now: .now())
-        writeStatus()
+        await chores.perform { [pipeline, writeStatus] in
+            pipeline.checkpoint(now: .now())
+            writeStatus()
+        }
     }
 }

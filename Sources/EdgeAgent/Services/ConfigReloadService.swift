@@ -34,7 +34,7 @@ public final class ConfigReloadService: Service {
             group.addTask {
                 for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
                     self.logger.info("SIGHUP: reloading configuration", metadata: ["file": "\(self.path)"])
-                    self.reload(reason: "SIGHUP")
+                    await self.reload(reason: "SIGHUP")
                 }
             }
             if watchInterval.value > 0 {
@@ -46,13 +46,13 @@ public final class ConfigReloadService: Service {
     /// Polls the file's text; a change (by hash, not mtime) triggers a reload.
     func watchFile() async {
         var lastText = try? String(contentsOfFile: path, encoding: .utf8)
-        let interval = Duration.milliseconds(watchInterval.value)
+        let interval = watchInterval.duration
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             guard let text = try? String(contentsOfFile: path, encoding: .utf8), text != lastText else { continue }
             lastText = text
             logger.info("configuration file changed: reloading", metadata: ["file": "\(path)"])
-            reload(reason: "file changed")
+            await reload(reason: "file changed")
         }
     }
 
@@ -73,7 +73,7 @@ public final class ConfigReloadService: Service {
 
     /// Validates and applies the file; returns whether it was accepted.
     @discardableResult
-    public func reload(reason: String) -> Bool {
+    public func reload(reason: String) async -> Bool {
         let status: ReloadStatus
         do {
             let config = try EdgeConfiguration.load(file: path)
@@ -82,7 +82,7 @@ public final class ConfigReloadService: Service {
             }
             let later = Self.needingRestart(from: pipeline.configuration, to: config)
             try pipeline.reconfigure(to: config)
-            try ingest.apply(config)
+            try await ingest.apply(config)
             let message = "applied (\(reason))" + (later.isEmpty ? "" : "; takes effect at the next restart: \(later.joined(separator: ", "))")
             status = ReloadStatus(at: .now(), accepted: true, configVersion: config.version, message: message)
             logger.notice("configuration reloaded", metadata: ["config_version": "\(config.version)", "sensors": "\(config.sensors.count)"])

@@ -129,13 +129,22 @@ public final class EventWriter: EventSink, Service {
         await flush()
     }
 
-    /// Commits everything pending; on failure keeps it and retries, so nothing is lost.
+    /// Commits everything pending; on failure keeps it and retries every second, so nothing is
+    /// lost. Cancelled, it stops retrying (a cancelled sleep returns at once: retrying on would
+    /// spin on a failing disk): what is still pending was never acknowledged to its broker, which
+    /// sends it again to the next run.
     func flush() async {
         while true {
             switch await onWriterQueue({ self.commitPending() }) {
             case .nothingPending: return
             case .committed: continue
-            case .failed: try? await Task.sleep(for: .seconds(1))
+            case .failed:
+                do {
+                    try await Task.sleep(for: .seconds(1))
+                } catch {
+                    logger.warning("cancelled while the outbox refuses writes: the uncommitted events were not acknowledged; their brokers send them again")
+                    return
+                }
             }
         }
     }

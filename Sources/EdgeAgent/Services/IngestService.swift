@@ -29,7 +29,7 @@ public final class IngestService: Service {
         // Start-up order: subscribe only once the writer can commit (and so acknowledge).
         await writer.waitUntilRunning()
         try Task.checkCancellation()
-        try apply(pipeline.configuration)
+        try await apply(pipeline.configuration)
         // Cancellation ends the wait too; either way, stop the clients.
         try? await gracefulShutdown()
         // Stop receiving first; the writer, shut down after us, commits what is left.
@@ -37,18 +37,15 @@ public final class IngestService: Service {
             defer { c.removeAll() }
             return c.values.map(\.1)
         }
-        // `stop` joins each network thread, which may wait (bounded) for the writer's last commit to
-        // send its acknowledgements: block a dispatch thread for that, not the cooperative pool.
-        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async {
-                for c in all { c.stop() }
-                done.resume()
-            }
+        // Each network thread may wait (bounded) for the writer's last commit to send its
+        // acknowledgements; `stop` awaits that without holding a thread of the pool.
+        await withTaskGroup(of: Void.self) { group in
+            for c in all { group.addTask { await c.stop() } }
         }
     }
 
     /// Brings connections and subscriptions in line with a configuration.
-    public func apply(_ config: EdgeConfiguration) throws(MQTTError) {
+    public func apply(_ config: EdgeConfiguration) async throws(MQTTError) {
         var wanted: [String: [String: Int]] = [:]
         for s in config.sensors {
             let filter = s.topic.subscriptionFilter
@@ -82,7 +79,8 @@ public final class IngestService: Service {
                 }
             }
         }
-        for c in toStop { c.stop() }
+        // The old connection ends before its replacement starts (they may share a client id).
+        for c in toStop { await c.stop() }
         for c in toStart { c.start() }
     }
 

@@ -48,7 +48,6 @@ public struct SensorSimulator: Service {
         connection.tls = options.tls
         let client = try MQTTClient(options: connection, logger: logger, onMessage: { _ in })
         client.start()
-        defer { client.stop() }
         logger.info("sensor simulator publishing", metadata: [
             "broker": "\(options.host):\(options.port)", "machines": "\(options.machines)", "prefix": "\(options.topicPrefix)",
         ])
@@ -86,6 +85,7 @@ public struct SensorSimulator: Service {
             }
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
         }
+        await client.stop()
     }
 
     private func advance(_ m: inout Machine, _ rng: inout SplitMix64) {

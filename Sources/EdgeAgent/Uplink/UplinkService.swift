@@ -100,7 +100,7 @@ public final class UplinkService: Service {
         self.logger = logger
         self.statusPayload = statusPayload
         state = Mutex(State(window: UplinkWindow(mode: config.window, cap: config.maxInflightBatches,
-                                                 latencyTarget: .milliseconds(config.effectiveTargetAckLatency.value)),
+                                                 latencyTarget: config.effectiveTargetAckLatency.duration),
                             gate: AckGate(epoch: store.bootEpoch)))
     }
 
@@ -138,10 +138,6 @@ public final class UplinkService: Service {
         try client.subscribe(UplinkTopics.centralPresence, qos: 1, retainHandling: .always)
         clientBox.withLock { $0 = client }
         client.start()
-        defer {
-            client.stop()
-            clientBox.withLock { $0 = nil }
-        }
         var bucket = DrainBucket(eventsPerSecond: config.drainEventsPerSecond, bytesPerSecond: config.drainBytesPerSecond)
         var lastStatus = ContinuousClock.now - .seconds(3600)
         // Cancellation ends the loop as well as graceful shutdown (a cancelled sleep returns at once).
@@ -153,7 +149,7 @@ public final class UplinkService: Service {
             case .success(let p): progressed = p
             case .failure(let error): logger.error("uplink step failed; retrying", metadata: ["error": "\(error)"])
             }
-            if ContinuousClock.now - lastStatus >= .milliseconds(config.statusInterval.value), client.isConnected {
+            if ContinuousClock.now - lastStatus >= config.statusInterval.duration, client.isConnected {
                 do {
                     try client.publish(topic: UplinkTopics.status(site: site, edge: edge), payload: statusPayload(), qos: 1, retain: true)
                 } catch {
@@ -168,6 +164,8 @@ public final class UplinkService: Service {
                 try? await cancelWhenGracefulShutdown { try await Task.sleep(for: nap) }
             }
         }
+        await client.stop()
+        clientBox.withLock { $0 = nil }
     }
 
     /// A batch the central broker has not taken (no PUBACK) is resent after this many `ack_timeout`s.
@@ -313,7 +311,7 @@ public final class UplinkService: Service {
             }
         }
         let now = ContinuousClock.now
-        let timeout = Duration.milliseconds(config.ackTimeout.value)
+        let timeout = config.ackTimeout.duration
         let timedOut = state.withLock { s -> (batches: Int, window: Int)? in
             if s.replicaLost {
                 // Acks that came before the news are applied above; the rest may never come.

@@ -52,6 +52,9 @@ public struct Millis: Hashable, Comparable, Sendable, Codable, CustomStringConve
 
     public static func < (lhs: Millis, rhs: Millis) -> Bool { lhs.value < rhs.value }
     public var seconds: Double { Double(value) / 1000 }
+    /// The same span as a standard `Duration`, for sleeps, timeouts and clocks: the one place a
+    /// configured `Millis` becomes one (modules hand `Millis` across, never convert by hand).
+    public var duration: Duration { .milliseconds(value) }
 
     public init(from decoder: Decoder) throws {
         value = try decoder.singleValueContainer().decode(Int64.self)

@@ -9,10 +9,9 @@ public struct Assignment: Sendable, Hashable, Codable {
     public var workID: Int64?
     public var from: Timestamp
     public var to: Timestamp?
-    /// "mes" (start/stop events published at the plant) or "erp" (running works seen by the import).
-    public var source: String
+    public var source: AssignmentSource
 
-    public init(equipment: String, orderID: Int64, workID: Int64? = nil, from: Timestamp, to: Timestamp?, source: String) {
+    public init(equipment: String, orderID: Int64, workID: Int64? = nil, from: Timestamp, to: Timestamp?, source: AssignmentSource) {
         self.equipment = equipment
         self.orderID = orderID
         self.workID = workID
@@ -69,7 +68,7 @@ public enum AssignmentTimeline {
                         o.to = c.at
                         if o.to! > o.from { result.append(o) }
                     }
-                    open = Assignment(equipment: equipment, orderID: c.orderID, workID: c.workID, from: c.at, to: nil, source: "mes")
+                    open = Assignment(equipment: equipment, orderID: c.orderID, workID: c.workID, from: c.at, to: nil, source: .mes)
                 case .stop:
                     // A stop for another order than the open one is stale (already superseded): ignore.
                     guard var o = open, o.orderID == c.orderID else { continue }

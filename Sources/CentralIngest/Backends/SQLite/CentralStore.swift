@@ -275,12 +275,17 @@ public final class CentralStore: Sendable {
         }
         if let t = filter.types {
             sql += " AND type IN (\(databaseQuestionMarks(count: t.count)))"
-            args += StatementArguments(t)
+            args += StatementArguments(t.map(\.rawValue))
         }
         return try pool.read { db in
             try Row.fetchAll(db, sql: sql + " " + suffix, arguments: args).map { r in
-                FeedEvent(position: FeedPosition(row: r["id"]), edge: r["edge"], bootEpoch: r["boot_epoch"], seq: r["seq"],
-                          equipment: r["equipment"], signal: r["signal"], type: r["type"],
+                let typeName: String = r["type"]
+                // The ingest stores only types it decoded; anything else is damage to say, not to skip.
+                guard let type = EventType(rawValue: typeName) else {
+                    throw StoreError(description: "stored event \(r["id"] as Int64) has the unknown type \"\(typeName)\"")
+                }
+                return FeedEvent(position: FeedPosition(row: r["id"]), edge: r["edge"], bootEpoch: r["boot_epoch"], seq: r["seq"],
+                          equipment: r["equipment"], signal: r["signal"], type: type,
                           occurredAt: Timestamp(milliseconds: r["occurred_at"]),
                           centralReceivedAt: Timestamp(milliseconds: r["central_received_at"]), body: r["body"])
             }

@@ -27,7 +27,7 @@ public final class SQLiteSyncState: SyncState {
 
     @discardableResult
     public func recordAssignmentChange(equipment: String, orderRef: String, operation: String, action: AssignmentChange.Action,
-                                       at: Timestamp, source: String, operator actor: String?, now: Timestamp) async throws -> Bool {
+                                       at: Timestamp, source: AssignmentSource, operator actor: String?, now: Timestamp) async throws -> Bool {
         try await run {
             try $0.recordAssignmentChange(equipment: equipment, orderRef: orderRef, operation: operation, action: action, at: at,
                                           source: source, operator: actor, now: now)
@@ -80,7 +80,7 @@ public final class SQLiteSyncState: SyncState {
         try await run { try $0.replaceUnassigned(spans, now: now) }
     }
     public func unassigned() async throws -> [UnassignedItem] { try await run { try $0.unassigned() } }
-    public func recordTargetHealth(_ target: String, breaker: String, failures: Int, success: Bool, error: String?, now: Timestamp) async throws {
+    public func recordTargetHealth(_ target: String, breaker: BreakerState, failures: Int, success: Bool, error: String?, now: Timestamp) async throws {
         try await run { try $0.recordTargetHealth(target, breaker: breaker, failures: failures, success: success, error: error, now: now) }
     }
     public func targetHealth() async throws -> [TargetHealth] { try await run { try $0.targetHealth() } }

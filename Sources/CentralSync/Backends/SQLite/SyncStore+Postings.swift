@@ -26,7 +26,7 @@ extension SyncStore {
                 if db.changesCount > 0 {
                     ids.append(db.lastInsertedRowID)
                     let created = PostingLifecycle.created(p)
-                    try audit(db.lastInsertedRowID, created.actor, created.action.rawValue, created.detail, now, db)
+                    try audit(db.lastInsertedRowID, created, now, db)
                 }
             }
             for r in reviews {
@@ -47,9 +47,10 @@ extension SyncStore {
         }
     }
 
-    func audit(_ id: Int64, _ actor: String, _ action: String, _ detail: String, _ now: Timestamp, _ db: Database) throws {
+    /// Appends an entry `PostingLifecycle` decided to posting `id`'s trail, in the caller's transaction.
+    func audit(_ id: Int64, _ entry: PostingLifecycle.AuditEntry, _ now: Timestamp, _ db: Database) throws {
         try db.execute(sql: "INSERT INTO posting_audit (posting_id, at, actor, action, detail) VALUES (?, ?, ?, ?, ?)",
-                       arguments: [id, now.milliseconds, actor, action, detail])
+                       arguments: [id, now.milliseconds, entry.actor, entry.action.rawValue, entry.detail])
     }
 
     /// The `sources` column: a JSON array of event keys.
@@ -126,7 +127,7 @@ extension SyncStore {
                 """, arguments: [change.status.rawValue, change.attempts, change.nextAttemptAt.milliseconds, change.payload, change.documentRef,
                                  change.lastError, now.milliseconds, id])
             for entry in change.audit {
-                try audit(id, entry.actor, entry.action.rawValue, entry.detail, now, db)
+                try audit(id, entry, now, db)
             }
             return p.applying(change, now: now)
         }
@@ -134,8 +135,12 @@ extension SyncStore {
 
     public func audit(postingID: Int64) throws -> [PostingAudit] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT * FROM posting_audit WHERE posting_id = ? ORDER BY id", arguments: [postingID]).map {
-                PostingAudit(postingID: $0["posting_id"], at: Timestamp(milliseconds: $0["at"]), actor: $0["actor"], action: $0["action"], detail: $0["detail"])
+            try Row.fetchAll(db, sql: "SELECT * FROM posting_audit WHERE posting_id = ? ORDER BY id", arguments: [postingID]).map { r in
+                let name: String = r["action"]
+                guard let action = PostingAuditAction(rawValue: name) else {
+                    throw StoreError(description: "the audit trail of posting \(postingID) has the unknown action \"\(name)\"")
+                }
+                return PostingAudit(postingID: r["posting_id"], at: Timestamp(milliseconds: r["at"]), actor: r["actor"], action: action, detail: r["detail"])
             }
         }
     }
@@ -150,21 +155,25 @@ extension SyncStore {
         }
     }
 
-    public func recordTargetHealth(_ target: String, breaker: String, failures: Int, success: Bool, error: String?, now: Timestamp) throws {
+    public func recordTargetHealth(_ target: String, breaker: BreakerState, failures: Int, success: Bool, error: String?, now: Timestamp) throws {
         try pool.write { db in
             try db.execute(sql: """
                 INSERT INTO target_health (target, breaker, consecutive_failures, last_success, last_failure, last_error) VALUES (?, ?, ?, ?, ?, ?)
                 ON CONFLICT(target) DO UPDATE SET breaker = excluded.breaker, consecutive_failures = excluded.consecutive_failures,
                     last_success = COALESCE(excluded.last_success, last_success), last_failure = COALESCE(excluded.last_failure, last_failure),
                     last_error = COALESCE(excluded.last_error, last_error)
-                """, arguments: [target, breaker, failures, success ? now.milliseconds : nil, success ? nil : now.milliseconds, error])
+                """, arguments: [target, breaker.rawValue, failures, success ? now.milliseconds : nil, success ? nil : now.milliseconds, error])
         }
     }
 
     public func targetHealth() throws -> [TargetHealth] {
         try pool.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM target_health ORDER BY target").map { r in
-                TargetHealth(target: r["target"], breaker: r["breaker"], failures: r["consecutive_failures"],
+                let name: String = r["breaker"]
+                guard let breaker = BreakerState(rawValue: name) else {
+                    throw StoreError(description: "target \(r["target"] as String) has the unknown breaker state \"\(name)\"")
+                }
+                return TargetHealth(target: r["target"], breaker: breaker, failures: r["consecutive_failures"],
                              lastSuccess: (r["last_success"] as Int64?).map(Timestamp.init(milliseconds:)), lastError: r["last_error"])
             }
         }

@@ -185,7 +185,7 @@ public final class SyncStore: Sendable {
                     ON CONFLICT(id) DO UPDATE SET number = excluded.number, reference = excluded.reference, state = excluded.state,
                         body = excluded.body, imported_at = excluded.imported_at,
                         closed_seen_at = COALESCE(erp_orders.closed_seen_at, excluded.closed_seen_at)
-                    """, arguments: [o.id, o.number, o.reference, o.state, body, now.milliseconds, o.isClosed ? now.milliseconds : nil])
+                    """, arguments: [o.id, o.number, o.reference, o.state.rawValue, body, now.milliseconds, o.isClosed ? now.milliseconds : nil])
             }
         }
     }
@@ -219,22 +219,29 @@ public final class SyncStore: Sendable {
     /// `source` is "mes", "erp" or "operator" (`operator` then names who assigned).
     @discardableResult
     public func recordAssignmentChange(equipment: String, orderRef: String, operation: String = "", action: AssignmentChange.Action,
-                                       at: Timestamp, source: String, operator: String? = nil, now: Timestamp) throws -> Bool {
+                                       at: Timestamp, source: AssignmentSource, operator: String? = nil, now: Timestamp) throws -> Bool {
         try pool.write { db in
             try db.execute(sql: """
                 INSERT OR IGNORE INTO assignment_changes (equipment, order_ref, operation, action, at, source, received_at, operator)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [equipment, orderRef, operation, action.rawValue, at.milliseconds, source, now.milliseconds, `operator`])
+                """, arguments: [equipment, orderRef, operation, action.rawValue, at.milliseconds, source.rawValue, now.milliseconds, `operator`])
             return db.changesCount > 0
         }
     }
 
     public func assignmentChanges() throws -> [AssignmentRecord] {
         try pool.read { db in
-            try Row.fetchAll(db, sql: "SELECT equipment, order_ref, operation, action, at, source, received_at, operator FROM assignment_changes ORDER BY at, rowid").compactMap { r in
-                guard let action = AssignmentChange.Action(rawValue: r["action"]) else { return nil }
+            try Row.fetchAll(db, sql: "SELECT equipment, order_ref, operation, action, at, source, received_at, operator FROM assignment_changes ORDER BY at, rowid").map { r in
+                // A value this version does not know is an error, not a change left out of the timeline.
+                let actionName: String = r["action"], sourceName: String = r["source"]
+                guard let action = AssignmentChange.Action(rawValue: actionName) else {
+                    throw StoreError(description: "an assignment change of \(r["equipment"] as String) has the unknown action \"\(actionName)\"")
+                }
+                guard let source = AssignmentSource(rawValue: sourceName) else {
+                    throw StoreError(description: "an assignment change of \(r["equipment"] as String) has the unknown source \"\(sourceName)\"")
+                }
                 return AssignmentRecord(equipment: r["equipment"], orderRef: r["order_ref"], operation: r["operation"], action: action,
-                                 at: Timestamp(milliseconds: r["at"]), source: r["source"], receivedAt: Timestamp(milliseconds: r["received_at"]),
+                                 at: Timestamp(milliseconds: r["at"]), source: source, receivedAt: Timestamp(milliseconds: r["received_at"]),
                                  operator: r["operator"])
             }
         }
