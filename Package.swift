@@ -107,6 +107,7 @@ let package = Package(
                 "CentralIngest", "CentralSync", "MillwrightCore", "Reconciliation",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         // Reconciliation, pure: attribution by event time, cadence tiers, the ledger, posting decisions.

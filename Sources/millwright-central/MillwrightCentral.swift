@@ -82,7 +82,8 @@ struct Run: AsyncParsableCommand {
         let job = RetentionJob(settings: cfg.retention, store: stores.retention, needs: needs, feedCursor: feedCursor, logger: logger)
         let retention = RetentionService(job: job, keeper: sync?.keeper ?? ownKeeper,
                                          firstDelay: .milliseconds(min(60_000, cfg.retention.every.value)), logger: logger)
-        var services: [any Service] = [ingest]
+        // The store's own services first: the group stops services in reverse order, so it ends last.
+        var services: [any Service] = stores.services + [ingest]
         services += sync?.services ?? []
         if let ownKeeper { services.append(ownKeeper) }
         services.append(retention)

@@ -4,6 +4,7 @@ import CentralPostgres
 import CentralSync
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// The stores a central process works with, opened from the `store` section.
 ///
@@ -14,6 +15,8 @@ struct OpenedStores {
     let sync: any SyncState
     let retention: any RetentionStore
     let close: @Sendable () async -> Void
+    /// What the store runs for the process (PostgreSQL: its pool), first in `run`'s service group.
+    let services: [any Service]
     /// This process among replicas: in leases and posting claims, and in `status`.
     let holder: String
 
@@ -35,12 +38,13 @@ struct OpenedStores {
             }
             let db = try CentralStore(path: path)
             return OpenedStores(ingest: SQLiteIngestStore(db), sync: SQLiteSyncState(try SyncStore(central: db)),
-                                retention: SQLiteRetentionStore(db), close: {}, holder: holder)
+                                retention: SQLiteRetentionStore(db), close: {}, services: [], holder: holder)
         case .postgresql(let settings):
             do {
                 let db = try await PostgresDatabase(settings: settings, logger: logger)
                 return OpenedStores(ingest: PostgresIngestStore(db), sync: PostgresSyncState(db, holder: holder, claimFor: settings.claimTTL.duration),
-                                    retention: PostgresRetentionStore(db), close: { db.close() }, holder: holder)
+                                    retention: PostgresRetentionStore(db), close: { db.close() },
+                                    services: [PostgresPoolService(db, logger: logger)], holder: holder)
             } catch {
                 FileHandle.standardError.write(Data("millwright-central: \(error)\n".utf8))
                 throw ExitCode(3)

@@ -98,7 +98,11 @@ struct DeliveryTests {
         let central = try CentralProcess(brokerPort: centralBroker.port)
         try central.start()
         defer { central.stop() }
-        let edge = try EdgeProcess(broker: plant, yaml: edgeYAML(centralPort: centralBroker.port))
+        // A 2 s ack timeout: a batch the broker has not taken is handed over again only after ten of
+        // them (20 s), well beyond the 8 s the broker is held here plus what a loaded machine adds
+        // (with 1 s, a CI run under load reached the 10 s hand-over before the broker was resumed).
+        let edge = try EdgeProcess(broker: plant, yaml: StateSensorLoad.edgeYAML(centralPort: centralBroker.port,
+                                                                                  uplink: "ack_timeout: 2s, batch_events: 50"))
         try edge.start()
         defer { edge.stop() }
         try edge.publishLines("line/m1/state", (0..<20).map { $0 % 2 == 0 ? "RUN" : "IDLE" })
@@ -110,9 +114,9 @@ struct DeliveryTests {
         defer { if stopped { centralBroker.signal(SIGCONT) } }
         try edge.publishLines("line/m1/state", (0..<100).map { $0 % 2 == 0 ? "RUN" : "IDLE" })
         #expect(eventually { (edge.status?.uplink?.inflightBatches ?? 0) > 0 }, "the edge sent batches to the hung broker")
-        // Four ack timeouts (1 s each) with the batches never taken: none is resent.
+        // Four ack timeouts (2 s each) with the batches never taken: none is resent.
         var resent: Int?
-        let until = Date().addingTimeInterval(4)
+        let until = Date().addingTimeInterval(8)
         while Date() < until, resent == nil {
             if let r = edge.status?.uplink?.resends, r != before { resent = r - before }
             usleep(200_000)

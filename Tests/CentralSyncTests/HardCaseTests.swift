@@ -90,7 +90,7 @@ import TestSupport
         // 5 s: on a starved machine a login alone, which hashes the password, can take over 2 s).
         let (proxy, proxyPort) = try tryton.proxy(faults: #"{"delay_after_upstream_s": 8.0, "match": "model.stock.move.create", "times": 1}"#)
         defer { proxy.terminate(grace: 1) }
-        let h = try await SyncHarness(tryton: tryton, trytonURL: "http://127.0.0.1:\(proxyPort)")
+        let h = try await SyncHarness(tryton: tryton, trytonURL: "http://127.0.0.1:\(proxyPort)", trytonTimeout: "5s")
         let po = try tryton.createProduction(reference: "PO-TIMEOUT", quantity: 100)
         try await h.importERP()
         let t0 = Self.bucket(-60)

@@ -27,13 +27,18 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
 
     static let defaultEquipment = "press-1: { work_center: WC-PRESS-1, yield: parts, scrap: rejects, consumption: { steel-feed: STEEL }, quality: [thickness] }"
 
-    static func config(trytonURL: String, brokerPort: Int, equipment: String = defaultEquipment, extra: String = "") -> String {
+    /// Tryton's timeout in the tests: generous (a loaded CI machine made one call take over 5 s),
+    /// except where a test makes Tryton answer late on purpose.
+    static let trytonTimeout = "30s"
+
+    static func config(trytonURL: String, brokerPort: Int, equipment: String = defaultEquipment, extra: String = "",
+                       trytonTimeout: String = trytonTimeout) -> String {
         """
         central: test
         broker: { host: 127.0.0.1, port: \(brokerPort), client_id: sync-test-\(brokerPort) }
         erp:
           tryton: { url: "\(trytonURL)", database: millwright, user: \(TrytonServer.integrationUser),
-                    password: \(TrytonServer.integrationPassword), timeout: 30s }
+                    password: \(TrytonServer.integrationPassword), timeout: \(trytonTimeout) }
         equipment:
           \(equipment.replacingOccurrences(of: "\n", with: "\n  "))
         reconcile: { declarations: { every: 15m }, grace: 1m, clock_skew_tolerance: 5s }
@@ -43,11 +48,12 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
     }
 
     init(tryton: TrytonServer? = nil, trytonURL: String? = nil, brokerPort: Int = 1, equipment: String = defaultEquipment,
-         extra: String = "") async throws {
+         extra: String = "", trytonTimeout: String = trytonTimeout) async throws {
         let t = try tryton ?? TrytonServer()
         self.tryton = t
         dir = try TemporaryDirectory.make(prefix: "sync")
-        let yaml = Self.config(trytonURL: trytonURL ?? t.url, brokerPort: brokerPort, equipment: equipment, extra: extra)
+        let yaml = Self.config(trytonURL: trytonURL ?? t.url, brokerPort: brokerPort, equipment: equipment, extra: extra,
+                               trytonTimeout: trytonTimeout)
         let cc = try CentralConfiguration.parse(yaml: yaml)
         let sc = try SyncConfiguration.parse(yaml: yaml)
         var logger = Logger(label: "test-sync")
