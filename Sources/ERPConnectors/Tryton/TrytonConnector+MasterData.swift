@@ -77,7 +77,12 @@ extension TrytonConnector: MasterDataSource {
         }
         return orders.compactMap { o -> ERPOrder? in
             guard let id = TrytonJSON.int(o["id"]), let state = (o["state"] as? String).flatMap(OrderState.init(rawValue:)), let product = TrytonJSON.int(o["product"]), let wh = TrytonJSON.int(o["warehouse"]),
-                  let location = TrytonJSON.int(o["location"]), let storage = TrytonJSON.int(whByID[wh]?["storage_location"]) else { return nil }
+                  let location = TrytonJSON.int(o["location"]), let storage = TrytonJSON.int(whByID[wh]?["storage_location"]) else {
+                // Nothing can be posted without these: left out of the import, and said so each time.
+                logger.warning("production left out of the ERP import: it lacks a product, a warehouse with a storage location, or a production location",
+                               metadata: ["production": "\(TrytonJSON.int(o["id"]).map(String.init) ?? "?")", "number": "\(o["number"] as? String ?? "")"])
+                return nil
+            }
             // The plan is what the planner entered (from the BOM): Millwright's own corrections, which
             // carry a key, are postings and counted as such, not as plan.
             var planned: [String: ERPOrder.PlannedInput] = [:]
