@@ -95,7 +95,6 @@ let package = Package(
             name: "CentralIngest",
             dependencies: [
                 "ConfigSupport", "CZlib", "MillwrightCore", "MQTTClient",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -110,6 +109,15 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The central's SQLite backend (GRDB): the embedded file behind the same seams, for one central process.
+        .target(
+            name: "CentralSQLite",
+            dependencies: [
+                "CentralIngest", "CentralSync", "MillwrightCore", "Reconciliation",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Reconciliation, pure: attribution by event time, cadence tiers, the ledger, posting decisions.
         .target(name: "Reconciliation", dependencies: ["MillwrightCore"]),
         // The central's synchronisation: ERP master data, assignments, the reconcile pass, the postings
@@ -118,7 +126,6 @@ let package = Package(
             name: "CentralSync",
             dependencies: [
                 "CentralIngest", "ConfigSupport", "MillwrightCore", "MQTTClient", "Reconciliation",
-                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
@@ -137,7 +144,7 @@ let package = Package(
         .executableTarget(
             name: "millwright-central",
             dependencies: [
-                "CentralIngest", "CentralPostgres", "CentralSync", "ConfigSupport", "ERPConnectors", "MillwrightCore", "MQTTClient",
+                "CentralIngest", "CentralPostgres", "CentralSQLite", "CentralSync", "ConfigSupport", "ERPConnectors", "MillwrightCore", "MQTTClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -147,7 +154,7 @@ let package = Package(
         .executableTarget(
             name: "millwright-bench",
             dependencies: [
-                "CentralIngest", "CentralPostgres", "CentralSync", "EdgeAgent", "EdgeConfig", "MillwrightCore", "MQTTClient", "Reconciliation",
+                "CentralIngest", "CentralPostgres", "CentralSQLite", "CentralSync", "EdgeAgent", "EdgeConfig", "MillwrightCore", "MQTTClient", "Reconciliation",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -163,12 +170,12 @@ let package = Package(
             dependencies: ["EdgeRules", "MillwrightCore", .product(name: "PropertyBased", package: "swift-property-based")]
         ),
         .testTarget(name: "EdgeConfigTests", dependencies: ["EdgeConfig", "ConfigSupport"]),
-        .testTarget(name: "CentralIngestTests", dependencies: ["CentralIngest", "EdgeAgent", "MillwrightCore", "TestSupport"]),
+        .testTarget(name: "CentralIngestTests", dependencies: ["CentralIngest", "CentralSQLite", "EdgeAgent", "MillwrightCore", "TestSupport"]),
         // Store seams, one contract per concern, run on SQLite and on a PostgreSQL the tests start.
         .testTarget(
             name: "CentralStoreTests",
             dependencies: [
-                "CentralIngest", "CentralPostgres", "CentralSync", "MillwrightCore", "TestSupport",
+                "CentralIngest", "CentralPostgres", "CentralSQLite", "CentralSync", "MillwrightCore", "TestSupport",
                 .product(name: "Logging", package: "swift-log"), .product(name: "PostgresNIO", package: "postgres-nio"),
             ]
         ),
@@ -179,7 +186,7 @@ let package = Package(
         .testTarget(
             name: "CentralSyncTests",
             dependencies: [
-                "CentralIngest", "CentralPostgres", "CentralSync", "EdgeRules", "ERPConnectors", "MillwrightCore", "Reconciliation", "TestSupport",
+                "CentralIngest", "CentralPostgres", "CentralSQLite", "CentralSync", "EdgeRules", "ERPConnectors", "MillwrightCore", "Reconciliation", "TestSupport",
             ]
         ),
         .testTarget(

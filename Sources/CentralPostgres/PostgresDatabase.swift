@@ -2,6 +2,7 @@ import CentralIngest
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// One connection pool to the central's PostgreSQL, shared by every store seam of a process.
 ///
@@ -160,8 +161,13 @@ public final class PostgresDatabase: Sendable {
     }
 
     public func close() {
+        closeRequested.store(true, ordering: .releasing)
         runner.cancel()
     }
+
+    /// Whether `close()` was called: the pool's task then ends because it was asked to.
+    public var isClosing: Bool { closeRequested.load(ordering: .acquiring) }
+    let closeRequested = Atomic<Bool>(false)
 
     static func sqlState(_ error: any Error) -> String? {
         (error as? PSQLError)?.serverInfo?[.sqlState]

@@ -33,7 +33,6 @@ public final class PostgresIngestStore: IngestStore {
         // Key order in every transaction: two replicas inserting overlapping keys take the index
         // locks in the same order, so they wait for each other instead of deadlocking.
         let events = batches.flatMap(\.events).sorted { ($0.edge, $0.bootEpoch, $0.seq) < ($1.edge, $1.bootEpoch, $1.seq) }
-        let perEdge = Self.edgeTotals(batches)
         let logger = database.logger
         return try await database.transaction { c in
             var fresh = Set<Key>()
@@ -48,32 +47,26 @@ public final class PostgresIngestStore: IngestStore {
             }
             // Attribute what was new to the batches in order; an event twice in one commit is new once.
             var outcomes: [IngestOutcome] = []
-            var clocks = EdgeClockSamples()
-            var gaps: [String: (events: Int64, dropped: Int64, inserted: Int64)] = [:]
+            var tally = EdgeCommitTally(batches)
             for b in batches {
                 var inserted = 0
                 for e in b.events where fresh.remove(Key(edge: e.edge, epoch: e.bootEpoch, seq: e.seq)) != nil {
                     inserted += 1
-                    clocks.add(e, now: now)
-                    if e.type == .gap {
-                        gaps[b.edge, default: (0, 0, 0)].events += 1
-                        gaps[b.edge, default: (0, 0, 0)].dropped += Int64(e.droppedCount)
-                    }
+                    tally.stored(e, in: b, now: now)
                 }
-                gaps[b.edge, default: (0, 0, 0)].inserted += Int64(inserted)
                 outcomes.append(IngestOutcome(inserted: inserted, duplicates: b.events.count - inserted))
             }
+            let perEdge = tally.sorted
             if !perEdge.isEmpty {
-                let edges = perEdge.keys.sorted()
-                let t = edges.map { perEdge[$0]! }
-                let g = edges.map { gaps[$0] ?? (0, 0, 0) }
+                let edges = perEdge.map(\.edge)
+                let t = perEdge.map(\.totals)
                 try await c.query("""
                     INSERT INTO edges AS e (edge, site, first_seen, last_seen, last_epoch, last_seq, events, duplicates, batches, gap_events, dropped_reported)
                     SELECT u.edge, u.site, \(now.milliseconds), \(now.milliseconds), u.last_epoch, u.last_seq, u.inserted,
                         u.total - u.inserted, u.batches, u.gaps, u.dropped
                     FROM unnest(\(edges)::text[], \(t.map(\.site))::text[], \(t.map(\.lastEpoch))::int8[], \(t.map(\.lastSeq))::int8[],
-                        \(g.map(\.inserted))::int8[], \(t.map(\.events))::int8[], \(t.map(\.batches))::int8[],
-                        \(g.map(\.events))::int8[], \(g.map(\.dropped))::int8[])
+                        \(t.map(\.inserted))::int8[], \(t.map(\.events))::int8[], \(t.map(\.batches))::int8[],
+                        \(t.map(\.gapEvents))::int8[], \(t.map(\.dropped))::int8[])
                         AS u(edge, site, last_epoch, last_seq, inserted, total, batches, gaps, dropped)
                     ORDER BY u.edge
                     ON CONFLICT (edge) DO UPDATE SET
@@ -87,7 +80,7 @@ public final class PostgresIngestStore: IngestStore {
                         dropped_reported = e.dropped_reported + excluded.dropped_reported
                     """, logger: logger)
             }
-            let samples = clocks.sorted
+            let samples = tally.clocks.sorted
             if !samples.isEmpty {
                 try await c.query("""
                     INSERT INTO edge_clock_offsets AS o (edge, boot_epoch, offset_ms, samples)
@@ -166,29 +159,6 @@ public final class PostgresIngestStore: IngestStore {
             ON CONFLICT ON CONSTRAINT events_key DO NOTHING
             RETURNING edge, boot_epoch, seq
             """, logger: logger)
-    }
-
-    /// What one commit adds to each edge's row (SQLite: one upsert per batch, same sums).
-    struct EdgeTotals {
-        var site: String
-        var lastEpoch: Int64 = 0
-        var lastSeq: Int64 = 0
-        var events: Int64 = 0
-        var batches: Int64 = 0
-    }
-
-    static func edgeTotals(_ batches: [ValidBatch]) -> [String: EdgeTotals] {
-        var out: [String: EdgeTotals] = [:]
-        for b in batches {
-            var t = out[b.edge] ?? EdgeTotals(site: b.site)
-            t.site = b.site
-            t.lastEpoch = max(t.lastEpoch, b.events.map(\.bootEpoch).max() ?? 0)
-            t.lastSeq = max(t.lastSeq, b.events.map(\.seq).max() ?? 0)
-            t.events += Int64(b.events.count)
-            t.batches += 1
-            out[b.edge] = t
-        }
-        return out
     }
 
     /// PostgreSQL text cannot hold NUL; a refused batch's topic or reason is only shown, so a NUL

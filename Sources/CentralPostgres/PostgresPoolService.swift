@@ -42,7 +42,8 @@ public struct PostgresPoolService: Service {
             group.cancelAll()
             return first
         }
-        if end == .poolEnded {
+        // The pool's task can end first when the shutdown child's close() ended it: that is a stop.
+        if end == .poolEnded && !database.isClosing {
             logger.critical("\(PoolEnded())")
             throw PoolEnded()
         }

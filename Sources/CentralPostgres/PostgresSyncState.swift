@@ -37,18 +37,15 @@ public final class PostgresSyncState: SyncState {
 
     public func upsertOrders(_ orders: [ERPOrder], now: Timestamp) async throws {
         guard !orders.isEmpty else { return }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
-        let sorted = orders.sorted { $0.id < $1.id }
-        let bodies = try sorted.map { String(decoding: try encoder.encode($0), as: UTF8.self) }
-        let closed: [Int64] = sorted.map { $0.isClosed ? now.milliseconds : -1 }  // -1: not closed (arrays carry no NULL here)
+        let rows = try orders.sorted { $0.id < $1.id }.map { try StoredOrder($0, importedAt: now) }
+        let closed: [Int64] = rows.map { $0.closedSeenAt ?? -1 }  // -1: not closed (arrays carry no NULL here)
         try await database.transaction { c in
             try await Self.fence(c, self.logger)
             try await c.query("""
                 INSERT INTO erp_orders AS o (id, number, reference, state, body, imported_at, closed_seen_at)
                 SELECT u.id, u.number, u.reference, u.state, u.body, \(now.milliseconds), NULLIF(u.closed, -1)
-                FROM unnest(\(sorted.map(\.id))::int8[], \(sorted.map(\.number))::text[], \(sorted.map(\.reference))::text[],
-                    \(sorted.map(\.state.rawValue))::text[], \(bodies)::text[], \(closed)::int8[]) AS u(id, number, reference, state, body, closed)
+                FROM unnest(\(rows.map(\.id))::int8[], \(rows.map(\.number))::text[], \(rows.map(\.reference))::text[],
+                    \(rows.map(\.state))::text[], \(rows.map(\.body))::text[], \(closed)::int8[]) AS u(id, number, reference, state, body, closed)
                 ON CONFLICT (id) DO UPDATE SET number = excluded.number, reference = excluded.reference, state = excluded.state,
                     body = excluded.body, imported_at = excluded.imported_at,
                     closed_seen_at = COALESCE(o.closed_seen_at, excluded.closed_seen_at)
@@ -65,10 +62,9 @@ public final class PostgresSyncState: SyncState {
     }
 
     public func orders() async throws -> [Int64: ERPOrder] {
-        let decoder = JSONDecoder()
         var out: [Int64: ERPOrder] = [:]
         for try await body in try await database.query("SELECT body FROM erp_orders").decode(String.self) {
-            let o = try decoder.decode(ERPOrder.self, from: Data(body.utf8))
+            let o = try StoredOrder.order(body: body)
             out[o.id] = o
         }
         return out
@@ -148,6 +144,10 @@ public final class PostgresSyncState: SyncState {
                     let created = PostingLifecycle.created(p)
                     try await Self.audit(c, id, created, now, logger)
                 }
+            }
+            if !ids.isEmpty {
+                // Delivered at COMMIT to every replica's dispatcher (`watchArrivals`).
+                try await c.query("SELECT pg_notify(\(Self.arrivalsChannel), '')", logger: logger)
             }
             for r in reviews.sorted(by: { $0.line.description < $1.line.description }) {
                 if r.quantity == 0 {
@@ -285,6 +285,9 @@ public final class PostgresSyncState: SyncState {
             for entry in change.audit {
                 try await Self.audit(c, id, entry, now, logger)
             }
+            if case .replay = transition {
+                try await c.query("SELECT pg_notify(\(Self.arrivalsChannel), '')", logger: logger)
+            }
             return p.applying(change, now: now)
         }
     }
@@ -376,6 +379,27 @@ public final class PostgresSyncState: SyncState {
             out.append(TargetHealth(target: r.0, breaker: breaker, failures: Int(r.2), lastSuccess: r.3.map(Timestamp.init(milliseconds:)), lastError: r.4))
         }
         return out
+    }
+
+    // MARK: PostingArrivals
+
+    /// The channel postings are announced on (an `apply` that added some, a replay), at COMMIT.
+    static let arrivalsChannel = "millwright_postings"
+
+    /// LISTEN on a connection of the pool held for as long as this runs (one of `store.connections`;
+    /// with only one, nothing is held and the dispatcher's poll finds new postings).
+    public func watchArrivals(_ arrived: @escaping @Sendable () -> Void) async throws {
+        guard database.settings.connections >= 2 else { return }
+        do {
+            try await database.client.withConnection { connection in
+                try await connection.listen(on: Self.arrivalsChannel) { notifications in
+                    for try await _ in notifications { arrived() }
+                }
+            }
+        } catch {
+            if Task.isCancelled { return }
+            throw PostgresStoreError(PostgresDatabase.describe(error))
+        }
     }
 
     public func claims() async throws -> [PostingClaims] {

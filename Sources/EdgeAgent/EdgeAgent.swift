@@ -51,15 +51,16 @@ public struct EdgeAgent: Sendable {
                 "first_reason": "\(unreadable[0].reason.prefix(300))"])
         }
         let output = options.eventOutput
+        let uplinkBox = UplinkBox()
         writer = EventWriter(store: store, keepQuarantine: config.ingest.quarantineKeep, logger: logger) { events in
             EdgeAgent.print(events, as: output)
+            uplinkBox.service.withLock { $0 }?.nudge()
         }
         pipeline = IngestPipeline(config: config, restoredStates: restored, sink: writer)
         ingest = IngestService(pipeline: pipeline, writer: writer, logger: logger, gated: options.acknowledgeAfterCommit)
         reloader = ConfigReloadService(path: options.configPath, pipeline: pipeline, ingest: ingest,
                                        watchInterval: config.ingest.watchInterval, logger: logger)
         simulator = options.simulator.map { SensorSimulator(options: $0, logger: logger) }
-        let uplinkBox = UplinkBox()
         let statusSource = StatusSource(store: store, pipeline: pipeline, writer: writer, ingest: ingest, reloader: reloader,
                                         uplink: uplinkBox)
         self.statusSource = statusSource

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CentralIngest
 import CentralPostgres
+import CentralSQLite
 import CentralSync
 import Foundation
 import Logging

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CentralIngest
+import CentralSQLite
 import CentralSync
 import Foundation
 import Logging

@@ -1,7 +1,8 @@
+@testable import CentralIngest
+import CentralSQLite
 import Foundation
 import MillwrightCore
 import Testing
-@testable import CentralIngest
 
 @Suite struct BatchDecoderTests {
     func envelope(seq: Int64, edge: String = "gw-1", values: [String: Value] = ["state": "running"]) -> String {

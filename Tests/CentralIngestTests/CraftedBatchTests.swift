@@ -1,7 +1,8 @@
+@testable import CentralIngest
+import CentralSQLite
 import Foundation
 import MillwrightCore
 import Testing
-@testable import CentralIngest
 
 /// Batches nobody's edge would send, as anyone who can publish on the central broker could:
 /// each is refused with a typed reason and kept raw; none may trap the process.

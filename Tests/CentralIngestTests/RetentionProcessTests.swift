@@ -1,8 +1,9 @@
+@testable import CentralIngest
+import CentralSQLite
 import Foundation
 import MillwrightCore
-import Testing
 import TestSupport
-@testable import CentralIngest
+import Testing
 
 /// Retention as an operator meets it, through the real binary: the running central deletes expired
 /// events on its own (archiving them first), `status` reports the run, and `archive load` puts a

@@ -1,10 +1,11 @@
+@testable import CentralIngest
 import CentralPostgres
+import CentralSQLite
 import CentralSync
 import Foundation
 import MillwrightCore
 import TestSupport
 import Testing
-@testable import CentralIngest
 
 /// docs/OPERATIONS.md, "Back up and restore the central", done exactly as written: an online
 /// backup while the store is in use, a restore into an empty place, and the central's own `status`

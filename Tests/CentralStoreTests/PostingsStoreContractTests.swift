@@ -1,10 +1,12 @@
 import CentralIngest
 import CentralPostgres
+import CentralSQLite
 import CentralSync
 import Foundation
 import MillwrightCore
 import Reconciliation
 import TestSupport
+import Synchronization
 import Testing
 
 /// The synchronisation's stores, one concern at a time, on every backend: the postings outbox
@@ -164,5 +166,37 @@ import Testing
         #expect(health.map(\.target) == ["cmms", "uns"])
         #expect(health.first == TargetHealth(target: "cmms", breaker: .open, failures: 5, lastSuccess: t0, lastError: "HTTP 500"))
         #expect(health.last?.breaker == .halfOpen && health.last?.lastSuccess == nil)
+    }
+
+    /// Word of postings another process made due: on PostgreSQL another replica's watcher hears of a
+    /// pass that added postings and of an operator's replay (at their commit), and stops when
+    /// cancelled (a dispatcher's shutdown must not hang on it); the SQLite file's watcher, with no
+    /// other replica to hear from, returns at once.
+    @Test(arguments: StoreBackend.allCases)
+    func postingsMadeDueElsewhereAreAnnounced(_ backend: StoreBackend) async throws {
+        guard backend == .postgresql else {
+            try await Self.open(backend).watchArrivals {}
+            return
+        }
+        let database = try await StoreBackend.freshPostgres()
+        let pass = PostgresSyncState(database, holder: "replica-a"), other = PostgresSyncState(database, holder: "replica-b")
+        let heard = Mutex(0)
+        let watcher = Task { try await other.watchArrivals { heard.withLock { $0 += 1 } } }
+        defer { watcher.cancel() }
+        // LISTEN starts asynchronously and a NOTIFY before it is not kept: add until one is heard.
+        var added: [Int64] = []
+        for i in 0..<100 where heard.withLock({ $0 }) == 0 {
+            let key = "escalation:gw-1:3:\(i)"
+            added += try await pass.apply(postings: [NewPosting(idempotencyKey: key, target: "uns", kind: .escalation, payload: "{}",
+                                                               sources: ["gw-1:3:\(i)"])], now: t0)
+            _ = await eventuallyAsync(timeout: 0.3) { heard.withLock { $0 } > 0 }
+        }
+        #expect(heard.withLock { $0 } > 0, "a pass that added postings is announced")
+        try await Task.sleep(for: .milliseconds(300))
+        let before = heard.withLock { $0 }
+        _ = try await pass.replay(id: try #require(added.first), payload: nil, operator: "op", now: t0 + .seconds(1))
+        #expect(await eventuallyAsync { heard.withLock { $0 } > before }, "a replay is announced")
+        watcher.cancel()
+        try await watcher.value
     }
 }

@@ -1,11 +1,12 @@
+@testable import CentralIngest
 import CentralPostgres
+import CentralSQLite
 import CentralSync
 import Foundation
 import MillwrightCore
 import Reconciliation
 import TestSupport
 import Testing
-@testable import CentralIngest
 
 /// Retention on every backend: expired events go, class by class, a chunk at a time, after the
 /// archive has them; what the synchronisation still needs stays (an unacknowledged posting's

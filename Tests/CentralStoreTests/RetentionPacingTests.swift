@@ -1,10 +1,11 @@
+@testable import CentralIngest
+import CentralSQLite
 import CentralSync
 import Foundation
 import MillwrightCore
 import Synchronization
 import TestSupport
 import Testing
-@testable import CentralIngest
 
 /// A retention run makes way for a busy ingest on SQLite (one writer): after each chunk it pauses
 /// so that deleting takes at most `retention.pace` of its time while the ingest commits, and never

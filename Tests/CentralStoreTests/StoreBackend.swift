@@ -1,5 +1,6 @@
 import CentralIngest
 import CentralPostgres
+import CentralSQLite
 import Foundation
 import Logging
 import TestSupport

@@ -1,11 +1,12 @@
+@testable import CentralIngest
 import CentralPostgres
+import CentralSQLite
 import CentralSync
 import Foundation
 import MillwrightCore
 import Reconciliation
 import TestSupport
 import Testing
-@testable import CentralIngest
 
 /// docs/OPERATIONS.md, "Move from SQLite to PostgreSQL", done as written: a SQLite store in the
 /// shape a plant's central leaves it (several edges and incarnations, a refused batch, postings in
@@ -212,8 +213,11 @@ struct StoreMigrationTests {
         #expect(try await PostgresIngestStore(db).eventCount() == 0)
     }
 
-    /// Every column of every table a backend creates is either moved or named here as not moved:
-    /// a column added by a later migration without adding it to `IngestTables`/`SyncTables` fails.
+    /// Every column of every table a backend creates is either moved or named here as not moved, and
+    /// is declared as `IngestTables`/`SyncTables` describe it (storage for its kind, null or not): a
+    /// column a later migration adds, or declares differently on one backend, fails here. The
+    /// tables' descriptions are the schema's one statement; each backend's migrations are checked
+    /// against it.
     @Test func everyStoredColumnIsMoved() throws {
         let dir = try TemporaryDirectory.make(prefix: "migrate-columns")
         let file = dir.appendingPathComponent("central.sqlite").path
@@ -222,10 +226,11 @@ struct StoreMigrationTests {
         let tables = try Executables.run("sqlite3", [file, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"])
             .output.split(separator: "\n").map(String.init).filter { !notMoved.contains($0) }
         #expect(tables == StoreMigration.tables.map(\.name).sorted())
+        // Each column as the backend declares it: name, storage for its kind, and whether it may be null.
         for table in StoreMigration.tables {
-            let columns = try Executables.run("sqlite3", [file, "SELECT name FROM pragma_table_info('\(table.name)') ORDER BY cid"])
+            let columns = try Executables.run("sqlite3", [file, "SELECT name || ' ' || upper(type) || ' ' || CASE WHEN \"notnull\" = 1 OR pk > 0 THEN 'NOT NULL' ELSE 'NULL' END FROM pragma_table_info('\(table.name)') ORDER BY cid"])
                 .output.split(separator: "\n").map(String.init)
-            #expect(Set(columns) == Set(table.columns.map(\.name)), "SQLite \(table.name)")
+            #expect(Set(columns) == Set(table.columns.map(Self.sqliteDeclaration)), "SQLite \(table.name)")
         }
         // PostgreSQL: the same columns, plus its own feed and claim columns, which are not moved.
         let server = try PostgresServer.shared()
@@ -240,10 +245,38 @@ struct StoreMigrationTests {
             """).split(separator: "\n").map(String.init)
         #expect(pgTables == StoreMigration.tables.map(\.name).sorted())
         for table in StoreMigration.tables {
-            let columns = try server.psql(database, "SELECT column_name FROM information_schema.columns WHERE table_name = '\(table.name)'")
-                .split(separator: "\n").map(String.init).filter { !ownColumns.contains("\(table.name).\($0)") }
-            #expect(Set(columns) == Set(table.columns.map(\.name)), "PostgreSQL \(table.name)")
+            let columns = try server.psql(database, """
+                SELECT column_name || ' ' || CASE data_type WHEN 'integer' THEN 'bigint' ELSE data_type END || ' '
+                    || CASE WHEN is_nullable = 'NO' THEN 'NOT NULL' ELSE 'NULL' END
+                FROM information_schema.columns WHERE table_name = '\(table.name)'
+                """).split(separator: "\n").map(String.init).filter { !ownColumns.contains("\(table.name).\($0.prefix { $0 != " " })") }
+            #expect(Set(columns) == Set(table.columns.map(Self.postgresDeclaration)), "PostgreSQL \(table.name)")
         }
+    }
+
+    /// How the SQLite file declares a column of this kind (lists as JSON text, booleans as integers).
+    static func sqliteDeclaration(_ c: TransferColumn) -> String {
+        let type = switch c.kind {
+        case .integer, .boolean: "INTEGER"
+        case .real: "REAL"
+        case .text, .textList: "TEXT"
+        case .bytes: "BLOB"
+        }
+        return "\(c.name) \(type) \(c.nullable ? "NULL" : "NOT NULL")"
+    }
+
+    /// How PostgreSQL declares a column of this kind, as `information_schema` names it (a small count,
+    /// such as a priority or attempts, is a 32-bit `integer` there: the query reads it as `bigint`).
+    static func postgresDeclaration(_ c: TransferColumn) -> String {
+        let type = switch c.kind {
+        case .integer: "bigint"
+        case .boolean: "boolean"
+        case .real: "double precision"
+        case .text: "text"
+        case .textList: "ARRAY"
+        case .bytes: "bytea"
+        }
+        return "\(c.name) \(type) \(c.nullable ? "NULL" : "NOT NULL")"
     }
 
     /// Whether the two stores answer the same.

@@ -1,4 +1,5 @@
 @testable import CentralSync
+import CentralSQLite
 import MillwrightCore
 import Testing
 

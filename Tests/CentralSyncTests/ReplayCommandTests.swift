@@ -1,9 +1,10 @@
 import CentralIngest
+import CentralSQLite
 import CentralSync
 import Foundation
 import MillwrightCore
-import Testing
 import TestSupport
+import Testing
 
 /// `postings replay --payload-file` as an operator meets it (central/README.md, "Posting payloads"):
 /// an edit that does not fit the posting's kind is refused with the field and the reason, exit 1,

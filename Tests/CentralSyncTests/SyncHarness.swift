@@ -1,5 +1,6 @@
 import CentralIngest
 import CentralPostgres
+import CentralSQLite
 import CentralSync
 import ERPConnectors
 import Foundation

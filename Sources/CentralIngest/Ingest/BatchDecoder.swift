@@ -84,7 +84,7 @@ public struct RejectedBatch: Error, Sendable, CustomStringConvertible {
 /// Everything in a batch is untrusted: every field of every event is checked against the envelope
 /// schema and every number is range-checked before anything is stored, so a crafted batch is
 /// refused with a reason instead of trapping the process or leaving rows later stages must skip.
-enum BatchDecoder {
+package enum BatchDecoder {
     /// More events than any edge sends in one batch (`uplink.batch_events` is at most 100,000).
     static let maxEvents = 100_000
     /// The widest time the central accepts: 1970-01-01 up to the end of year 9999, in epoch ms.
@@ -99,7 +99,7 @@ enum BatchDecoder {
         .map { JSONPath(parsing: $0)! }
     static let seqPath = [JSONPath(parsing: "seq")!]
 
-    static func decode(topic: String, payload: [UInt8], maxBytes: Int) -> Result<ValidBatch, RejectedBatch> {
+    package static func decode(topic: String, payload: [UInt8], maxBytes: Int) -> Result<ValidBatch, RejectedBatch> {
         guard let (site, edge) = UplinkTopics.parse(topic, kind: "events") else {
             return .failure(RejectedBatch(topic: topic, kind: .notEventsTopic, reason: "not an events topic", payload: payload, ranges: []))
         }

@@ -8,7 +8,7 @@ import Synchronization
 /// with capped exponential backoff and jitter, a target that keeps failing trips its breaker, and a
 /// posting out of attempts becomes a dead letter for an operator to fix and replay.
 public final class PostingDispatcher: Service {
-    let store: any PostingOutbox & TargetHealthStore
+    let store: any PostingOutbox & TargetHealthStore & PostingArrivals
     let connectors: [String: any PostingConnector]
     let policy: SyncConfiguration.Policy
     let logger: Logger
@@ -34,7 +34,7 @@ public final class PostingDispatcher: Service {
         public var staleWrites = 0
     }
 
-    public init(store: any PostingOutbox & TargetHealthStore, connectors: [String: any PostingConnector], policy: SyncConfiguration.Policy, logger: Logger) {
+    public init(store: any PostingOutbox & TargetHealthStore & PostingArrivals, connectors: [String: any PostingConnector], policy: SyncConfiguration.Policy, logger: Logger) {
         self.store = store
         self.connectors = connectors
         self.policy = policy
@@ -47,17 +47,38 @@ public final class PostingDispatcher: Service {
 
     public var stats: Stats { counters.withLock { $0 } }
 
+    /// How often the outbox is looked at without a word: half the first retry's backoff, between
+    /// 50 ms and 1 s (a retry is late by at most that much).
+    var pollInterval: Duration {
+        Millis(min(1000, max(50, policy.initialBackoff.value / 2))).duration
+    }
+
     /// New postings are waiting: deliver now rather than at the next poll.
     public func wake() { ring.yield() }
 
     public func run() async throws {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
-                group.addTask { [ring] in
-                    // A poll for retries that fall due while nothing new arrives.
+                group.addTask { [ring, poll = pollInterval] in
+                    // A poll for retries that fall due while nothing new arrives (and for postings
+                    // another process made due, on a store that cannot say so).
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: .milliseconds(250))
+                        try? await Task.sleep(for: poll)
                         ring.yield()
+                    }
+                }
+                group.addTask { [store, ring, logger] in
+                    // Postings another replica's pass added, or an operator replayed: at once.
+                    while !Task.isCancelled {
+                        do {
+                            try await store.watchArrivals { ring.yield() }
+                            return
+                        } catch {
+                            if Task.isCancelled { return }
+                            logger.warning("lost word of new postings from the store; polling until it is back",
+                                           metadata: ["error": "\(error)"])
+                            try? await Task.sleep(for: .seconds(5))
+                        }
                     }
                 }
                 for await _ in doorbell {

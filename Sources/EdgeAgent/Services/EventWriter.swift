@@ -31,6 +31,8 @@ public final class EventWriter: EventSink, Service {
     }
     let doorbell: AsyncStream<Void>
     let ring: AsyncStream<Void>.Continuation
+    /// Rung when an ingest client waits for a ticket: ends the group-commit window early.
+    let waiterArrived = WakeSignal()
     let counters = Mutex(Counters())
 
     public struct Counters: Sendable {
@@ -74,7 +76,10 @@ public final class EventWriter: EventSink, Service {
             return (t, true)
         }
         // Someone waits: commit now rather than after the group-commit window.
-        if waiting { ring.yield() }
+        if waiting {
+            ring.yield()
+            waiterArrived.signal()
+        }
         return t
     }
 
@@ -117,9 +122,8 @@ public final class EventWriter: EventSink, Service {
             for await _ in doorbell {
                 // Batch up what arrives in the window, but commit at once when an ingest client
                 // waits to acknowledge (its ticket may come after the hand-off that rang).
-                let windowEnd = ContinuousClock.now + Self.groupCommitWindow
-                while pending.withLock({ $0.waiters.isEmpty }) && ContinuousClock.now < windowEnd && !Task.isCancelled {
-                    try? await Task.sleep(for: .milliseconds(1))
+                if pending.withLock({ $0.waiters.isEmpty }) {
+                    await waiterArrived.wait(timeout: Self.groupCommitWindow)
                 }
                 await flush()
             }

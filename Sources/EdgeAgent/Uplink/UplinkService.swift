@@ -21,6 +21,9 @@ public final class UplinkService: Service {
     let statusPayload: @Sendable () -> [UInt8]
     let state: Mutex<State>
     let clientBox = Mutex<MQTTClient?>(nil)
+    /// Rung by whatever gives the loop work: an ack or presence message, a PUBACK, a (re)connect,
+    /// events committed to the outbox (`nudge`).
+    let wake = WakeSignal()
     /// The last batch's payload buffer, kept for the next batch (see `encode`).
     let spareBuffer = Mutex<[UInt8]>([])
     /// Part of every batch id, new for each run: an ack can name a batch of this run only if it
@@ -53,6 +56,8 @@ public final class UplinkService: Service {
         var earlyHandOvers: [Int32: ContinuousClock.Instant] = [:]
         /// Which acks may delete what (only this run's batches, within their ranges).
         var gate: AckGate
+        /// The last step stopped sending because `drain_events_per_second`/`drain_bytes_per_second` spent.
+        var throttled = false
         /// Ignored acks not yet logged (one warning line per second at most; a flood of forged acks
         /// must not flood the log).
         var ignoredUnlogged = 0
@@ -124,9 +129,11 @@ public final class UplinkService: Service {
         let ackTopic = UplinkTopics.ack(site: site, edge: edge)
         let client = try MQTTClient(options: options, logger: logger, onMessage: { [weak self] m in
             self?.received(m, ackTopic: ackTopic)
+            self?.wake.signal()
         }, onConnectionChange: { [weak self] e in
             // The broker sends every retained presence again after the resubscribe: start afresh.
             if case .connected = e { self?.state.withLock { $0.connects += 1; $0.central.reset() } }
+            self?.wake.signal()
         }, onPublished: { [weak self] mid in
             let now = ContinuousClock.now
             self?.state.withLock { $0.handedOver(mid, at: now) }
@@ -158,15 +165,20 @@ public final class UplinkService: Service {
                 lastStatus = .now
             }
             if !progressed {
-                // Waiting for acks: look again soon; idle: a longer nap (new events wait at most 20 ms).
-                let waitingForAcks = state.withLock { !$0.inflight.isEmpty }
-                let nap = Duration.milliseconds(waitingForAcks ? 1 : 20)
-                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: nap) }
+                // Nothing to do until something rings (an ack, presence, a connect, new events); the
+                // timeout is for the clocks only: ack timeouts and the status interval while batches
+                // are in flight or idle, the drain rate's refill while throttled.
+                let (waitingForAcks, throttled) = state.withLock { (!$0.inflight.isEmpty, $0.throttled) }
+                let timeout = Duration.milliseconds(throttled ? 20 : waitingForAcks ? 100 : 250)
+                _ = await cancelWhenGracefulShutdown { await self.wake.wait(timeout: timeout) }
             }
         }
         await client.stop()
         clientBox.withLock { $0 = nil }
     }
+
+    /// Events were committed to the outbox: send them now rather than at the loop's next timeout.
+    public func nudge() { wake.signal() }
 
     /// A batch the central broker has not taken (no PUBACK) is resent after this many `ack_timeout`s.
     static let handOverFactor = 10
@@ -339,6 +351,7 @@ public final class UplinkService: Service {
             logger.warning("no ack within ack_timeout: resending everything in flight (the central deduplicates)",
                            metadata: ["batches": "\(timedOut.batches)", "window_now": "\(timedOut.window)"])
         }
+        state.withLock { $0.throttled = false }
         guard client.isConnected, state.withLock({ $0.central.available }) else { return progressed }
         while true {
             let windowFull = state.withLock { s -> Bool in
@@ -349,7 +362,10 @@ public final class UplinkService: Service {
             if windowFull { break }
             let cap = state.withLock { $0.batchBytesCap }
             let allowance = bucket.allowance(maxEvents: config.batchEvents, maxBytes: min(config.batchBytes, cap ?? .max))
-            guard allowance.events > 0 else { break }
+            guard allowance.events > 0 else {
+                state.withLock { $0.throttled = true }
+                break
+            }
             // Drops since the last batch go out first, as gap records: loss is never silent.
             try store.materializePendingGaps()
             let cursors = state.withLock { $0.cursors }

@@ -1,3 +1,4 @@
+import CentralIngest
 import Foundation
 import GRDB
 import MillwrightCore
@@ -18,11 +19,7 @@ public final class CentralStore: Sendable {
         self.path = path
         do {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            var config = Configuration()
-            config.busyMode = .timeout(5)
-            pool = try DatabasePool(path: path, configuration: config)
-            // After opening: GRDB's WAL set-up sets NORMAL on the writer. An ack promises durability.
-            try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+            pool = try SQLitePool.open(path: path, busyTimeout: 5)
             try Self.migrator.migrate(pool)
         } catch {
             throw StoreError(description: "cannot open the central store at \(path): \(error). Check that data_dir is writable.")
@@ -163,14 +160,14 @@ public final class CentralStore: Sendable {
                 """)
             let edge = try db.cachedStatement(sql: """
                 INSERT INTO edges (edge, site, first_seen, last_seen, last_epoch, last_seq, events, duplicates, batches, gap_events, dropped_reported)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(edge) DO UPDATE SET
                     last_seen = excluded.last_seen,
                     last_epoch = max(last_epoch, excluded.last_epoch),
                     last_seq = max(last_seq, excluded.last_seq),
                     events = events + excluded.events,
                     duplicates = duplicates + excluded.duplicates,
-                    batches = batches + 1,
+                    batches = batches + excluded.batches,
                     gap_events = gap_events + excluded.gap_events,
                     dropped_reported = dropped_reported + excluded.dropped_reported
                 """)
@@ -178,10 +175,10 @@ public final class CentralStore: Sendable {
                 INSERT INTO edge_clock_offsets (edge, boot_epoch, offset_ms, samples) VALUES (?, ?, ?, ?)
                 ON CONFLICT(edge, boot_epoch) DO UPDATE SET offset_ms = min(offset_ms, excluded.offset_ms), samples = samples + excluded.samples
                 """)
-            var clocks = EdgeClockSamples()
+            var tally = EdgeCommitTally(batches)
             var results: [(Int, Int)] = []
             for b in batches {
-                var inserted = 0, gaps = 0, dropped = 0
+                var inserted = 0
                 for e in b.events {
                     try insert.execute(arguments: [
                         e.edge, e.bootEpoch, e.seq, e.eventID, e.site, e.equipment, e.signal, e.type.rawValue, e.priority.rank,
@@ -189,20 +186,16 @@ public final class CentralStore: Sendable {
                     ])
                     if db.changesCount > 0 {
                         inserted += 1
-                        clocks.add(e, now: now)
-                        if e.type == .gap {
-                            gaps += 1
-                            dropped += e.droppedCount
-                        }
+                        tally.stored(e, in: b, now: now)
                     }
                 }
-                let maxSeq = b.events.map(\.seq).max() ?? 0
-                let maxEpoch = b.events.map(\.bootEpoch).max() ?? 0
-                try edge.execute(arguments: [b.edge, b.site, now.milliseconds, now.milliseconds, maxEpoch, maxSeq,
-                                             inserted, b.events.count - inserted, gaps, dropped])
                 results.append((inserted, b.events.count - inserted))
             }
-            for c in clocks.sorted {
+            for (name, t) in tally.sorted {
+                try edge.execute(arguments: [name, t.site, now.milliseconds, now.milliseconds, t.lastEpoch, t.lastSeq,
+                                             t.inserted, t.duplicates, t.batches, t.gapEvents, t.dropped])
+            }
+            for c in tally.clocks.sorted {
                 try clock.execute(arguments: [c.edge, c.bootEpoch, c.offset, c.samples])
             }
             for r in rejected {

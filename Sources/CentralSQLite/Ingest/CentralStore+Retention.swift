@@ -1,3 +1,4 @@
+import CentralIngest
 import Foundation
 import GRDB
 import MillwrightCore

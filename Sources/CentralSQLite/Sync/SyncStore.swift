@@ -1,4 +1,5 @@
 import CentralIngest
+import CentralSync
 import Foundation
 import GRDB
 import MillwrightCore
@@ -8,25 +9,43 @@ import Reconciliation
 /// data, MES assignment changes, the postings outbox with its audit trail, the review queue,
 /// unassigned production and feed cursors. Its own migrator; shipped migrations are never edited.
 /// Its calls block on the file: the rest of the central uses it through `SQLiteSyncState`.
+///
+/// Why a pool of its own on the ingest's file: the two share no transaction (the synchronisation
+/// reads events only through the ingest's feed), so neither reaches into the other's connections;
+/// SQLite serialises their writes (immediate transactions, each pool waiting for the other's lock
+/// up to its busy timeout), and WAL readers never wait.
 public final class SyncStore: Sendable {
     public struct StoreError: Error, CustomStringConvertible {
         public let description: String
     }
 
+    public let path: String
     let pool: DatabasePool
 
-    public init(central: CentralStore) throws(StoreError) {
-        pool = central.pool
-        do { try Self.migrator.migrate(pool) } catch {
-            throw StoreError(description: "cannot prepare the sync tables in \(central.path): \(error)")
+    /// How long a write waits for the ingest's to finish before it fails (the pass retries).
+    static let busyTimeout: TimeInterval = 30
+
+    /// Opens the sync tables in `central`'s file (opened first: it makes the file and turns on WAL).
+    public convenience init(central: CentralStore) throws(StoreError) {
+        try self.init(path: central.path)
+    }
+
+    public init(path: String) throws(StoreError) {
+        self.path = path
+        do {
+            pool = try SQLitePool.open(path: path, busyTimeout: Self.busyTimeout)
+            try Self.migrator.migrate(pool)
+        } catch {
+            throw StoreError(description: "cannot prepare the sync tables in \(path): \(error)")
         }
     }
 
     static var migrator: DatabaseMigrator {
         var m = DatabaseMigrator()
         m.registerMigration("sync v1: master data, assignments, clocks, postings, review") { db in
+            // As shipped, this also created the ingest's events_equipment_time index; the ingest's own
+            // migration v3 creates it (the ingest's tables are the ingest's).
             try db.execute(sql: """
-                CREATE INDEX IF NOT EXISTS events_equipment_time ON events(equipment, occurred_at);
                 CREATE TABLE erp_orders (
                     id INTEGER PRIMARY KEY,
                     number TEXT NOT NULL,
@@ -175,17 +194,15 @@ public final class SyncStore: Sendable {
     // MARK: master data
 
     public func upsertOrders(_ orders: [ERPOrder], now: Timestamp) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = .sortedKeys
+        let rows = try orders.map { try StoredOrder($0, importedAt: now) }
         try pool.write { db in
-            for o in orders {
-                let body = String(decoding: try encoder.encode(o), as: UTF8.self)
+            for o in rows {
                 try db.execute(sql: """
                     INSERT INTO erp_orders (id, number, reference, state, body, imported_at, closed_seen_at) VALUES (?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET number = excluded.number, reference = excluded.reference, state = excluded.state,
                         body = excluded.body, imported_at = excluded.imported_at,
                         closed_seen_at = COALESCE(erp_orders.closed_seen_at, excluded.closed_seen_at)
-                    """, arguments: [o.id, o.number, o.reference, o.state.rawValue, body, now.milliseconds, o.isClosed ? now.milliseconds : nil])
+                    """, arguments: [o.id, o.number, o.reference, o.state, o.body, o.importedAt, o.closedSeenAt])
             }
         }
     }
@@ -202,11 +219,10 @@ public final class SyncStore: Sendable {
     }
 
     public func orders() throws -> [Int64: ERPOrder] {
-        let decoder = JSONDecoder()
-        return try pool.read { db in
+        try pool.read { db in
             var out: [Int64: ERPOrder] = [:]
             for body in try String.fetchAll(db, sql: "SELECT body FROM erp_orders") {
-                let o = try decoder.decode(ERPOrder.self, from: Data(body.utf8))
+                let o = try StoredOrder.order(body: body)
                 out[o.id] = o
             }
             return out

@@ -1,4 +1,5 @@
 import CentralIngest
+import CentralSync
 import MillwrightCore
 import Reconciliation
 
@@ -86,6 +87,10 @@ public final class SQLiteSyncState: SyncState {
     public func targetHealth() async throws -> [TargetHealth] { try await run { try $0.targetHealth() } }
     /// One process delivers everything from a SQLite file: there is nobody to claim against.
     public func claims() async throws -> [PostingClaims] { [] }
+
+    /// One central process per file: the only other writer is an operator's command, which the
+    /// dispatcher's poll finds.
+    public func watchArrivals(_ arrived: @escaping @Sendable () -> Void) async throws {}
     public func releaseClaims() async throws -> Int { 0 }
 
     // MARK: LeaseStore

@@ -1,3 +1,4 @@
+import CentralIngest
 import MillwrightCore
 
 /// The retention seam on the embedded SQLite file.

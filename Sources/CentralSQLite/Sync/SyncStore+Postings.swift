@@ -1,4 +1,5 @@
 import CentralIngest
+import CentralSync
 import Foundation
 import GRDB
 import MillwrightCore

@@ -1,3 +1,4 @@
+import CentralIngest
 import MillwrightCore
 
 extension CentralStore {

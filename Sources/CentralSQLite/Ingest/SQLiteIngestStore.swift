@@ -1,3 +1,4 @@
+import CentralIngest
 import MillwrightCore
 
 /// The ingest seam on the embedded SQLite file (`CentralStore`).

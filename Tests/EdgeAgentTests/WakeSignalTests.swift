@@ -1,0 +1,42 @@
+import MillwrightCore
+import Testing
+
+/// The wake-up the edge's writer and uplink wait on instead of polling: a signal wakes the waiter
+/// (or the next wait, if it came first), a wait without one ends at its timeout, and a cancelled
+/// wait ends at once (a service's shutdown must not wait out a timeout).
+@Suite struct WakeSignalTests {
+    @Test func aSignalBeforeTheWaitIsKeptOnceAndNotTwice() async {
+        let signal = WakeSignal()
+        signal.signal()
+        signal.signal()
+        #expect(await signal.wait(timeout: .seconds(60)), "a signal given before the wait ends it")
+        let start = ContinuousClock.now
+        #expect(!(await signal.wait(timeout: .milliseconds(200))), "two signals before one wait wake it once")
+        #expect(ContinuousClock.now - start >= .milliseconds(200), "a wait without a signal lasts its timeout")
+    }
+
+    @Test func aSignalWakesTheWaiterLongBeforeItsTimeout() async {
+        let signal = WakeSignal()
+        let start = ContinuousClock.now
+        let ringer = Task {
+            try? await Task.sleep(for: .milliseconds(100))
+            signal.signal()
+        }
+        #expect(await signal.wait(timeout: .seconds(120)))
+        #expect(ContinuousClock.now - start < .seconds(60), "woken by the signal, not the timeout")
+        await ringer.value
+    }
+
+    @Test func aCancelledWaitEndsAtOnce() async {
+        let signal = WakeSignal()
+        let start = ContinuousClock.now
+        let waiter = Task { await signal.wait(timeout: .seconds(120)) }
+        try? await Task.sleep(for: .milliseconds(100))
+        waiter.cancel()
+        #expect(!(await waiter.value), "cancelled, not signalled")
+        #expect(ContinuousClock.now - start < .seconds(60), "ended by the cancellation, not the timeout")
+        // A signal after the cancelled wait is kept for the next one.
+        signal.signal()
+        #expect(await signal.wait(timeout: .seconds(60)))
+    }
+}
