@@ -248,6 +248,10 @@ public final class PostgresSyncState: SyncState {
         try await postings("SELECT \(unescaped: Self.postingColumns) FROM postings WHERE id = \(id)").first
     }
 
+    public func posting(key: String) async throws -> Posting? {
+        try await postings("SELECT \(unescaped: Self.postingColumns) FROM postings WHERE idempotency_key = \(key)").first
+    }
+
     public func posting(documentRef: String) async throws -> [Posting] {
         try await postings("SELECT \(unescaped: Self.postingColumns) FROM postings WHERE document_ref = \(documentRef) ORDER BY id")
     }
@@ -481,7 +485,7 @@ extension PostgresSyncState {
     public func citedEventKeys() async throws -> Set<String> {
         var keys = Set<String>()
         let rows = try await database.query("""
-            SELECT unnest(sources) FROM postings WHERE status <> 'acked'
+            SELECT unnest(sources) FROM postings WHERE status NOT IN ('acked', 'confirmed')
             UNION SELECT unnest(sources) FROM review_items
             UNION SELECT unnest(sources) FROM unassigned_spans
             """)

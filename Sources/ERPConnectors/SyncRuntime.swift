@@ -16,6 +16,8 @@ public struct SyncRuntime: Sendable {
     public let reconcile: SyncService
     public let importer: MasterDataImportService?
     public let mes: MESListener?
+    /// The MES's answers to order releases (`mes.answers`).
+    public let answers: ReleaseAnswerListener?
     public let planning: PlanningSnapshotService?
     public let tryton: TrytonClient?
     /// The lease on the singleton jobs, when this runtime is one of possibly several replicas
@@ -42,11 +44,12 @@ public struct SyncRuntime: Sendable {
                 if let tryton { connectors[name] = TrytonConnector(client: tryton, logger: logger) }
             case .http(let url, let template, let headers):
                 connectors[name] = HTTPJSONConnector(url: url, template: template, headers: headers, timeout: sync.policy.timeout)
-            case .mqtt(let topic, let template):
+            case .mqtt(let topic, let template, let retain):
                 var options = central.broker
                 options.clientID += "-uns-\(name)"
                 options.cleanStart = true
-                let connector = try MQTTPublishConnector(options: options, topic: topic, template: template, timeout: sync.policy.timeout, logger: logger)
+                let connector = try MQTTPublishConnector(options: options, topic: topic, template: template, retain: retain,
+                                                         timeout: sync.policy.timeout, logger: logger)
                 connectors[name] = connector
                 connections.append(connector)
             case .folder(let path):
@@ -59,6 +62,7 @@ public struct SyncRuntime: Sendable {
         reconcile = SyncService(pass: pass, dispatcher: dispatcher, keeper: keeper, logger: logger)
         importer = tryton.map { MasterDataImportService(source: TrytonConnector(client: $0, logger: logger), store: store, config: sync, keeper: keeper, logger: logger) }
         mes = sync.mesTopic.map { MESListener(options: central.broker, topic: $0, store: store, logger: logger) }
+        answers = sync.mesAnswersTopic.map { ReleaseAnswerListener(options: central.broker, topic: $0, store: store, logger: logger) }
         planning = sync.planningEvery.map { _ in
             PlanningSnapshotService(config: sync, pass: pass, connector: sync.planningTarget.flatMap { connectors[$0] }, keeper: keeper, logger: logger)
         }
@@ -71,6 +75,7 @@ public struct SyncRuntime: Sendable {
         if let keeper { s.append(keeper) }
         if let importer { s.append(importer) }
         if let mes { s.append(mes) }
+        if let answers { s.append(answers) }
         if let planning { s.append(planning) }
         return s
     }

@@ -14,4 +14,8 @@ public protocol DeliveryGate: Sendable {
     /// False while the application's writer is too far behind to take more: the client stops
     /// reading (QoS 0 messages included) until it catches up.
     var mayRead: Bool { get }
+    /// Called on the network thread while `mayRead` is false: `wake` is called (from any thread)
+    /// once the writer may have caught up, so the loop sleeps instead of looking again every few
+    /// milliseconds.
+    func wakeWhenReadable(_ wake: @escaping @Sendable () -> Void)
 }

@@ -62,12 +62,15 @@ extension MQTTClient {
             guard sock >= 0 else { return }
             var events: Int16 = 0
             let writerKeepsUp = gate.mayRead
+            // A lagging writer rings the pipe when it has committed (it would not otherwise: it
+            // rings only for tickets); the loop sleeps until then.
+            if !writerKeepsUp { gate.wakeWhenReadable(ringWake) }
             if held < maxUnacknowledged && !stopping && writerKeepsUp { events |= Int16(POLLIN) }
             if held == 0 && mosquitto_want_write(m) { events |= Int16(POLLOUT) }
             var fds = [pollfd(fd: sock, events: events, revents: 0), pollfd(fd: wake.readEnd, events: Int16(POLLIN), revents: 0)]
-            // A waiting ticket is woken through the pipe; otherwise wake for keepalive once a second.
-            // A lagging writer is looked at again soon (it rings only for tickets).
-            let rc = poll(&fds, 2, writerKeepsUp ? 1000 : 5)
+            // A waiting ticket and a writer that caught up are woken through the pipe; otherwise
+            // wake for keepalive once a second.
+            let rc = poll(&fds, 2, 1000)
             if rc < 0 && errno != EINTR { return }
             if fds[1].revents & Int16(POLLIN) != 0 { wake.drain() }
             idle = true

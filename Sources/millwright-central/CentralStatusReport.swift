@@ -19,6 +19,8 @@ struct CentralStatusReport: Codable {
     var leases: [LeaseEntry]
     var claims: [Claims]
     var postings: [String: Int]
+    /// Order releases to the MES, when `order_release` is routed.
+    var releases: ReleaseOverview?
     var reviewItems: Int
     var targets: [Target]
     var storage: Storage
@@ -115,7 +117,8 @@ struct CentralStatusReport: Codable {
     static let leaseStaleAfterSeconds = 60.0
 
     /// The findings, from what was gathered; see `StatusCondition` for the codes.
-    static func findings(replicas: Replicas, edges: [Edge], leases: [LeaseEntry], postings: [String: Int], targets: [Target]) -> [StatusFinding] {
+    static func findings(replicas: Replicas, edges: [Edge], leases: [LeaseEntry], postings: [String: Int], releases: ReleaseOverview? = nil,
+                         targets: [Target]) -> [StatusFinding] {
         var out: [StatusFinding] = []
         if let error = replicas.error {
             out.append(.init(.notRunning, "cannot ask the \(replicas.broker) which replicas are online: \(error)"))
@@ -127,6 +130,9 @@ struct CentralStatusReport: Codable {
                 out.append(.init(.stale, String(format: "lease %@ expired %.0f s ago and no replica took it over (last held by %@): the work under it stands still",
                                                 l.name, -l.expiresInS, l.holder)))
             }
+        }
+        if let overdue = releases?.overdue, !overdue.isEmpty {
+            out.append(.init(.unhealthy, "\(overdue.count) order release(s) unanswered by the MES past mes.answer_within (oldest: \(overdue[0].orderNumber) on \(overdue[0].equipment), version \(overdue[0].version), delivered \(overdue[0].deliveredAt))"))
         }
         let dead = postings[Posting.Status.dead.rawValue] ?? 0
         if dead > 0 {

@@ -28,7 +28,8 @@ struct Status: AsyncParsableCommand {
         var logger = Logger(label: "millwright-central")
         logger.logLevel = .error
         let stores = try await OpenedStores.open(cfg, logger: logger, missingExit: StatusCondition.notRunning.rawValue)
-        let report = try await Self.gather(cfg, stores: stores, logger: logger)
+        let syncConfig = try loadSyncConfig(config)
+        let report = try await Self.gather(cfg, sync: syncConfig, stores: stores, logger: logger)
         await stores.close()
         if json {
             let encoder = JSONEncoder()
@@ -41,7 +42,8 @@ struct Status: AsyncParsableCommand {
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
     }
 
-    static func gather(_ cfg: CentralConfiguration, stores: OpenedStores, logger: Logger) async throws -> CentralStatusReport {
+    static func gather(_ cfg: CentralConfiguration, sync syncConfig: SyncConfiguration = SyncConfiguration(), stores: OpenedStores,
+                       logger: Logger) async throws -> CentralStatusReport {
         let now = Timestamp.now()
         func age(_ t: Timestamp) -> Double { (now - t).seconds }
         let store = stores.ingest
@@ -62,12 +64,16 @@ struct Status: AsyncParsableCommand {
                                            expiresInS: Double($0.expiresAt.milliseconds - now.milliseconds) / 1000)
         }
         let claims = try await sync.claims().map { CentralStatusReport.Claims(holder: $0.holder, active: $0.active, expired: $0.expired) }
-        let postings = Dictionary(grouping: try await sync.postings(), by: \.status).reduce(into: [String: Int]()) { $0[$1.key.rawValue] = $1.value.count }
+        let allPostings = try await sync.postings()
+        let postings = Dictionary(grouping: allPostings, by: \.status).reduce(into: [String: Int]()) { $0[$1.key.rawValue] = $1.value.count }
+        let releases = syncConfig.routes[.orderRelease] == nil ? nil
+            : ReleaseOverview.make(allPostings, answerWithin: syncConfig.answerWithin, now: now)
         let targets = try await sync.targetHealth().map {
             CentralStatusReport.Target(target: $0.target, breaker: $0.breaker, failures: $0.failures,
                                        lastSuccessAgeS: $0.lastSuccess.map(age), lastError: $0.lastError)
         }
-        let findings = CentralStatusReport.findings(replicas: replicas, edges: edges, leases: leases, postings: postings, targets: targets)
+        let findings = CentralStatusReport.findings(replicas: replicas, edges: edges, leases: leases, postings: postings, releases: releases,
+                                                    targets: targets)
         let storage = try await Self.storage(cfg, stores.retention, now: now)
         var warnings: [String] = []
         if let size = storage.volumeBytes, let used = storage.volumeUsedBytes, size > 0, Double(used) / Double(size) >= storage.volumeWarningAt {
@@ -78,7 +84,7 @@ struct Status: AsyncParsableCommand {
         return CentralStatusReport(
             central: cfg.central, version: MillwrightVersion.current, at: now.rfc3339, store: store.location,
             eventsStored: try await store.eventCount(), batchesRefused: try await store.rejectedByReason(), replicas: replicas,
-            edges: edges, unassigned: unassigned, leases: leases, claims: claims, postings: postings,
+            edges: edges, unassigned: unassigned, leases: leases, claims: claims, postings: postings, releases: releases,
             reviewItems: try await sync.reviewItems().count, targets: targets,
             storage: storage, findings: findings, warnings: warnings, exitCode: StatusFinding.exitCode(findings))
     }
@@ -167,6 +173,13 @@ struct Status: AsyncParsableCommand {
                 let fresh = t.lastSuccessAgeS.map { String(format: "last success %.0fs ago", $0) } ?? "never succeeded"
                 out += "  target \(t.target): breaker \(t.breaker), \(t.failures) consecutive failures, \(fresh)"
                     + (t.failures > 0 ? "; last error: \(t.lastError ?? "-")" : "") + "\n"
+            }
+        }
+        if let rel = r.releases {
+            out += "order releases: " + Posting.Status.allCases.map { "\(rel.copies[$0.rawValue] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
+                + "; \(rel.awaitingAnswer) awaiting the MES's answer, \(rel.overdue.count) overdue" + (rel.unreadable > 0 ? ", \(rel.unreadable) unreadable" : "") + "\n"
+            for o in rel.overdue.prefix(10) {
+                out += "  unanswered: \(o.orderNumber) on \(o.equipment), version \(o.version), delivered \(o.deliveredAt) (\(String(format: "%.0f", o.waitingS)) s ago), key \(o.key)\n"
             }
         }
         let st = r.storage

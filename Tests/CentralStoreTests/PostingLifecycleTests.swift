@@ -26,6 +26,7 @@ import Testing
     static let transitions: [PostingTransition] = [
         .attempt, .acknowledge(documentRef: "doc:9", note: "created"), .retry(error: "HTTP 503", at: Timestamp(milliseconds: 1_764_000_200_000)),
         .deadLetter(error: "HTTP 400"), .replay(payload: nil, actor: "alice"),
+        .answer(accepted: true, reason: "scheduled", actor: "mes-1"),
     ]
 
     /// Allowed transitions and the status each leads to; everything else is refused.
@@ -33,7 +34,8 @@ import Testing
         .pending: ["attempt": .sent, "acknowledge": .acked, "retry": .pending, "dead-letter": .dead, "replay": .pending],
         .sent: ["attempt": .sent, "acknowledge": .acked, "retry": .pending, "dead-letter": .dead, "replay": .pending],
         .dead: ["replay": .pending],
-        .acked: [:],
+        .acked: ["answer": .confirmed],
+        .confirmed: [:],
     ]
 
     @Test(arguments: Posting.Status.allCases)
@@ -46,11 +48,23 @@ import Testing
             } catch {
                 #expect(expected == nil, "\(status) --\(t.name)-> refused: \(error)")
                 switch (status, t) {
-                case (.acked, .replay): #expect(error == .alreadyAcknowledged(7, documentRef: "doc:1"))
+                case (.acked, .replay), (.confirmed, .replay): #expect(error == .alreadyAcknowledged(7, documentRef: status == .acked ? "doc:1" : nil))
+                case (_, .answer): #expect(error == .notAwaitingAnswer(7, status: status))
                 default: #expect(error == .notInDelivery(7, status: status, transition: t.name))
                 }
             }
         }
+    }
+
+    /// A receiver's answer to a delivered posting: accepted confirms it, rejected makes it a dead
+    /// letter with the receiver's reason; both are audited under the receiver's name.
+    @Test func aReceiversAnswerConfirmsOrRejects() throws {
+        let accepted = try PostingLifecycle.decide(.answer(accepted: true, reason: "scheduled for shift 2", actor: "mes-1"), on: posting(.acked), now: now)
+        #expect(accepted.status == .confirmed && accepted.documentRef == "doc:1" && accepted.lastError == nil)
+        #expect(accepted.audit == [.init("mes-1", .accepted, "scheduled for shift 2")])
+        let rejected = try PostingLifecycle.decide(.answer(accepted: false, reason: "routing unknown", actor: "mes-1"), on: posting(.acked), now: now)
+        #expect(rejected.status == .dead && rejected.lastError == "rejected by mes-1: routing unknown")
+        #expect(rejected.audit == [.init("mes-1", .rejected, "routing unknown")])
     }
 
     @Test func whatEachTransitionChangesAndAudits() throws {

@@ -84,6 +84,16 @@ public final class TrytonServer: Sendable {
         try fixture(["production", dir.path, "done", "\(id)"])
     }
 
+    /// Changes a waiting (or draft) production's quantity as a planner does: back to draft, the new
+    /// quantity, released again.
+    public func requantifyProduction(_ id: Int64, quantity: Double) throws {
+        try fixture(["production", dir.path, "requantify", "\(id)", "--quantity", "\(quantity)"])
+    }
+
+    public func cancelProduction(_ id: Int64) throws {
+        try fixture(["production", dir.path, "cancel", "\(id)"])
+    }
+
     /// The production's moves as Tryton has them.
     public func moves(_ id: Int64) throws -> (inputs: [[String: Any]], outputs: [[String: Any]], state: String) {
         let o = try fixture(["production", dir.path, "show", "\(id)"])

@@ -69,6 +69,7 @@ public final class SQLiteSyncState: SyncState {
         try await run { try $0.postings(status: status, kind: kind) }
     }
     public func posting(id: Int64) async throws -> Posting? { try await run { try $0.posting(id: id) } }
+    public func posting(key: String) async throws -> Posting? { try await run { try $0.posting(key: key) } }
     public func posting(documentRef: String) async throws -> [Posting] { try await run { try $0.posting(documentRef: documentRef) } }
     public func postings(citing key: EventKey) async throws -> [Posting] { try await run { try $0.postings(citing: key) } }
     @discardableResult

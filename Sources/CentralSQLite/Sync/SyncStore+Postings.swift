@@ -101,6 +101,10 @@ extension SyncStore {
         try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM postings WHERE id = ?", arguments: [id]).map(Self.posting) }
     }
 
+    public func posting(key: String) throws -> Posting? {
+        try pool.read { db in try Row.fetchOne(db, sql: "SELECT * FROM postings WHERE idempotency_key = ?", arguments: [key]).map(Self.posting) }
+    }
+
     public func posting(documentRef: String) throws -> [Posting] {
         try pool.read { db in try Row.fetchAll(db, sql: "SELECT * FROM postings WHERE document_ref = ?", arguments: [documentRef]).map(Self.posting) }
     }
@@ -200,7 +204,7 @@ extension SyncStore {
     public func citedEventKeys() throws -> Set<String> {
         try pool.read { db in
             var keys = Set<String>()
-            for sql in ["SELECT sources FROM postings WHERE status <> 'acked'", "SELECT sources FROM review_items", "SELECT sources FROM unassigned_spans"] {
+            for sql in ["SELECT sources FROM postings WHERE status NOT IN ('acked', 'confirmed')", "SELECT sources FROM review_items", "SELECT sources FROM unassigned_spans"] {
                 for json in try String.fetchAll(db, sql: sql) { keys.formUnion(Self.strings(json)) }
             }
             return keys

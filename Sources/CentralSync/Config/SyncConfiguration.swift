@@ -35,8 +35,9 @@ public struct SyncConfiguration: Sendable, Hashable {
         case tryton
         /// POST a JSON body rendered from `template` (`{{field}}` from the posting payload).
         case http(url: String, template: String?, headers: [String: String])
-        /// Publish the payload (or the template) to a topic template on the central broker.
-        case mqtt(topic: String, template: String?)
+        /// Publish the payload (or the template) to a topic template on the central broker;
+        /// retained when `retain` (the latest message per topic stays for subscribers that come later).
+        case mqtt(topic: String, template: String?, retain: Bool)
         /// Write each posting as a JSON file into a folder (a drop folder for a file-based MES).
         case folder(path: String)
     }
@@ -57,6 +58,10 @@ public struct SyncConfiguration: Sendable, Hashable {
     public var equipment: [String: EquipmentMapping] = [:]
     /// The MQTT topic filter on the central broker where the MES publishes order starts and stops.
     public var mesTopic: String?
+    /// The topic filter where an MES answers order releases (accepted or rejected, by key).
+    public var mesAnswersTopic: String?
+    /// A release still unanswered this long after its delivery is overdue (`status` lists it).
+    public var answerWithin = Millis.seconds(900)
     public var reconcileEvery = Millis.seconds(5)
     public var cadence = Cadence.every(.seconds(900))
     public var grace = Millis.seconds(120)
@@ -81,7 +86,7 @@ public struct SyncConfiguration: Sendable, Hashable {
     public init() {}
 
     /// Any part of the synchronisation configured: an ERP, a route, an MES topic or planning snapshots.
-    public var isEnabled: Bool { tryton != nil || !routes.isEmpty || mesTopic != nil || planningEvery != nil }
+    public var isEnabled: Bool { tryton != nil || !routes.isEmpty || mesTopic != nil || mesAnswersTopic != nil || planningEvery != nil }
 
     public static func load(file: String) throws(ConfigError) -> SyncConfiguration {
         try parse(yaml: try YAMLDocument.readText(file: file), file: file)
@@ -132,8 +137,13 @@ public struct SyncConfiguration: Sendable, Hashable {
                                                      scrapSignal: f["scrap"]?.string(), consumption: consumption, qualitySignals: quality)
             }
         }
-        if let m = top["mes"], let f = m.fields(allowed: ["topic"], required: ["topic"]) {
+        if let m = top["mes"], let f = m.fields(allowed: ["topic", "answers", "answer_within"]) {
             c.mesTopic = f["topic"]?.string()
+            c.mesAnswersTopic = f["answers"]?.string()
+            c.answerWithin = f["answer_within"]?.duration(positive: true) ?? c.answerWithin
+            if f["topic"] == nil && f["answers"] == nil {
+                m.issue("give `topic` (order starts and stops), `answers` (answers to order releases), or both")
+            }
         }
         if let r = top["reconcile"], let f = r.fields(allowed: ["every", "declarations", "grace", "clock_skew_tolerance", "horizon", "escalate"]) {
             c.reconcileEvery = f["every"]?.duration(positive: true) ?? c.reconcileEvery
@@ -172,7 +182,8 @@ public struct SyncConfiguration: Sendable, Hashable {
         }
         if let t = top["targets"], let entries = t.entries() {
             for (name, node) in entries {
-                guard let f = node.fields(allowed: ["kind", "url", "template", "headers", "topic", "path"], required: ["kind"]) else { continue }
+                guard let f = node.fields(allowed: ["kind", "url", "template", "headers", "topic", "path", "retain"], required: ["kind"]) else { continue }
+                if let r = f["retain"], f["kind"]?.scalarText != "mqtt" { r.issue("`retain` applies to an mqtt target only") }
                 switch f["kind"]?.oneOf(["http", "mqtt", "folder"]) {
                 case "http":
                     guard let url = f["url"]?.string() else { node.issue("an http target needs `url`"); continue }
@@ -180,7 +191,7 @@ public struct SyncConfiguration: Sendable, Hashable {
                     c.targets[name] = .http(url: url, template: f["template"]?.string(), headers: headers)
                 case "mqtt":
                     guard let topic = f["topic"]?.string() else { node.issue("an mqtt target needs `topic`, like plant/{site}/{equipment}/escalations"); continue }
-                    c.targets[name] = .mqtt(topic: topic, template: f["template"]?.string())
+                    c.targets[name] = .mqtt(topic: topic, template: f["template"]?.string(), retain: f["retain"]?.bool() ?? false)
                 case "folder":
                     guard let path = f["path"]?.string() else { node.issue("a folder target needs `path`"); continue }
                     c.targets[name] = .folder(path: doc.resolve(path))
@@ -207,6 +218,10 @@ public struct SyncConfiguration: Sendable, Hashable {
         }
         if let t = c.planningTarget, c.targets[t] == nil {
             top["planning"]?.issue("no target named \"\(t)\"; define it under `targets:`")
+        }
+        if c.routes[.orderRelease] != nil && (c.tryton == nil || c.equipment.isEmpty) {
+            let node = top["routes"]?.fields(allowed: postingKinds)?[PostingKind.orderRelease.rawValue] ?? doc.root
+            node.issue("order_release needs the ERP's orders (`erp: { tryton: ... }`) and mapped `equipment` (a release goes to the MES of each equipment an order's operations run on)")
         }
         if !c.equipment.isEmpty && c.tryton == nil && (c.routes[.yield] ?? c.routes[.scrap]) == nil {
             top["equipment"]?.issue("equipment is mapped but there is no ERP: add `erp: { tryton: ... }` or route yield/scrap to a target")

@@ -70,7 +70,8 @@ public final class MasterDataImportService: Service {
         do {
             let subtrees = try await resolveMapping(first: since == nil)
             let ids = subtrees.values.reduce(into: Set<Int64>()) { $0.formUnion($1) }
-            var orders = try await source.fetchOrders(workCenterIDs: ids, since: since)
+            let known = Set(try await store.orders().values.filter { !$0.isClosed }.map(\.id))
+            var orders = try await source.fetchOrders(workCenterIDs: ids, known: known, since: since)
             for i in orders.indices {
                 for j in orders[i].works.indices {
                     let center = orders[i].works[j].workCenterID

@@ -110,14 +110,9 @@ public struct EventNoticePayload: PostingPayload, Hashable {
     }
 
     public func check(kind expected: PostingKind, key expectedKey: String) throws(PayloadError) {
-        guard kind == expected else {
-            throw .invalid(expected, field: "kind", reason: "is \"\(kind)\"; a posting keeps its kind (\"\(expected)\")")
-        }
+        try Self.checkIdentity(kind: kind, key: key, expected: expected, expectedKey: expectedKey)
         guard PostingKind.eventNotices.contains(kind) else {
             throw .invalid(kind, field: "kind", reason: "is not an event notice (\(PostingKind.eventNotices.map(\.rawValue).joined(separator: ", ")))")
-        }
-        guard key == expectedKey else {
-            throw .invalid(kind, field: "key", reason: "is \"\(key)\"; a posting keeps its key (\"\(expectedKey)\"), or the target could see it twice")
         }
         for (name, value) in values {
             if case .number(let n) = value, !n.isFinite { throw .invalid(kind, field: name, reason: "must be a finite number") }

@@ -86,12 +86,7 @@ public struct MovePayload: PostingPayload, Hashable {
     }
 
     public func check(kind expected: PostingKind, key expectedKey: String) throws(PayloadError) {
-        guard kind == expected else {
-            throw .invalid(expected, field: "kind", reason: "is \"\(kind)\"; a posting keeps its kind (\"\(expected)\")")
-        }
-        guard key == expectedKey else {
-            throw .invalid(kind, field: "key", reason: "is \"\(key)\"; a posting keeps its key (\"\(expectedKey)\"), or the target could book it twice")
-        }
+        try Self.checkIdentity(kind: kind, key: key, expected: expected, expectedKey: expectedKey)
         guard quantity.isFinite, quantity > 0 else {
             throw .invalid(kind, field: "quantity", reason: "must be a positive number (got \(quantity)): a move cannot be negative; reverse a booked one in the ERP")
         }

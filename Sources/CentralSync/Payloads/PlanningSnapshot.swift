@@ -70,12 +70,6 @@ public struct PlanningSnapshot: PostingPayload, Hashable {
 
     /// The file and body form: indented, sorted keys.
     public func text() throws(PayloadError) -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
-        do {
-            return String(decoding: try encoder.encode(self), as: UTF8.self)
-        } catch {
-            throw .unencodable("\(error)")
-        }
+        try encoded(pretty: true)
     }
 }

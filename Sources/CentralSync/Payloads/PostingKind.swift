@@ -25,6 +25,9 @@ public enum PostingKind: String, Sendable, Codable, CaseIterable, Hashable, Cust
     case planningException = "planning_exception"
     /// The periodic planning snapshot (never stored in the outbox: the next one replaces it).
     case planningSnapshot = "planning_snapshot"
+    /// A released (or changed, completed, cancelled, withdrawn) production order, for the MES of
+    /// each equipment it runs on; the MES answers each version.
+    case orderRelease = "order_release"
 
     public var description: String { rawValue }
 
@@ -59,6 +62,7 @@ public enum PostingKind: String, Sendable, Codable, CaseIterable, Hashable, Cust
         case .yield, .scrap, .consumption: MovePayload.self
         case .maintenanceNotification, .qualityHold, .escalation, .planningException: EventNoticePayload.self
         case .planningSnapshot: PlanningSnapshot.self
+        case .orderRelease: OrderReleasePayload.self
         }
     }
 

@@ -17,12 +17,31 @@ public protocol PostingPayload: Codable, Sendable {
 extension PostingPayload {
     /// The stored form: a JSON object with sorted keys, so two equal payloads are equal text.
     public func encoded() throws(PayloadError) -> String {
+        try encoded(pretty: false)
+    }
+
+    /// Sorted keys, slashes as they are; indented when `pretty` (a file or a body people read).
+    func encoded(pretty: Bool) throws(PayloadError) -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         do {
             return String(decoding: try encoder.encode(self), as: UTF8.self)
         } catch {
             throw .unencodable("\(error)")
+        }
+    }
+
+    /// That an edited payload keeps the posting's kind and idempotency key: a changed key would let
+    /// the target see the change twice (the lookup by key finds nothing), a changed kind would send
+    /// it somewhere else. `payloadKind` and `payloadKey` are what the payload says.
+    static func checkIdentity(kind payloadKind: PostingKind, key payloadKey: String,
+                              expected: PostingKind, expectedKey: String) throws(PayloadError) {
+        guard payloadKind == expected else {
+            throw .invalid(expected, field: "kind", reason: "is \"\(payloadKind)\"; a posting keeps its kind (\"\(expected)\")")
+        }
+        guard payloadKey == expectedKey else {
+            throw .invalid(payloadKind, field: "key",
+                           reason: "is \"\(payloadKey)\"; a posting keeps its key (\"\(expectedKey)\"), or the target could see it twice")
         }
     }
 

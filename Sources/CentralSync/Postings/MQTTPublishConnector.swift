@@ -18,14 +18,16 @@ public final class MQTTPublishConnector: PostingConnector, Service {
     let acknowledgements: PublishAcknowledgements
     let topic: String
     let template: String?
+    let retain: Bool
     let timeout: Millis
 
-    public init(options: MQTTConnectionOptions, topic: String, template: String?, timeout: Millis, logger: Logger) throws {
+    public init(options: MQTTConnectionOptions, topic: String, template: String?, retain: Bool = false, timeout: Millis, logger: Logger) throws {
         let acknowledgements = PublishAcknowledgements()
         self.acknowledgements = acknowledgements
         client = try MQTTClient(options: options, logger: logger, onMessage: { _ in }, onPublished: { acknowledgements.acknowledged($0) })
         self.topic = topic
         self.template = template
+        self.retain = retain
         self.timeout = timeout
         client.start()
     }
@@ -35,7 +37,7 @@ public final class MQTTPublishConnector: PostingConnector, Service {
         let body = template.map { PayloadTemplate.renderBody($0, payload: posting.payload) } ?? posting.payload
         let mid: Int32
         do {
-            mid = try client.publish(topic: t, payload: Array(body.utf8), qos: 1)
+            mid = try client.publish(topic: t, payload: Array(body.utf8), qos: 1, retain: retain)
         } catch {
             return .failed("cannot publish to \(t): \(error)")
         }

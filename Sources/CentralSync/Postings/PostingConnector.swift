@@ -27,6 +27,8 @@ public protocol MasterDataSource: Sendable {
     /// Of `codes`, those that are product codes in the ERP.
     func knownProductCodes(_ codes: Set<String>) async throws -> Set<String>
     /// Orders with a work on one of `workCenterIDs` (running, waiting, assigned, done or
-    /// cancelled), changed since `since` (nil: all of them), each work with its center's id.
-    func fetchOrders(workCenterIDs: Set<Int64>, since: Timestamp?) async throws -> [ERPOrder]
+    /// cancelled), and the orders `known` (imported before and not closed: an order cancelled or
+    /// put back to draft loses its works in Tryton, and must still be seen to change), changed
+    /// since `since` (nil: all of them), each work with its center's id.
+    func fetchOrders(workCenterIDs: Set<Int64>, known: Set<Int64>, since: Timestamp?) async throws -> [ERPOrder]
 }

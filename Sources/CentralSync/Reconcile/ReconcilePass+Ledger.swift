@@ -25,7 +25,7 @@ extension ReconcilePass {
             guard let line = LineKey(parsing: p.line) else { continue }
             let k = Key(order: line.orderID, kind: line.kind.rawValue, material: line.material)
             var e = entry(k)
-            if p.status == .acked { e.posted += p.quantity } else { e.inFlight += p.quantity }
+            if p.status == .acked || p.status == .confirmed { e.posted += p.quantity } else { e.inFlight += p.quantity }
             entries[k] = e
         }
         for (id, o) in orders {

@@ -30,6 +30,9 @@ public struct ReconcilePass: Sendable {
         public var unresolvedOrders: Set<String> = []
         /// Events that could not be decoded since the last pass (each is reported once).
         public var undecodableEvents: [String] = []
+        /// Order release postings whose payload this version cannot read (edited in the store by
+        /// hand): left out of the versioning, with why.
+        public var unreadableReleases: [String] = []
     }
 
     var reconciler: Reconciler { Reconciler(policy: .init(cadence: config.cadence, grace: config.grace)) }
@@ -83,6 +86,9 @@ public struct ReconcilePass: Sendable {
         }
         let (immediate, seen) = try await eventPostings(orders: orders, assignments: assignments, offsets: offsets)
         newPostings += immediate
+        let releases = try await releasePostings(orders: orders)
+        newPostings += releases.postings
+        outcome.unreadableReleases = releases.unreadable
         // The cursor moves in the same transaction as the postings: a failed pass re-reads the events.
         outcome.postingsCreated = try await store.apply(postings: newPostings, reviews: reviews,
                                                   cursor: seen.map { ("event_postings", $0) }, now: now).count
@@ -92,6 +98,23 @@ public struct ReconcilePass: Sendable {
             return keys.map(\.description)
         }
         return outcome
+    }
+
+    // MARK: order release
+
+    /// The order versions to send the MES (`OrderReleasePlanner`), when `order_release` is routed.
+    func releasePostings(orders: [Int64: ERPOrder]) async throws -> (postings: [NewPosting], unreadable: [String]) {
+        guard let target = config.routes[.orderRelease] else { return ([], []) }
+        var published: [OrderReleasePayload] = []
+        var unreadable: [String] = []
+        for p in try await store.postings(status: nil, kind: .orderRelease) {
+            do {
+                published.append(try OrderReleasePayload.decode(p.payload, as: .orderRelease))
+            } catch {
+                unreadable.append("posting \(p.id) (\(p.idempotencyKey)): \(error)")
+            }
+        }
+        return (try OrderReleasePlanner.plan(orders: orders, published: published, target: target), unreadable)
     }
 
     // MARK: assignments

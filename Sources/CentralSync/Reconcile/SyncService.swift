@@ -61,6 +61,10 @@ public final class SyncService: Service {
                 logger.error("stored events that cannot be decoded were left out of reconciliation", metadata: [
                     "count": "\(o.undecodableEvents.count)", "events": "\(o.undecodableEvents.prefix(10))"])
             }
+            if !o.unreadableReleases.isEmpty {
+                logger.error("order release postings that cannot be read were left out of the versions sent to the MES", metadata: [
+                    "count": "\(o.unreadableReleases.count)", "postings": "\(o.unreadableReleases.prefix(5))"])
+            }
             reportUnassigned(o.unattributed)
             if !o.unresolvedOrders.isEmpty {
                 logger.debug("MES names orders the ERP import has not seen (yet)", metadata: ["orders": "\(o.unresolvedOrders.sorted())"])

@@ -9,9 +9,10 @@ import MillwrightCore
 /// operator; a replay keeps the key and audits an edit) used to be written once per backend, and
 /// any difference between them was a bug one backend had and the other did not.
 ///
-///     pending --attempt--> sent --acknowledge--> acked (final)
-///        ^                  |  \--retry--------> pending (later)
-///        |                  \----deadLetter----> dead --replay--> pending
+///     pending --attempt--> sent --acknowledge--> acked (final, unless the receiver answers:)
+///        ^                  |  \--retry--------> pending (later)     |--answer accepted--> confirmed (final)
+///        |                  \----deadLetter----> dead <--answer rejected--/
+///        |                                        \--replay--> pending
 ///        +-- replay (from pending or sent, too) ------------------/
 public enum PostingLifecycle {
     /// What the backend writes: the posting's new fields and the audit entries to append.
@@ -76,8 +77,20 @@ public enum PostingLifecycle {
             change.lastError = error
             change.endsClaim = true
             change.audit = [AuditEntry(dispatcherActor, .deadLettered, error)]
+        case .answer(let accepted, let reason, let actor):
+            // Only a delivered posting can be answered, and only once (an answer twice is refused:
+            // a receiver's retry of its answer changes nothing).
+            guard posting.status == .acked else { throw .notAwaitingAnswer(posting.id, status: posting.status) }
+            if accepted {
+                change.status = .confirmed
+                change.audit = [AuditEntry(actor, .accepted, reason)]
+            } else {
+                change.status = .dead
+                change.lastError = "rejected by \(actor): \(reason)"
+                change.audit = [AuditEntry(actor, .rejected, reason)]
+            }
         case .replay(let payload, let actor):
-            guard posting.status != .acked else {
+            guard posting.status != .acked && posting.status != .confirmed else {
                 throw .alreadyAcknowledged(posting.id, documentRef: posting.documentRef)
             }
             if let payload {
@@ -126,6 +139,9 @@ public enum PostingTransition: Sendable, Hashable {
     case deadLetter(error: String)
     /// Back in the queue with its key, optionally with an edited payload.
     case replay(payload: String?, actor: String)
+    /// The receiver's answer to a delivered posting (an MES accepting or rejecting an order
+    /// release): accepted confirms it, rejected makes it a dead letter with the reason.
+    case answer(accepted: Bool, reason: String, actor: String)
 
     public var name: String {
         switch self {
@@ -134,6 +150,7 @@ public enum PostingTransition: Sendable, Hashable {
         case .retry: "retry"
         case .deadLetter: "dead-letter"
         case .replay: "replay"
+        case .answer: "answer"
         }
     }
 }
@@ -158,6 +175,10 @@ public enum PostingAuditAction: String, Sendable, Hashable, Codable, CaseIterabl
     case deadLettered = "dead-lettered"
     case payloadEdited = "payload-edited"
     case replayed
+    /// The receiver accepted the change (detail: its reason or note).
+    case accepted
+    /// The receiver rejected the change (detail: its reason).
+    case rejected
 
     public var description: String { rawValue }
 }
@@ -172,6 +193,8 @@ public enum PostingRefusal: Error, Hashable, CustomStringConvertible {
     case notInDelivery(Int64, status: Posting.Status, transition: String)
     /// The writer's claim was taken over by another replica (it paused past `store.claim_ttl`).
     case claimLost(Int64, holder: String, now: PostingClaim?)
+    /// An answer to a posting that is not delivered and unanswered (not sent yet, answered, dead).
+    case notAwaitingAnswer(Int64, status: Posting.Status)
 
     public var description: String {
         switch self {
@@ -179,6 +202,8 @@ public enum PostingRefusal: Error, Hashable, CustomStringConvertible {
         case .alreadyAcknowledged(let id, let ref): "posting \(id) was acknowledged as \(ref ?? "?"); there is nothing to replay"
         case .payloadInvalid(let why): "the edited payload is refused, nothing changed: \(why)"
         case .notInDelivery(let id, let status, let t): "posting \(id) is \(status.rawValue): a \(t) applies only to a pending or sent posting"
+        case .notAwaitingAnswer(let id, let status):
+            "posting \(id) is \(status.rawValue): only a delivered (acked), unanswered posting can be accepted or rejected"
         case .claimLost(let id, let holder, let now):
             "posting \(id): the claim of \(holder) was taken over by \(now.map { "\($0.holder) (claim \($0.generation))" } ?? "nobody (released)"); its write is refused"
         }

@@ -21,6 +21,8 @@ public protocol PostingOutbox: Sendable {
 
     func postings(status: Posting.Status?, kind: PostingKind?) async throws -> [Posting]
     func posting(id: Int64) async throws -> Posting?
+    /// The posting with this idempotency key (what a receiver's answer names).
+    func posting(key: String) async throws -> Posting?
     func posting(documentRef: String) async throws -> [Posting]
     /// Postings that cite an event.
     func postings(citing key: EventKey) async throws -> [Posting]

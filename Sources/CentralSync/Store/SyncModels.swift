@@ -101,6 +101,8 @@ public struct ERPWork: Sendable, Hashable, Codable {
 public struct Posting: Sendable, Hashable, Codable {
     public enum Status: String, Sendable, Codable, CaseIterable {
         case pending, sent, acked, dead
+        /// The receiver answered that it took the change (an MES accepting an order release); final.
+        case confirmed
     }
 
     public var id: Int64

@@ -33,17 +33,23 @@ extension TrytonConnector: MasterDataSource {
         return Set(rows.compactMap { $0["code"] as? String })
     }
 
-    public func fetchOrders(workCenterIDs: Set<Int64>, since: Timestamp?) async throws -> [ERPOrder] {
-        try await fetch(workCenterIDs: workCenterIDs, since: since)
+    public func fetchOrders(workCenterIDs: Set<Int64>, known: Set<Int64>, since: Timestamp?) async throws -> [ERPOrder] {
+        try await fetch(workCenterIDs: workCenterIDs, known: known, since: since)
     }
 
-    func fetch(workCenterIDs: Set<Int64>, since: Timestamp?) async throws(TrytonError) -> [ERPOrder] {
+    func fetch(workCenterIDs: Set<Int64>, known: Set<Int64>, since: Timestamp?) async throws(TrytonError) -> [ERPOrder] {
         guard !workCenterIDs.isEmpty else { return [] }
         let ctx = try await client.context()
         var workDomain: [Any] = [["work_center", "in", Array(workCenterIDs).sorted()]]
         if let since { workDomain.append(["production.write_date", ">=", Self.datetime(since)]) }
         let works = try await searchRead("production.work", workDomain, ["id", "production"], ctx)
-        let orderIDs = Set(works.compactMap { TrytonJSON.int($0["production"]) })
+        var orderIDs = Set(works.compactMap { TrytonJSON.int($0["production"]) })
+        if !known.isEmpty {
+            // Cancelling a production, or putting it back to draft, deletes its unstarted works.
+            var knownDomain: [Any] = [["id", "in", Array(known).sorted()]]
+            if let since { knownDomain.append(["write_date", ">=", Self.datetime(since)]) }
+            orderIDs.formUnion(try await searchRead("production", knownDomain, ["id"], ctx).compactMap { TrytonJSON.int($0["id"]) })
+        }
         guard !orderIDs.isEmpty else { return [] }
         let orders = try await searchRead("production", [["id", "in", Array(orderIDs).sorted()]],
                                           ["id", "number", "reference", "state", "product", "unit", "quantity", "company",

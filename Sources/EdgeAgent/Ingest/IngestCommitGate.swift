@@ -25,4 +25,6 @@ final class IngestCommitGate: DeliveryGate {
     func isDurable(_ ticket: UInt64) -> Bool { writer.isDurable(ticket) }
 
     var mayRead: Bool { writer.keepsUp }
+
+    func wakeWhenReadable(_ wake: @escaping @Sendable () -> Void) { writer.wakeWhenKeepingUp(wake) }
 }

@@ -28,6 +28,8 @@ public final class EventWriter: EventSink, Service {
         var handed: UInt64 = 0
         /// Tickets waiting for a commit, with how to wake whoever waits.
         var waiters: [(ticket: UInt64, wake: @Sendable () -> Void)] = []
+        /// Ingest loops that stopped reading because the writer lagged, woken after its next commit.
+        var laggingReaders: [@Sendable () -> Void] = []
     }
     let doorbell: AsyncStream<Void>
     let ring: AsyncStream<Void>.Continuation
@@ -91,6 +93,20 @@ public final class EventWriter: EventSink, Service {
 
     /// Whether the writer takes more: false while `maxPendingEvents` or more wait for a commit.
     public var keepsUp: Bool { pending.withLock { $0.output.events.count < Self.maxPendingEvents } }
+
+    /// Calls `wake` after the next commit (at once if the writer keeps up now): an ingest loop
+    /// that stopped reading sleeps until then instead of looking again every few milliseconds.
+    public func wakeWhenKeepingUp(_ wake: @escaping @Sendable () -> Void) {
+        let now = pending.withLock { intake -> Bool in
+            if intake.output.events.count < Self.maxPendingEvents { return true }
+            intake.laggingReaders.append(wake)
+            // One per ingest client is enough; a loop registers again each time it looks (once a
+            // second at least), so a writer failing for hours must not collect them without bound.
+            if intake.laggingReaders.count > 64 { intake.laggingReaders.removeFirst(intake.laggingReaders.count - 64) }
+            return false
+        }
+        if now { wake() }
+    }
 
     public var stats: Counters { counters.withLock { $0 } }
 
@@ -200,13 +216,16 @@ public final class EventWriter: EventSink, Service {
         }
     }
 
-    /// Records that hand-offs up to `through` are committed and wakes the tickets it covers.
+    /// Records that hand-offs up to `through` are committed and wakes the tickets it covers, and
+    /// the ingest loops that waited for the writer to catch up (they look again, and wait again if
+    /// it still lags).
     func markDurable(through: UInt64) {
         let woken = pending.withLock { intake -> [@Sendable () -> Void] in
             if durableThrough.load(ordering: .relaxed) < through { durableThrough.store(through, ordering: .releasing) }
             let done = intake.waiters.filter { $0.ticket <= through }.map(\.wake)
             intake.waiters.removeAll { $0.ticket <= through }
-            return done
+            defer { intake.laggingReaders = [] }
+            return done + intake.laggingReaders
         }
         for wake in woken { wake() }
     }

@@ -561,6 +561,27 @@ def cmd_production(args):
         production.reload()
         out = production_json(production)
         emit(out)
+    elif args.action == 'requantify':
+        # a planner changing a released order's quantity: back to draft
+        # (quantity is editable there only), changed, released again
+        production = Production(args.id)
+        state = production.state
+        if state in ('assigned', 'running'):
+            raise FixtureError(f'production {args.id} is {state}: requantify a waiting one')
+        if state == 'waiting':
+            production.click('draft')
+            production.reload()
+        production.quantity = args.quantity
+        production.save()
+        if state == 'waiting':
+            production.click('wait')
+        production.reload()
+        emit(production_json(production))
+    elif args.action == 'cancel':
+        production = Production(args.id)
+        production.click('cancel')
+        production.reload()
+        emit(production_json(production))
     elif args.action == 'show':
         emit(production_json(Production(args.id)))
 
@@ -763,6 +784,11 @@ def main(argv=None):
     c.add_argument('id', type=int)
     c.add_argument('--cycle-seconds', type=float, default=3600,
         help='duration booked on works that have no done cycle')
+    c = psub.add_parser('requantify')
+    c.add_argument('id', type=int)
+    c.add_argument('--quantity', type=float, required=True)
+    c = psub.add_parser('cancel')
+    c.add_argument('id', type=int)
     c = psub.add_parser('show')
     c.add_argument('id', type=int)
     p.set_defaults(func=cmd_production)
