@@ -47,6 +47,9 @@ import Testing
         #expect(try await store.apply(postings: [first], reviews: [], cursor: nil, now: t0 + .seconds(1)).isEmpty)
         #expect(try await store.postings().count == 2)
         #expect(try await store.postings(status: .pending, kind: .yield).map(\.idempotencyKey) == [key])
+        // Found by its key (what a receiver's answer names), and nothing for a key nobody has.
+        #expect(try await store.posting(key: key)?.id == ids.first)
+        #expect(try await store.posting(key: "yield:nothing:r1") == nil)
 
         // Due in order of their time, then id; what was read back is what was written.
         let due = try await store.duePostings(now: t0 + .seconds(5), limit: 10)
