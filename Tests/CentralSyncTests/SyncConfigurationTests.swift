@@ -28,6 +28,39 @@ import Testing
         #expect(try SyncConfiguration.parse(yaml: "central: c1\n").isEnabled == false)
     }
 
+    /// Order release: a retained MQTT target, the MES's answers and their time limit read; every
+    /// mistake is located (an empty `mes`, a zero limit, `retain` on an HTTP target, a release
+    /// route without the ERP or the equipment it needs).
+    @Test func orderReleaseSettingsReadAndTheirMistakesAreLocated() throws {
+        let yaml = Self.valid
+            .replacingOccurrences(of: "routes: { maintenance_notification: cmms, escalation: uns }",
+                                  with: "routes: { maintenance_notification: cmms, escalation: uns, order_release: orders }")
+            .replacingOccurrences(of: "targets:\n", with: "targets:\n  orders: { kind: mqtt, topic: \"plant/{equipment}/orders/{order_number}\", retain: true }\n")
+            + "\nmes: { answers: \"mes/+/answers\", answer_within: 5m }\n"
+        let ok = try SyncConfiguration.parse(yaml: yaml)
+        #expect(ok.mesAnswersTopic == "mes/+/answers" && ok.mesTopic == nil && ok.answerWithin == .seconds(300))
+        #expect(ok.routes[.orderRelease] == "orders")
+        #expect(ok.targets["orders"] == .mqtt(topic: "plant/{equipment}/orders/{order_number}", template: nil, retain: true))
+        #expect(ok.targets["uns"] == .mqtt(topic: "plant/{site}/{equipment}/escalations", template: nil, retain: false))
+        let bad = """
+            central: t
+            mes: { answer_within: 0s }
+            targets:
+              o: { kind: http, url: "http://x", retain: true }
+            routes: { order_release: o }
+            """
+        do {
+            _ = try SyncConfiguration.parse(yaml: bad)
+            Issue.record("accepted")
+        } catch {
+            let text = "\(error)"
+            #expect(text.contains("<config>:2:6: mes: give `topic`"), "\(text)")
+            #expect(text.contains("mes.answer_within: must be longer than 0"), "\(text)")
+            #expect(text.contains("targets.o.retain: `retain` applies to an mqtt target only"), "\(text)")
+            #expect(text.contains("routes.order_release: order_release needs the ERP's orders"), "\(text)")
+        }
+    }
+
     @Test func aFullConfigurationReads() throws {
         let c = try SyncConfiguration.parse(yaml: Self.valid)
         #expect(c.tryton?.rpcURL == "http://127.0.0.1:8000/millwright/rpc/")

@@ -67,6 +67,8 @@ import Yams
         let compose = try #require(try Yams.load(yaml: String(contentsOf: dir.appendingPathComponent("compose.yaml"), encoding: .utf8)) as? [String: Any])
         let services = try #require(compose["services"] as? [String: [String: Any]])
         #expect(Set(services.keys) == ["plant-broker", "central-broker", "postgres", "central-1", "central-2", "edge"])
+        // The partitioned events table needs max_locks_per_transaction = 512 (central/README.md, "store").
+        #expect((services["postgres"]?["command"] as? [String])?.contains("max_locks_per_transaction=512") == true)
         for (name, service) in services {
             if let build = service["build"] as? [String: Any], let context = build["context"] as? String, let file = build["dockerfile"] as? String {
                 let root = dir.appendingPathComponent(context).standardizedFileURL
