@@ -183,23 +183,31 @@ import Testing
         }
         let database = try await StoreBackend.freshPostgres()
         let pass = PostgresSyncState(database, holder: "replica-a"), other = PostgresSyncState(database, holder: "replica-b")
-        let heard = Mutex(0)
-        let watcher = Task { try await other.watchArrivals { heard.withLock { $0 += 1 } } }
+        // LISTEN starts asynchronously and a NOTIFY before it is not kept: announce until one is heard.
+        let heardAdded = Mutex(0)
+        let watcher = Task { try await other.watchArrivals { heardAdded.withLock { $0 += 1 } } }
         defer { watcher.cancel() }
-        // LISTEN starts asynchronously and a NOTIFY before it is not kept: add until one is heard.
         var added: [Int64] = []
-        for i in 0..<100 where heard.withLock({ $0 }) == 0 {
+        for i in 0..<100 where heardAdded.withLock({ $0 }) == 0 {
             let key = "escalation:gw-1:3:\(i)"
             added += try await pass.apply(postings: [NewPosting(idempotencyKey: key, target: "uns", kind: .escalation, payload: "{}",
                                                                sources: ["gw-1:3:\(i)"])], now: t0)
-            _ = await eventuallyAsync(timeout: 0.3) { heard.withLock { $0 } > 0 }
+            _ = await eventuallyAsync(timeout: 0.3) { heardAdded.withLock { $0 } > 0 }
         }
-        #expect(heard.withLock { $0 } > 0, "a pass that added postings is announced")
-        try await Task.sleep(for: .milliseconds(300))
-        let before = heard.withLock { $0 }
-        _ = try await pass.replay(id: try #require(added.first), payload: nil, operator: "op", now: t0 + .seconds(1))
-        #expect(await eventuallyAsync { heard.withLock { $0 } > before }, "a replay is announced")
+        #expect(heardAdded.withLock { $0 } > 0, "a pass that added postings is announced")
+        // Replays alone: a watcher that starts after every add has committed can hear only them.
+        let first = try #require(added.first)
+        let heardReplay = Mutex(0)
+        let replayWatcher = Task { try await other.watchArrivals { heardReplay.withLock { $0 += 1 } } }
+        defer { replayWatcher.cancel() }
+        for i in 0..<100 where heardReplay.withLock({ $0 }) == 0 {
+            _ = try await pass.replay(id: first, payload: nil, operator: "op", now: t0 + .seconds(Int64(i + 1)))
+            _ = await eventuallyAsync(timeout: 0.3) { heardReplay.withLock { $0 } > 0 }
+        }
+        #expect(heardReplay.withLock { $0 } > 0, "a replay is announced")
         watcher.cancel()
+        replayWatcher.cancel()
         try await watcher.value
+        try await replayWatcher.value
     }
 }
