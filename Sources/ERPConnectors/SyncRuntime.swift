@@ -18,6 +18,8 @@ public struct SyncRuntime: Sendable {
     public let mes: MESListener?
     /// The MES's answers to order releases (`mes.answers`).
     public let answers: ReleaseAnswerListener?
+    /// The MES's confirmations (`mes.confirmations`).
+    public let confirmations: ConfirmationListener?
     public let planning: PlanningSnapshotService?
     public let tryton: TrytonClient?
     /// The lease on the singleton jobs, when this runtime is one of possibly several replicas
@@ -63,6 +65,9 @@ public struct SyncRuntime: Sendable {
         importer = tryton.map { MasterDataImportService(source: TrytonConnector(client: $0, logger: logger), store: store, config: sync, keeper: keeper, logger: logger) }
         mes = sync.mesTopic.map { MESListener(options: central.broker, topic: $0, store: store, logger: logger) }
         answers = sync.mesAnswersTopic.map { ReleaseAnswerListener(options: central.broker, topic: $0, store: store, logger: logger) }
+        confirmations = sync.mesConfirmationsTopic.map {
+            ConfirmationListener(options: central.broker, topic: $0, store: store, routes: sync.routes, logger: logger)
+        }
         planning = sync.planningEvery.map { _ in
             PlanningSnapshotService(config: sync, pass: pass, connector: sync.planningTarget.flatMap { connectors[$0] }, keeper: keeper, logger: logger)
         }
@@ -76,6 +81,7 @@ public struct SyncRuntime: Sendable {
         if let importer { s.append(importer) }
         if let mes { s.append(mes) }
         if let answers { s.append(answers) }
+        if let confirmations { s.append(confirmations) }
         if let planning { s.append(planning) }
         return s
     }

@@ -54,10 +54,23 @@ import Testing
             Issue.record("accepted")
         } catch {
             let text = "\(error)"
-            #expect(text.contains("<config>:2:6: mes: give `topic`"), "\(text)")
+            #expect(text.contains("<config>:2:6: mes: give `topic` (order starts and stops), `answers` (answers to order releases), `confirmations`"), "\(text)")
             #expect(text.contains("mes.answer_within: must be longer than 0"), "\(text)")
             #expect(text.contains("targets.o.retain: `retain` applies to an mqtt target only"), "\(text)")
             #expect(text.contains("routes.order_release: order_release needs the ERP's orders"), "\(text)")
+        }
+    }
+
+    @Test func confirmationsMakeTheMESTheSourceOfRecordAndNeedTheERP() throws {
+        let ok = try SyncConfiguration.parse(yaml: Self.valid + "\nmes: { confirmations: \"mes/+/confirmations\" }\n")
+        #expect(ok.mesConfirmationsTopic == "mes/+/confirmations" && !ok.postsCountedQuantities)
+        #expect(ok.routes[.workCycle] == "tryton", "work cycles go to the ERP by default, like the moves")
+        #expect(try SyncConfiguration.parse(yaml: Self.valid).postsCountedQuantities)
+        do {
+            _ = try SyncConfiguration.parse(yaml: "central: t\nmes: { confirmations: \"mes/c\" }\n")
+            Issue.record("accepted")
+        } catch {
+            #expect("\(error)".contains("<config>:2:23: mes.confirmations: confirmations are checked against the ERP's orders"), "\(error)")
         }
     }
 

@@ -94,6 +94,11 @@ public final class TrytonServer: Sendable {
         try fixture(["production", dir.path, "cancel", "\(id)"])
     }
 
+    /// The production as the fixture shows it (state, inputs, outputs, works with their cycles).
+    public func production(_ id: Int64) throws -> [String: Any] {
+        try fixture(["production", dir.path, "show", "\(id)"])
+    }
+
     /// The production's moves as Tryton has them.
     public func moves(_ id: Int64) throws -> (inputs: [[String: Any]], outputs: [[String: Any]], state: String) {
         let o = try fixture(["production", dir.path, "show", "\(id)"])

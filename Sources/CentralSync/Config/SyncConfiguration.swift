@@ -60,6 +60,10 @@ public struct SyncConfiguration: Sendable, Hashable {
     public var mesTopic: String?
     /// The topic filter where an MES answers order releases (accepted or rejected, by key).
     public var mesAnswersTopic: String?
+    /// The topic filter where an MES publishes its confirmations (yield, scrap, time per operation).
+    /// When set, the MES is the source of record for yield and scrap: its figures are booked and the
+    /// machines' counts are derived and shown but not posted.
+    public var mesConfirmationsTopic: String?
     /// A release still unanswered this long after its delivery is overdue (`status` lists it).
     public var answerWithin = Millis.seconds(900)
     public var reconcileEvery = Millis.seconds(5)
@@ -86,7 +90,12 @@ public struct SyncConfiguration: Sendable, Hashable {
     public init() {}
 
     /// Any part of the synchronisation configured: an ERP, a route, an MES topic or planning snapshots.
-    public var isEnabled: Bool { tryton != nil || !routes.isEmpty || mesTopic != nil || mesAnswersTopic != nil || planningEvery != nil }
+    public var isEnabled: Bool {
+        tryton != nil || !routes.isEmpty || mesTopic != nil || mesAnswersTopic != nil || mesConfirmationsTopic != nil || planningEvery != nil
+    }
+
+    /// Whether the machines' yield and scrap counts are posted (not when the MES confirms them).
+    public var postsCountedQuantities: Bool { mesConfirmationsTopic == nil }
 
     public static func load(file: String) throws(ConfigError) -> SyncConfiguration {
         try parse(yaml: try YAMLDocument.readText(file: file), file: file)
@@ -121,7 +130,7 @@ public struct SyncConfiguration: Sendable, Hashable {
                     if !(url.hasPrefix("http://") || url.hasPrefix("https://")) { tf["url"]?.issue("expected an http:// or https:// URL, like http://127.0.0.1:8000") }
                     c.tryton = Tryton(url: url, database: db, user: tf["user"]?.string() ?? "admin", password: password, timeout: timeout)
                     c.targets["tryton"] = .tryton
-                    for kind in [PostingKind.yield, .scrap, .consumption] { c.routes[kind] = "tryton" }
+                    for kind in [PostingKind.yield, .scrap, .consumption, .workCycle] { c.routes[kind] = "tryton" }
                 }
             }
         }
@@ -137,12 +146,15 @@ public struct SyncConfiguration: Sendable, Hashable {
                                                      scrapSignal: f["scrap"]?.string(), consumption: consumption, qualitySignals: quality)
             }
         }
-        if let m = top["mes"], let f = m.fields(allowed: ["topic", "answers", "answer_within"]) {
+        var confirmationsNode: ConfigNode?
+        if let m = top["mes"], let f = m.fields(allowed: ["topic", "answers", "answer_within", "confirmations"]) {
+            confirmationsNode = f["confirmations"]
+            c.mesConfirmationsTopic = f["confirmations"]?.string()
             c.mesTopic = f["topic"]?.string()
             c.mesAnswersTopic = f["answers"]?.string()
             c.answerWithin = f["answer_within"]?.duration(positive: true) ?? c.answerWithin
-            if f["topic"] == nil && f["answers"] == nil {
-                m.issue("give `topic` (order starts and stops), `answers` (answers to order releases), or both")
+            if f["topic"] == nil && f["answers"] == nil && f["confirmations"] == nil {
+                m.issue("give `topic` (order starts and stops), `answers` (answers to order releases), `confirmations` (yield, scrap and time), or several")
             }
         }
         if let r = top["reconcile"], let f = r.fields(allowed: ["every", "declarations", "grace", "clock_skew_tolerance", "horizon", "escalate"]) {
@@ -222,6 +234,9 @@ public struct SyncConfiguration: Sendable, Hashable {
         if c.routes[.orderRelease] != nil && (c.tryton == nil || c.equipment.isEmpty) {
             let node = top["routes"]?.fields(allowed: postingKinds)?[PostingKind.orderRelease.rawValue] ?? doc.root
             node.issue("order_release needs the ERP's orders (`erp: { tryton: ... }`) and mapped `equipment` (a release goes to the MES of each equipment an order's operations run on)")
+        }
+        if c.mesConfirmationsTopic != nil && c.tryton == nil {
+            (confirmationsNode ?? doc.root).issue("confirmations are checked against the ERP's orders: add `erp: { tryton: ... }`")
         }
         if !c.equipment.isEmpty && c.tryton == nil && (c.routes[.yield] ?? c.routes[.scrap]) == nil {
             top["equipment"]?.issue("equipment is mapped but there is no ERP: add `erp: { tryton: ... }` or route yield/scrap to a target")

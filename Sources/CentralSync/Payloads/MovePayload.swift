@@ -46,9 +46,11 @@ public struct MovePayload: PostingPayload, Hashable {
     public var toLocationID: Int64
     /// Consumption only.
     public var direction: Direction?
+    /// Scrap only: the reason code an MES confirmed the scrap with (absent for counted scrap).
+    public var reason: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case key, kind, quantity, revision, correction, line, events, direction
+        case key, kind, quantity, revision, correction, line, events, direction, reason
         case orderID = "order_id", orderNumber = "order_number", orderReference = "order_reference", companyID = "company_id"
         case postingDate = "posting_date", eventTime = "event_time", workID = "work_id", currencyID = "currency_id"
         case unitPrice = "unit_price", productID = "product_id", productCode = "product_code", unitID = "unit_id"
@@ -60,7 +62,7 @@ public struct MovePayload: PostingPayload, Hashable {
     public init(key: String, kind: PostingKind, orderID: Int64, orderNumber: String, orderReference: String, companyID: Int64,
                 quantity: Double, postingDate: String, eventTime: Timestamp, revision: Int, line: String, events: Int,
                 workID: Int64? = nil, currencyID: Int64? = nil, unitPrice: Double? = nil, productID: Int64, productCode: String,
-                unitID: Int64, fromLocationID: Int64, toLocationID: Int64, direction: Direction? = nil) {
+                unitID: Int64, fromLocationID: Int64, toLocationID: Int64, direction: Direction? = nil, reason: String? = nil) {
         self.key = key
         self.kind = kind
         self.orderID = orderID
@@ -83,6 +85,7 @@ public struct MovePayload: PostingPayload, Hashable {
         self.fromLocationID = fromLocationID
         self.toLocationID = toLocationID
         self.direction = direction
+        self.reason = reason
     }
 
     public func check(kind expected: PostingKind, key expectedKey: String) throws(PayloadError) {
@@ -103,6 +106,7 @@ public struct MovePayload: PostingPayload, Hashable {
         for case let (field, id?) in ids where id <= 0 {
             throw .invalid(kind, field: field, reason: "must be an ERP id, 1 or more (got \(id))")
         }
+        if reason != nil && kind != .scrap { throw .invalid(kind, field: "reason", reason: "applies to scrap only") }
         switch (kind, direction) {
         case (.consumption, nil): throw .missing(kind, field: "direction")
         case (.yield, _?), (.scrap, _?): throw .invalid(kind, field: "direction", reason: "applies to consumption only")

@@ -28,6 +28,9 @@ public enum PostingKind: String, Sendable, Codable, CaseIterable, Hashable, Cust
     /// A released (or changed, completed, cancelled, withdrawn) production order, for the MES of
     /// each equipment it runs on; the MES answers each version.
     case orderRelease = "order_release"
+    /// Time an MES confirmed for an operation (machine and labour seconds): a work cycle on the
+    /// order's work (Tryton `production.work.cycle`).
+    case workCycle = "work_cycle"
 
     public var description: String { rawValue }
 
@@ -63,6 +66,7 @@ public enum PostingKind: String, Sendable, Codable, CaseIterable, Hashable, Cust
         case .maintenanceNotification, .qualityHold, .escalation, .planningException: EventNoticePayload.self
         case .planningSnapshot: PlanningSnapshot.self
         case .orderRelease: OrderReleasePayload.self
+        case .workCycle: WorkCyclePayload.self
         }
     }
 

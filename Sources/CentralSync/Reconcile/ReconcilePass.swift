@@ -58,6 +58,9 @@ public struct ReconcilePass: Sendable {
         var reviews: [ReviewChange] = []
         for d in decisions {
             switch d {
+            case .post(let line, _, _, _) where !config.postsCountedQuantities && line.kind != .consumption:
+                // The MES confirms yield and scrap: the machines' counts are the check, not a posting.
+                continue
             case .post(let line, let quantity, let date, let sources):
                 guard let order = orders[line.orderID], let target = config.routes[PostingKind(line.kind)] else {
                     reviews.append(ReviewChange(line: line, quantity: quantity, reason: "no target is routed for \(line.kind.rawValue), or the order is not imported", sources: sources.map(\.description)))

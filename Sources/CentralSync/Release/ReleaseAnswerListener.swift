@@ -8,23 +8,21 @@ import Synchronization
 /// Records the MES's answers to order releases (`ReleaseAnswer`, on `mes.answers`): an accepted
 /// release becomes `confirmed`, a rejected one a dead letter with the MES's reason, each audited
 /// with who answered. An answer that names no delivered, unanswered release changes nothing and
-/// is counted by reason (`status`) and logged.
-public final class ReleaseAnswerListener: Service {
+/// is counted by reason (`stats`, in this process) and logged. An answer is acknowledged to the
+/// broker only once recorded (`MQTTIntake`).
+public final class ReleaseAnswerListener: Service, MQTTIntakeHandler {
     let options: MQTTConnectionOptions
     let topic: String
     let store: any PostingOutbox
     let logger: Logger
     let counters = Mutex(Stats())
-    /// Answers, from the MQTT thread to the task that records them (in arrival order).
-    let answers: AsyncStream<ReleaseAnswer>
-    let sink: AsyncStream<ReleaseAnswer>.Continuation
 
     public struct Stats: Sendable, Hashable, Codable {
         public var accepted = 0
         public var rejected = 0
         /// Answers that changed nothing, by `ReleaseAnswerRefusal.name`.
         public var refused: [String: Int] = [:]
-        /// Answers not recorded because the store failed (logged; the MES may answer again).
+        /// Attempts that failed because the store did (logged and tried again).
         public var storeErrors = 0
     }
 
@@ -33,30 +31,25 @@ public final class ReleaseAnswerListener: Service {
         self.topic = topic
         self.store = store
         self.logger = logger
-        (answers, sink) = AsyncStream.makeStream(of: ReleaseAnswer.self)
     }
 
     public var stats: Stats { counters.withLock { $0 } }
 
     public func run() async throws {
-        var o = options
-        o.clientID += "-answers"
-        let client = try MQTTClient(options: o, logger: logger, onMessage: { [weak self] m in self?.handle(m) })
-        try client.subscribe(topic, qos: 1)
-        client.start()
-        await withGracefulShutdownHandler {
-            for await answer in answers { await record(answer) }
-        } onGracefulShutdown: {
-            self.sink.finish()
-        }
-        await client.stop()
+        try await MQTTIntake(options: options, name: "answers", topic: topic, handler: self, logger: logger).run()
     }
 
-    func handle(_ m: MQTTMessage) {
+    public func decode(_ m: MQTTMessage) -> ReleaseAnswer? {
         switch ReleaseAnswer.decode(m.payload) {
-        case .success(let answer): sink.yield(answer)
-        case .failure(let refusal): refuse(refusal, topic: m.topic)
+        case .success(let answer): return answer
+        case .failure(let refusal):
+            refuse(refusal, topic: m.topic)
+            return nil
         }
+    }
+
+    public func take(_ answer: ReleaseAnswer) async throws {
+        if case .failure(.storeFailed(let error)) = await record(answer) { throw IntakeStoreError(error) }
     }
 
     func refuse(_ refusal: ReleaseAnswerRefusal, topic: String) {
@@ -86,7 +79,6 @@ public final class ReleaseAnswerListener: Service {
             return .failure(r)
         } catch {
             counters.withLock { $0.storeErrors += 1 }
-            logger.error("cannot record an MES answer; the MES may send it again", metadata: ["key": "\(answer.key)", "error": "\(error)"])
             return .failure(.storeFailed("\(error)"))
         }
     }

@@ -134,6 +134,8 @@ enum TrytonJSON {
 
     static func decimal(_ v: Double) -> [String: Any] { ["__class__": "Decimal", "decimal": String(v)] }
 
+    static func timedelta(seconds: Double) -> [String: Any] { ["__class__": "timedelta", "seconds": seconds] }
+
     /// A number Tryton sent: a plain number or {"__class__": "Decimal", "decimal": "1.5"}.
     static func number(_ v: Any?) -> Double? {
         if let n = v as? NSNumber { return n.doubleValue }

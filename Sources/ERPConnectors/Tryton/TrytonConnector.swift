@@ -8,7 +8,8 @@ import MillwrightCore
 /// Quantities become stock moves on the production: yield and scrap are outputs (to storage, to a
 /// waste location) and replace the output Tryton planned from the BOM, which is cancelled;
 /// consumption beyond the planned inputs is an input, a shortfall a return (an output of the
-/// material back to storage). docs/SYNC.md shows the documents before and after. Tryton has no idempotency key, so every
+/// material back to storage). An MES's confirmed time is a done work cycle on the order's work
+/// (`TrytonConnector+WorkCycle`). docs/SYNC.md shows the documents before and after. Tryton has no idempotency key, so every
 /// move carries `millwright_key` (the `millwright` Tryton module in deploy/tryton) and each attempt
 /// searches for it before creating: a timeout after Tryton committed never doubles a move.
 public final class TrytonConnector: PostingConnector {
@@ -24,6 +25,7 @@ public final class TrytonConnector: PostingConnector {
 
     public func deliver(_ posting: Posting) async -> DeliveryOutcome {
         do {
+            if posting.kind == .workCycle { return try await deliverCycle(posting) }
             return try await deliverMove(posting)
         } catch {
             return .failed("\(error)")
@@ -32,7 +34,7 @@ public final class TrytonConnector: PostingConnector {
 
     func deliverMove(_ posting: Posting) async throws(TrytonError) -> DeliveryOutcome {
         guard posting.kind.quantityKind != nil else {
-            return .failed("the Tryton connector posts yield, scrap and consumption; route \(posting.kind) to another target")
+            return .failed("the Tryton connector posts yield, scrap, consumption and work cycles; route \(posting.kind) to another target")
         }
         // The payload was checked when it was built or edited; a row from before that check is
         // refused here with the field, before anything reaches Tryton.

@@ -1,0 +1,89 @@
+import CentralSync
+import Foundation
+import MillwrightCore
+import Testing
+import TestSupport
+
+/// The MES -> ERP leg of the round trip, against a real Tryton and a real mosquitto: the MES's
+/// confirmations (over MQTT, published by mosquitto_pub) become an output move, a scrap move and a
+/// done work cycle on the order in Tryton, exactly once through a resend and through an ERP answer
+/// lost after Tryton committed; confirmations naming no imported order or operation, or carrying a
+/// negative figure, are refused with their reason and book nothing; the machines' counts for the
+/// same order are not posted beside the MES's figures.
+@Suite(.serialized) struct MESConfirmationTests {
+    func publish(_ port: Int, _ json: String) throws {
+        let r = try Executables.run("mosquitto_pub", ["-p", "\(port)", "-q", "1", "-t", "mes/confirmations/line-1", "-m", json])
+        #expect(r.status == 0, "\(r.output)")
+    }
+
+    @Test func confirmationsBecomeMovesAndWorkCyclesExactlyOnce() async throws {
+        let broker = try MosquittoBroker()
+        try broker.start()
+        defer { broker.stop() }
+        let tryton = try TrytonServer()
+        // The first cycle's `do` is applied by Tryton but its answer held back 8 s (the connector waits 5 s).
+        let (proxy, proxyPort) = try tryton.proxy(faults: #"{"delay_after_upstream_s": 8.0, "match": "model.production.work.cycle.do", "times": 1}"#)
+        defer { proxy.terminate(grace: 1) }
+        let h = try await SyncHarness(tryton: tryton, trytonURL: "http://127.0.0.1:\(proxyPort)", brokerPort: broker.port,
+                                      extra: #"mes: { topic: "mes/orders/+", confirmations: "mes/confirmations/+" }"#, trytonTimeout: "5s")
+        let listener = try #require(h.runtime.confirmations)
+        let intake = Task { try await listener.run() }
+        defer { intake.cancel() }
+        #expect(await eventuallyAsync(timeout: 120) { broker.subscriptions() > 0 }, "the confirmation listener subscribed")
+
+        let po = try tryton.createProduction(reference: "PO-CONF", quantity: 100)
+        try await h.importERP()
+
+        // Yield, scrap and time for the press operation.
+        let at = Timestamp.minutes(-5)
+        try publish(broker.port, #"{"id": "C-1", "order": "\#(po.number)", "operation": "Press", "yield": 40, "scrap": 2, "scrap_reason": "burr", "machine_seconds": 1500, "labor_seconds": 1800, "at": "\#(at.rfc3339)", "by": "mes-line-1"}"#)
+        #expect(await eventuallyAsync(timeout: 60) { listener.stats.booked == 1 }, "\(listener.stats)")
+        // Sent again (the MES did not hear our acknowledgement): nothing more.
+        try publish(broker.port, #"{"id": "C-1", "order": "\#(po.number)", "operation": "Press", "yield": 40, "scrap": 2, "scrap_reason": "burr", "machine_seconds": 1500, "labor_seconds": 1800, "at": "\#(at.rfc3339)", "by": "mes-line-1"}"#)
+        // A second confirmation by the order's reference: yield only.
+        try publish(broker.port, #"{"id": "C-2", "order": "PO-CONF", "operation": "Press", "yield": 50, "at": "\#(at.rfc3339)"}"#)
+        #expect(await eventuallyAsync(timeout: 60) { listener.stats.booked == 2 && listener.stats.duplicates == 1 }, "\(listener.stats)")
+
+        // Refused, each with its reason; nothing booked for them.
+        let refusals = [
+            #"{"id": "C-3", "order": "MO-NOPE", "operation": "Press", "yield": 5, "at": "\#(at.rfc3339)"}"#,
+            #"{"id": "C-4", "order": "\#(po.number)", "operation": "Press", "yield": -3, "at": "\#(at.rfc3339)"}"#,
+            #"{"id": "C-5", "order": "\#(po.number)", "operation": "Paint", "yield": 5, "at": "\#(at.rfc3339)"}"#,
+            #"{"id": "C-6", "order": "\#(po.number)", "operation": "Press", "scrap": 5, "at": "\#(at.rfc3339)"}"#,
+            #"{"id": "C-7", "order": "\#(po.number)", "operation": "Press", "yeild": 5, "at": "\#(at.rfc3339)"}"#,
+            #"{"id": "C-1", "order": "\#(po.number)", "operation": "Press", "yield": 41, "scrap": 2, "scrap_reason": "burr", "machine_seconds": 1500, "at": "\#(at.rfc3339)"}"#,
+            "not json",
+        ]
+        for r in refusals { try publish(broker.port, r) }
+        let expected = ["unknown_order": 1, "invalid": 3, "unknown_operation": 1, "conflict": 1, "malformed": 1]
+        #expect(await eventuallyAsync(timeout: 60) { listener.stats.refused == expected }, "\(listener.stats)")
+        let postings = try await h.store.postings()
+        #expect(Set(postings.map(\.idempotencyKey)) == ["yield:mes:C-1", "scrap:mes:C-1", "work_cycle:mes:C-1", "yield:mes:C-2"])
+
+        // The machines counted too: derived, but not posted beside the MES's figures.
+        try await h.mes("PO-CONF", .start, at: .minutes(-90))
+        try await h.send([h.count(93, from: .minutes(-80), to: .minutes(-70))])
+        try await h.reconcile(now: .now() + .seconds(3600))
+        #expect(try await h.store.postings().count == 4, "no posting from the machine counts")
+
+        try await h.deliver()
+        let all = try await h.store.postings()
+        #expect(all.allSatisfy { $0.status == .acked }, "\(all.map { "\($0.idempotencyKey): \($0.status) \($0.lastError ?? "")" })")
+        let cycle = try #require(all.first { $0.kind == .workCycle })
+        #expect(cycle.attempts >= 2, "the first attempt timed out after Tryton committed")
+        #expect(try await h.store.audit(postingID: cycle.id).contains { $0.action == .acked && $0.detail.contains("found by reference") })
+
+        // In Tryton: one output move per yield confirmation, one scrap move, one done cycle of 1500 s.
+        let production = try tryton.production(po.id)
+        let outputs = production["outputs"] as? [[String: Any]] ?? []
+        func keyed(_ key: String) -> [[String: Any]] { outputs.filter { $0["millwright_key"] as? String == key } }
+        #expect(keyed("yield:mes:C-1").map { ($0["quantity"] as? NSNumber)?.doubleValue } == [40])
+        #expect(keyed("yield:mes:C-2").map { ($0["quantity"] as? NSNumber)?.doubleValue } == [50])
+        #expect(keyed("scrap:mes:C-1").map { ($0["quantity"] as? NSNumber)?.doubleValue } == [2])
+        let works = production["works"] as? [[String: Any]] ?? []
+        let cycles = works.flatMap { $0["cycles"] as? [[String: Any]] ?? [] }
+        #expect(cycles.count == 1, "\(cycles)")
+        #expect(cycles.first?["state"] as? String == "done")
+        #expect((cycles.first?["duration"] as? NSNumber)?.doubleValue == 1500)
+    }
+}
