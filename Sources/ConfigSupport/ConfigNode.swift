@@ -150,6 +150,20 @@ package struct ConfigNode {
         return d
     }
 
+    /// "5%" or "0.5 %": a percentage from 0 to 100, returned as a fraction (0.05).
+    package func percent() -> Double? {
+        guard let s = scalarText?.trimmingCharacters(in: .whitespaces), s.hasSuffix("%"),
+              let d = Double(s.dropLast().trimmingCharacters(in: .whitespaces)), d.isFinite else {
+            issue("expected a percentage like 5%, got \(kindName)")
+            return nil
+        }
+        guard (0...100).contains(d) else {
+            issue("must be between 0% and 100%, got \(s)")
+            return nil
+        }
+        return d / 100
+    }
+
     package func int(in range: ClosedRange<Int>) -> Int? {
         guard let s = scalarText, let i = Int(s) else {
             issue("expected a whole number, got \(kindName)")

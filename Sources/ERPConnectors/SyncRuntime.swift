@@ -20,6 +20,8 @@ public struct SyncRuntime: Sendable {
     public let answers: ReleaseAnswerListener?
     /// The MES's confirmations (`mes.confirmations`).
     public let confirmations: ConfirmationListener?
+    /// Confirmations dropped as files (`mes.confirmation_folder`).
+    public let confirmationFolder: ConfirmationFolderService?
     public let planning: PlanningSnapshotService?
     public let tryton: TrytonClient?
     /// The lease on the singleton jobs, when this runtime is one of possibly several replicas
@@ -65,8 +67,10 @@ public struct SyncRuntime: Sendable {
         importer = tryton.map { MasterDataImportService(source: TrytonConnector(client: $0, logger: logger), store: store, config: sync, keeper: keeper, logger: logger) }
         mes = sync.mesTopic.map { MESListener(options: central.broker, topic: $0, store: store, logger: logger) }
         answers = sync.mesAnswersTopic.map { ReleaseAnswerListener(options: central.broker, topic: $0, store: store, logger: logger) }
-        confirmations = sync.mesConfirmationsTopic.map {
-            ConfirmationListener(options: central.broker, topic: $0, store: store, routes: sync.routes, logger: logger)
+        let book = ConfirmationBook(store: store, routes: sync.routes, logger: logger)
+        confirmations = sync.mesConfirmationsTopic.map { ConfirmationListener(options: central.broker, topic: $0, book: book, logger: logger) }
+        confirmationFolder = sync.confirmationFolder.map {
+            ConfirmationFolderService(folder: $0, every: sync.confirmationFolderEvery, book: book, keeper: keeper, logger: logger)
         }
         planning = sync.planningEvery.map { _ in
             PlanningSnapshotService(config: sync, pass: pass, connector: sync.planningTarget.flatMap { connectors[$0] }, keeper: keeper, logger: logger)
@@ -82,6 +86,7 @@ public struct SyncRuntime: Sendable {
         if let mes { s.append(mes) }
         if let answers { s.append(answers) }
         if let confirmations { s.append(confirmations) }
+        if let confirmationFolder { s.append(confirmationFolder) }
         if let planning { s.append(planning) }
         return s
     }

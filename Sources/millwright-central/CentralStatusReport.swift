@@ -21,6 +21,9 @@ struct CentralStatusReport: Codable {
     var postings: [String: Int]
     /// Order releases to the MES, when `order_release` is routed.
     var releases: ReleaseOverview?
+    /// With `mes.confirmations`: operations of ended orders whose machine count and MES figure differ
+    /// beyond `mes.tolerance` (a warning: planning and an operator look, nothing is stuck).
+    var discrepancies: [Discrepancy]?
     var reviewItems: Int
     var targets: [Target]
     var storage: Storage

@@ -68,6 +68,9 @@ struct Status: AsyncParsableCommand {
         let postings = Dictionary(grouping: allPostings, by: \.status).reduce(into: [String: Int]()) { $0[$1.key.rawValue] = $1.value.count }
         let releases = syncConfig.routes[.orderRelease] == nil ? nil
             : ReleaseOverview.make(allPostings, answerWithin: syncConfig.answerWithin, now: now)
+        // The machines' counts against the MES's confirmations (ended orders, beyond mes.tolerance).
+        let discrepancies = syncConfig.mesConfirmationsTopic == nil ? nil
+            : try await ReconcilePass(config: syncConfig, store: sync, events: store).ledger(now: now).flatMap(\.discrepancies)
         let targets = try await sync.targetHealth().map {
             CentralStatusReport.Target(target: $0.target, breaker: $0.breaker, failures: $0.failures,
                                        lastSuccessAgeS: $0.lastSuccess.map(age), lastError: $0.lastError)
@@ -81,11 +84,14 @@ struct Status: AsyncParsableCommand {
                                    Double(used) / Double(size) * 100, storage.volumeWarningAt * 100))
         }
         if let error = storage.lastRun?.error { warnings.append("the last retention run stopped early: \(error)") }
+        if let discrepancies, !discrepancies.isEmpty {
+            warnings.append("\(discrepancies.count) operation(s) where the machines' count and the MES's confirmation differ beyond mes.tolerance: `millwright-central ledger`")
+        }
         return CentralStatusReport(
             central: cfg.central, version: MillwrightVersion.current, at: now.rfc3339, store: store.location,
             eventsStored: try await store.eventCount(), batchesRefused: try await store.rejectedByReason(), replicas: replicas,
             edges: edges, unassigned: unassigned, leases: leases, claims: claims, postings: postings, releases: releases,
-            reviewItems: try await sync.reviewItems().count, targets: targets,
+            discrepancies: discrepancies, reviewItems: try await sync.reviewItems().count, targets: targets,
             storage: storage, findings: findings, warnings: warnings, exitCode: StatusFinding.exitCode(findings))
     }
 
@@ -181,6 +187,10 @@ struct Status: AsyncParsableCommand {
             for o in rel.overdue.prefix(10) {
                 out += "  unanswered: \(o.orderNumber) on \(o.equipment), version \(o.version), delivered \(o.deliveredAt) (\(String(format: "%.0f", o.waitingS)) s ago), key \(o.key)\n"
             }
+        }
+        if let d = r.discrepancies {
+            out += "confirmations: \(d.count) discrepancy(ies) between the machines and the MES\n"
+            for x in d.prefix(10) { out += "  \(x)\n" }
         }
         let st = r.storage
         var storeLine = "store size \(ByteSize.format(st.storeBytes))"

@@ -152,8 +152,10 @@ struct Ledger: AsyncParsableCommand {
         let orders = try await ctx.store.orders()
         for e in entries {
             let name = orders[e.orderID].map { "\($0.number) (\($0.state))" } ?? "order \(e.orderID)"
+            let mes = ctx.sync.postsCountedQuantities || e.kind == "consumption" ? "" : ", confirmed by the MES \(qty(e.confirmed))"
             print("\(name) \(e.kind)\(e.material.isEmpty ? "" : " \(e.material)"): derived \(qty(e.derived)), posted \(qty(e.posted)), "
-                  + "in flight \(qty(e.inFlight)), in review \(qty(e.inReview)), open \(qty(e.open))")
+                  + "in flight \(qty(e.inFlight)), in review \(qty(e.inReview)), open \(qty(e.open))\(mes)")
+            for d in e.discrepancies { print("  discrepancy: \(d)") }
         }
         if order == nil {
             // Counted but owed to no order yet: part of the plant's output all the same.

@@ -47,7 +47,7 @@ struct ServerEndedTransactionTests {
                 after.withLock { $0 = "failed: \(error)" }
             }
         }
-        let ok = await eventuallyAsync(timeout: 60) { after.withLock { $0 } != nil }
+        let ok = await eventuallyAsync(timeout: 180) { after.withLock { $0 } != nil }
         if !ok { recovered.cancel() }
         #expect(after.withLock { $0 } == "ran", "a query after the ended transaction: \(after.withLock { $0 } ?? "hung")")
     }

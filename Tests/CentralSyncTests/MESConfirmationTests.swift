@@ -9,7 +9,9 @@ import TestSupport
 /// done work cycle on the order in Tryton, exactly once through a resend and through an ERP answer
 /// lost after Tryton committed; confirmations naming no imported order or operation, or carrying a
 /// negative figure, are refused with their reason and book nothing; the machines' counts for the
-/// same order are not posted beside the MES's figures.
+/// same order are not posted beside the MES's figures, and once the order ended they are compared
+/// with them: a difference beyond `mes.tolerance` is a discrepancy with both figures in the ledger
+/// and the planning snapshot.
 @Suite(.serialized) struct MESConfirmationTests {
     func publish(_ port: Int, _ json: String) throws {
         let r = try Executables.run("mosquitto_pub", ["-p", "\(port)", "-q", "1", "-t", "mes/confirmations/line-1", "-m", json])
@@ -41,7 +43,7 @@ import TestSupport
         // Sent again (the MES did not hear our acknowledgement): nothing more.
         try publish(broker.port, #"{"id": "C-1", "order": "\#(po.number)", "operation": "Press", "yield": 40, "scrap": 2, "scrap_reason": "burr", "machine_seconds": 1500, "labor_seconds": 1800, "at": "\#(at.rfc3339)", "by": "mes-line-1"}"#)
         // A second confirmation by the order's reference: yield only.
-        try publish(broker.port, #"{"id": "C-2", "order": "PO-CONF", "operation": "Press", "yield": 50, "at": "\#(at.rfc3339)"}"#)
+        try publish(broker.port, #"{"id": "C-2", "order": "PO-CONF", "operation": "Press", "yield": 60, "at": "\#(at.rfc3339)"}"#)
         #expect(await eventuallyAsync(timeout: 60) { listener.stats.booked == 2 && listener.stats.duplicates == 1 }, "\(listener.stats)")
 
         // Refused, each with its reason; nothing booked for them.
@@ -65,6 +67,21 @@ import TestSupport
         try await h.send([h.count(93, from: .minutes(-80), to: .minutes(-70))])
         try await h.reconcile(now: .now() + .seconds(3600))
         #expect(try await h.store.postings().count == 4, "no posting from the machine counts")
+        // The MES confirmed 100, the machines counted 93: while the order runs, that is work not
+        // confirmed yet; once it ran on no equipment any more, a discrepancy beyond 5% with both figures.
+        let running = try #require(try await h.ledger(po.id).first { $0.kind == "yield" })
+        #expect(running.derived == 93 && running.confirmed == 100 && running.open == 0 && running.discrepancies.isEmpty, "\(running)")
+        try await h.mes("PO-CONF", .stop, at: .minutes(-65))
+        let ended = try #require(try await h.ledger(po.id).first { $0.kind == "yield" })
+        #expect(ended.discrepancies.map { [$0.confirmed, $0.counted, $0.tolerance] } == [[100, 93, 0.05]], "\(ended)")
+        let workID = (try tryton.production(po.id)["works"] as? [[String: Any]])?.first.flatMap { ($0["id"] as? NSNumber)?.int64Value }
+        #expect(ended.discrepancies.first?.workID == workID)
+        #expect(ended.discrepancies.first?.description.contains("the MES confirmed 100, the machines counted 93 (-7.0%)") == true)
+        let scrap = try #require(try await h.ledger(po.id).first { $0.kind == "scrap" })
+        #expect(scrap.confirmed == 2 && scrap.discrepancies.map(\.counted) == [0], "scrap confirmed, none counted: beyond any tolerance")
+        let planning = try #require(try await PlanningSnapshotService(config: h.runtime.pass.config, pass: h.runtime.pass, connector: nil,
+                                                                      keeper: nil, logger: .init(label: "t")).snapshot().orders.first { $0.orderID == po.id })
+        #expect(planning.producedConfirmed == 100 && planning.producedDerived == 93 && planning.discrepancies?.count == 2)
 
         try await h.deliver()
         let all = try await h.store.postings()
@@ -78,12 +95,52 @@ import TestSupport
         let outputs = production["outputs"] as? [[String: Any]] ?? []
         func keyed(_ key: String) -> [[String: Any]] { outputs.filter { $0["millwright_key"] as? String == key } }
         #expect(keyed("yield:mes:C-1").map { ($0["quantity"] as? NSNumber)?.doubleValue } == [40])
-        #expect(keyed("yield:mes:C-2").map { ($0["quantity"] as? NSNumber)?.doubleValue } == [50])
+        #expect(keyed("yield:mes:C-2").map { ($0["quantity"] as? NSNumber)?.doubleValue } == [60])
         #expect(keyed("scrap:mes:C-1").map { ($0["quantity"] as? NSNumber)?.doubleValue } == [2])
         let works = production["works"] as? [[String: Any]] ?? []
         let cycles = works.flatMap { $0["cycles"] as? [[String: Any]] ?? [] }
         #expect(cycles.count == 1, "\(cycles)")
         #expect(cycles.first?["state"] as? String == "done")
         #expect((cycles.first?["duration"] as? NSNumber)?.doubleValue == 1500)
+    }
+
+    @Test func aDroppedFileIsBookedOnceWithEachBadLineRefusedByNumber() async throws {
+        let drops = try TemporaryDirectory.make(prefix: "drops")
+        let h = try await SyncHarness(extra: "mes: { confirmation_folder: \"\(drops.path)\", confirmation_folder_every: 1h }")
+        let folder = try #require(h.runtime.confirmationFolder)
+        let po = try h.tryton.createProduction(reference: "PO-FILE", quantity: 100)
+        try await h.importERP()
+        let csv = """
+            id,order,operation,yield,scrap,scrap_reason,at
+            F-1,\(po.number),Press,30,,,2026-12-07T10:00:00Z
+            F-2,\(po.number),Press,,4,dent,2026-12-07T10:05:00Z
+            F-3,\(po.number),Press,-5,,,2026-12-07T10:10:00Z
+
+            """
+        try csv.write(to: drops.appendingPathComponent("shift-1.csv"), atomically: true, encoding: .utf8)
+        try "half written".write(to: drops.appendingPathComponent("shift-2.csv.part"), atomically: true, encoding: .utf8)
+        let first = try await folder.scanOnce()
+        #expect(first.map(\.file) == ["shift-1.csv"], "a .part file is still being written")
+        let r = try #require(first.first)
+        #expect(r.booked == 2 && r.refused == 1 && r.movedTo == "processed/shift-1.csv")
+        #expect(r.records.last == .init(line: 4, id: nil, outcome: "refused", reason: "the confirmation's \"yield\" must be 0 or more (got -5.0)"))
+        #expect(FileManager.default.fileExists(atPath: drops.appendingPathComponent("processed/shift-1.csv").path))
+        #expect(FileManager.default.fileExists(atPath: drops.appendingPathComponent("processed/shift-1.csv.result.json").path))
+        #expect(!FileManager.default.fileExists(atPath: drops.appendingPathComponent("shift-1.csv").path))
+        try await h.deliver()
+        let outputs = try h.tryton.moves(po.id).outputs
+        #expect(outputs.filter { ($0["millwright_key"] as? String)?.hasPrefix("yield:mes:F-1") == true }.count == 1)
+        #expect(outputs.filter { ($0["millwright_key"] as? String)?.hasPrefix("scrap:mes:F-2") == true }.count == 1)
+
+        // The same file dropped again: nothing more is booked; the result says so.
+        try csv.write(to: drops.appendingPathComponent("shift-1.csv"), atomically: true, encoding: .utf8)
+        let again = try #require(try await folder.scanOnce().first)
+        #expect(again.booked == 0 && again.duplicates == 2 && again.refused == 1 && again.movedTo.hasSuffix("-shift-1.csv"))
+        #expect(try await h.store.postings().count == 2)
+        // A file that is not text is moved to failed/ with why.
+        try Data([0xff, 0xfe, 0x00]).write(to: drops.appendingPathComponent("garbage.json"))
+        let failed = try #require(try await folder.scanOnce().first)
+        #expect(failed.movedTo == "failed/garbage.json" && failed.error == "not UTF-8 text")
+        #expect(folder.book.stats.booked == 2 && folder.book.stats.duplicates == 2)
     }
 }

@@ -32,7 +32,7 @@ import TestSupport
         let options = MQTTConnectionOptions(port: broker.port, clientID: "intake-test", cleanStart: false)
         let down = Recorder(failing: true)
         let first = Task { try await MQTTIntake(options: options, name: "t", topic: "t/+", handler: down, logger: .init(label: "t")).run() }
-        #expect(await eventuallyAsync(timeout: 60) { broker.subscriptions() > 0 })
+        #expect(await eventuallyAsync(timeout: 180) { broker.subscriptions() > 0 }, "subscribed (a generous wait: at the start of a full run its task may wait long for a thread)")
         let pub = try Executables.run("mosquitto_pub", ["-p", "\(broker.port)", "-q", "1", "-t", "t/a", "-m", "confirmation 1"])
         #expect(pub.status == 0)
         #expect(await eventuallyAsync(timeout: 60) { down.attempts.withLock { $0 } >= 1 }, "the handler was tried")

@@ -66,6 +66,16 @@ import Testing
         #expect(ok.mesConfirmationsTopic == "mes/+/confirmations" && !ok.postsCountedQuantities)
         #expect(ok.routes[.workCycle] == "tryton", "work cycles go to the ERP by default, like the moves")
         #expect(try SyncConfiguration.parse(yaml: Self.valid).postsCountedQuantities)
+        #expect(ok.confirmationTolerance == 0.05, "5% by default")
+        #expect(try SyncConfiguration.parse(yaml: Self.valid + "\nmes: { confirmations: c, tolerance: 2.5% }\n").confirmationTolerance == 0.025)
+        for (bad, message) in [("0.05", "expected a percentage like 5%"), ("150%", "must be between 0% and 100%")] {
+            do {
+                _ = try SyncConfiguration.parse(yaml: Self.valid + "\nmes: { confirmations: c, tolerance: \(bad) }\n")
+                Issue.record("accepted \(bad)")
+            } catch {
+                #expect("\(error)".contains("mes.tolerance: \(message)"), "\(error)")
+            }
+        }
         do {
             _ = try SyncConfiguration.parse(yaml: "central: t\nmes: { confirmations: \"mes/c\" }\n")
             Issue.record("accepted")

@@ -64,6 +64,12 @@ public struct SyncConfiguration: Sendable, Hashable {
     /// When set, the MES is the source of record for yield and scrap: its figures are booked and the
     /// machines' counts are derived and shown but not posted.
     public var mesConfirmationsTopic: String?
+    /// How far the machines' count for an order's operation may differ from the MES's confirmed
+    /// figure (a fraction of the confirmed figure) before the difference is a discrepancy.
+    public var confirmationTolerance = 0.05
+    /// A folder a legacy MES drops confirmation files into (CSV or JSON), and how often it is looked at.
+    public var confirmationFolder: String?
+    public var confirmationFolderEvery = Millis.seconds(5)
     /// A release still unanswered this long after its delivery is overdue (`status` lists it).
     public var answerWithin = Millis.seconds(900)
     public var reconcileEvery = Millis.seconds(5)
@@ -91,11 +97,11 @@ public struct SyncConfiguration: Sendable, Hashable {
 
     /// Any part of the synchronisation configured: an ERP, a route, an MES topic or planning snapshots.
     public var isEnabled: Bool {
-        tryton != nil || !routes.isEmpty || mesTopic != nil || mesAnswersTopic != nil || mesConfirmationsTopic != nil || planningEvery != nil
+        tryton != nil || !routes.isEmpty || mesTopic != nil || mesAnswersTopic != nil || mesConfirmationsTopic != nil || confirmationFolder != nil || planningEvery != nil
     }
 
     /// Whether the machines' yield and scrap counts are posted (not when the MES confirms them).
-    public var postsCountedQuantities: Bool { mesConfirmationsTopic == nil }
+    public var postsCountedQuantities: Bool { mesConfirmationsTopic == nil && confirmationFolder == nil }
 
     public static func load(file: String) throws(ConfigError) -> SyncConfiguration {
         try parse(yaml: try YAMLDocument.readText(file: file), file: file)
@@ -147,13 +153,19 @@ public struct SyncConfiguration: Sendable, Hashable {
             }
         }
         var confirmationsNode: ConfigNode?
-        if let m = top["mes"], let f = m.fields(allowed: ["topic", "answers", "answer_within", "confirmations"]) {
+        if let m = top["mes"], let f = m.fields(allowed: ["topic", "answers", "answer_within", "confirmations", "tolerance", "confirmation_folder", "confirmation_folder_every"]) {
             confirmationsNode = f["confirmations"]
             c.mesConfirmationsTopic = f["confirmations"]?.string()
+            c.confirmationTolerance = f["tolerance"]?.percent() ?? c.confirmationTolerance
+            if let folder = f["confirmation_folder"], let path = folder.string() {
+                c.confirmationFolder = doc.resolve(path)
+                confirmationsNode = confirmationsNode ?? folder
+            }
+            c.confirmationFolderEvery = f["confirmation_folder_every"]?.duration(positive: true) ?? c.confirmationFolderEvery
             c.mesTopic = f["topic"]?.string()
             c.mesAnswersTopic = f["answers"]?.string()
             c.answerWithin = f["answer_within"]?.duration(positive: true) ?? c.answerWithin
-            if f["topic"] == nil && f["answers"] == nil && f["confirmations"] == nil {
+            if f["topic"] == nil && f["answers"] == nil && f["confirmations"] == nil && f["confirmation_folder"] == nil {
                 m.issue("give `topic` (order starts and stops), `answers` (answers to order releases), `confirmations` (yield, scrap and time), or several")
             }
         }
@@ -235,7 +247,7 @@ public struct SyncConfiguration: Sendable, Hashable {
             let node = top["routes"]?.fields(allowed: postingKinds)?[PostingKind.orderRelease.rawValue] ?? doc.root
             node.issue("order_release needs the ERP's orders (`erp: { tryton: ... }`) and mapped `equipment` (a release goes to the MES of each equipment an order's operations run on)")
         }
-        if c.mesConfirmationsTopic != nil && c.tryton == nil {
+        if !c.postsCountedQuantities && c.tryton == nil {
             (confirmationsNode ?? doc.root).issue("confirmations are checked against the ERP's orders: add `erp: { tryton: ... }`")
         }
         if !c.equipment.isEmpty && c.tryton == nil && (c.routes[.yield] ?? c.routes[.scrap]) == nil {

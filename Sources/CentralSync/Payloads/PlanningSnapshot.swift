@@ -19,11 +19,17 @@ public struct PlanningSnapshot: PostingPayload, Hashable {
         public var producedDerived: Double
         public var scrapDerived: Double
         public var inReview: Double
+        /// With `mes.confirmations`: the yield the MES confirmed (the source of record; `produced_derived`
+        /// is then the machines' check).
+        public var producedConfirmed: Double?
+        /// With `mes.confirmations`, once the order ended: operations whose two figures differ beyond `mes.tolerance`.
+        public var discrepancies: [Discrepancy]?
 
         enum CodingKeys: String, CodingKey {
-            case number, reference, state, product
+            case number, reference, state, product, discrepancies
             case orderID = "order_id", plannedQuantity = "planned_quantity", producedPosted = "produced_posted"
             case producedDerived = "produced_derived", scrapDerived = "scrap_derived", inReview = "in_review"
+            case producedConfirmed = "produced_confirmed"
         }
     }
 

@@ -50,7 +50,9 @@ public final class PlanningSnapshotService: Service {
             orderRows.append(PlanningSnapshot.Order(
                 orderID: o.id, number: o.number, reference: o.reference, state: o.state, product: o.productCode,
                 plannedQuantity: o.quantity, producedPosted: sum(.yield, \.posted), producedDerived: sum(.yield, \.derived),
-                scrapDerived: sum(.scrap, \.derived), inReview: sum(.yield, \.inReview) + sum(.scrap, \.inReview)))
+                scrapDerived: sum(.scrap, \.derived), inReview: sum(.yield, \.inReview) + sum(.scrap, \.inReview),
+                producedConfirmed: config.postsCountedQuantities ? nil : sum(.yield, \.confirmed),
+                discrepancies: config.postsCountedQuantities ? nil : ledger.filter { $0.orderID == o.id }.flatMap(\.discrepancies)))
         }
         var equipmentRows: [PlanningSnapshot.Equipment] = []
         let dayAgo = now - .seconds(86400)

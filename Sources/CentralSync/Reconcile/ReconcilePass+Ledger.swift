@@ -21,7 +21,20 @@ extension ReconcilePass {
             e.derived += d.quantity
             entries[k] = e
         }
-        for p in try await store.postings() where !p.line.isEmpty {
+        let all = try await store.postings()
+        // The MES's confirmed figures (`mes.confirmations`): postings without a ledger line.
+        var confirmed: [ConfirmationCheck.Operation: Double] = [:]
+        for p in all where p.line.isEmpty && p.status != .dead {
+            guard let kind = p.kind.quantityKind, kind != .consumption, p.idempotencyKey.hasPrefix("\(p.kind.rawValue):mes:"),
+                  let payload = try? MovePayload.decode(p.payload, as: p.kind), let order = p.orderID else { continue }
+            let k = Key(order: order, kind: kind.rawValue, material: "")
+            var e = entry(k)
+            e.confirmed += p.quantity
+            if p.status == .acked || p.status == .confirmed { e.posted += p.quantity } else { e.inFlight += p.quantity }
+            entries[k] = e
+            confirmed[.init(orderID: order, workID: payload.workID, kind: kind), default: 0] += p.quantity
+        }
+        for p in all where !p.line.isEmpty {
             guard let line = LineKey(parsing: p.line) else { continue }
             let k = Key(order: line.orderID, kind: line.kind.rawValue, material: line.material)
             var e = entry(k)
@@ -44,10 +57,31 @@ extension ReconcilePass {
             e.inReview += r.quantity
             entries[k] = e
         }
-        // What is neither posted nor parked is open: not due yet (or not settled).
+        var discrepancies: [Key: [Discrepancy]] = [:]
+        let confirms = !config.postsCountedQuantities
+        if confirms {
+            var counted: [ConfirmationCheck.Operation: Double] = [:]
+            for (line, d) in lines where line.kind != .consumption {
+                counted[.init(orderID: line.orderID, workID: line.workID, kind: line.kind), default: 0] += d.quantity
+            }
+            // Final figures: the order is closed in the ERP, or ran and runs on no equipment any more
+            // (for longer than the grace, so the last counts are in).
+            let ends = Reconciler.orderEnds(assignments)
+            let ended = Set(orders.values.filter { o in
+                o.isClosed || (ends[o.id].flatMap { $0 }.map { $0 + config.grace <= now } ?? false)
+            }.map(\.id))
+            for d in ConfirmationCheck.discrepancies(confirmed: confirmed, counted: counted, ended: ended, tolerance: config.confirmationTolerance) {
+                discrepancies[Key(order: d.orderID, kind: d.kind.rawValue, material: ""), default: []].append(d)
+            }
+        }
+        // What is neither posted nor parked is open: not due yet (or not settled). With the MES as
+        // the source of record, the machines' yield and scrap are the check: never open.
         return entries.values.map { e -> LedgerEntry in
             var e = e
-            e.open = ((e.derived - e.posted - e.inFlight - e.inReview) * 1e6).rounded() / 1e6
+            let checkOnly = confirms && e.kind != QuantityKind.consumption.rawValue
+            e.open = checkOnly ? 0 : ((e.derived - e.posted - e.inFlight - e.inReview) * 1e6).rounded() / 1e6
+            let k = Key(order: e.orderID, kind: e.kind, material: e.material)
+            e.discrepancies = discrepancies[k] ?? []
             return e
         }.sorted { ($0.orderID, $0.kind, $0.material) < ($1.orderID, $1.kind, $1.material) }
     }

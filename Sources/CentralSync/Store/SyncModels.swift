@@ -208,6 +208,12 @@ public struct LedgerEntry: Sendable, Hashable, Codable {
     /// derived - posted - inFlight - inReview: derived but not posted yet (its bucket or grace is still
     /// open, or the order still runs). Zero once everything is due: then the books balance.
     public var open: Double
+    /// With `mes.confirmations`: what the MES confirmed (yield and scrap; booked or on its way). The
+    /// machines' count is then `derived`, the check, and nothing of it is open.
+    public var confirmed: Double = 0
+    /// With `mes.confirmations`, once the order ended: the operations where the machines' count and
+    /// the MES's figure differ beyond `mes.tolerance`.
+    public var discrepancies: [Discrepancy] = []
 
     public var isBalanced: Bool { open == 0 && inFlight == 0 }
 }
