@@ -24,6 +24,8 @@ struct CentralStatusReport: Codable {
     /// With `mes.confirmations`: operations of ended orders whose machine count and MES figure differ
     /// beyond `mes.tolerance` (a warning: planning and an operator look, nothing is stuck).
     var discrepancies: [Discrepancy]?
+    /// With MES confirmations: what was booked and how it went (`ConfirmationOverview`).
+    var confirmations: ConfirmationOverview?
     var reviewItems: Int
     var targets: [Target]
     var storage: Storage

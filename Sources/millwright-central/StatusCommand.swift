@@ -69,8 +69,9 @@ struct Status: AsyncParsableCommand {
         let releases = syncConfig.routes[.orderRelease] == nil ? nil
             : ReleaseOverview.make(allPostings, answerWithin: syncConfig.answerWithin, now: now)
         // The machines' counts against the MES's confirmations (ended orders, beyond mes.tolerance).
-        let discrepancies = syncConfig.mesConfirmationsTopic == nil ? nil
-            : try await ReconcilePass(config: syncConfig, store: sync, events: store).ledger(now: now).flatMap(\.discrepancies)
+        let ledger = syncConfig.postsCountedQuantities ? nil : try await ReconcilePass(config: syncConfig, store: sync, events: store).ledger(now: now)
+        let discrepancies = ledger?.flatMap(\.discrepancies)
+        let confirmations = ledger.map { ConfirmationOverview.make(allPostings, ledger: $0) }
         let targets = try await sync.targetHealth().map {
             CentralStatusReport.Target(target: $0.target, breaker: $0.breaker, failures: $0.failures,
                                        lastSuccessAgeS: $0.lastSuccess.map(age), lastError: $0.lastError)
@@ -91,7 +92,7 @@ struct Status: AsyncParsableCommand {
             central: cfg.central, version: MillwrightVersion.current, at: now.rfc3339, store: store.location,
             eventsStored: try await store.eventCount(), batchesRefused: try await store.rejectedByReason(), replicas: replicas,
             edges: edges, unassigned: unassigned, leases: leases, claims: claims, postings: postings, releases: releases,
-            discrepancies: discrepancies, reviewItems: try await sync.reviewItems().count, targets: targets,
+            discrepancies: discrepancies, confirmations: confirmations, reviewItems: try await sync.reviewItems().count, targets: targets,
             storage: storage, findings: findings, warnings: warnings, exitCode: StatusFinding.exitCode(findings))
     }
 
@@ -183,14 +184,19 @@ struct Status: AsyncParsableCommand {
         }
         if let rel = r.releases {
             out += "order releases: " + Posting.Status.allCases.map { "\(rel.copies[$0.rawValue] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
-                + "; \(rel.awaitingAnswer) awaiting the MES's answer, \(rel.overdue.count) overdue" + (rel.unreadable > 0 ? ", \(rel.unreadable) unreadable" : "") + "\n"
+                + "; \(rel.awaitingAnswer) awaiting the MES's answer, \(rel.overdue.count) overdue" + (rel.unreadable > 0 ? ", \(rel.unreadable) unreadable" : "")
+                + (rel.acceptedAfter.map { String(format: "; release to MES acceptance median %.0f s, max %.0f s", $0.medianS, $0.maxS) } ?? "") + "\n"
             for o in rel.overdue.prefix(10) {
                 out += "  unanswered: \(o.orderNumber) on \(o.equipment), version \(o.version), delivered \(o.deliveredAt) (\(String(format: "%.0f", o.waitingS)) s ago), key \(o.key)\n"
             }
         }
-        if let d = r.discrepancies {
-            out += "confirmations: \(d.count) discrepancy(ies) between the machines and the MES\n"
-            for x in d.prefix(10) { out += "  \(x)\n" }
+        if let c = r.confirmations {
+            let settled = c.successRate.map { String(format: "%.1f%% of settled delivered", $0 * 100) } ?? "none settled yet"
+            let latency = c.latency.map { String(format: "; booked to ERP acknowledgement median %.1f s, max %.1f s", $0.medianS, $0.maxS) } ?? ""
+            let rate = c.compared > 0 ? String(format: " (%.1f%%)", Double(c.discrepancies) / Double(c.compared) * 100) : ""
+            out += "confirmations: \(c.confirmations) booked, postings " + Posting.Status.allCases.map { "\(c.postings[$0.rawValue] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
+                + "; \(settled)\(latency); \(c.compared) operation(s) of ended orders compared with the machines, \(c.discrepancies) discrepancy(ies)\(rate)\n"
+            for x in (r.discrepancies ?? []).prefix(10) { out += "  discrepancy: \(x)\n" }
         }
         let st = r.storage
         var storeLine = "store size \(ByteSize.format(st.storeBytes))"

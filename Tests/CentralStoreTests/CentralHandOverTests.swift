@@ -40,7 +40,7 @@ struct CentralHandOverTests {
         let target = try ChildProcess(Python.executable, ["-c", Self.slowTarget, keys, portFile, "0.25"],
                                       outputFile: dir.appendingPathComponent("target.log").path)
         defer { target.terminate(grace: 1) }
-        #expect(eventually(timeout: 30) { FileManager.default.fileExists(atPath: portFile) })
+        #expect(await eventuallyAsync(timeout: 30) { FileManager.default.fileExists(atPath: portFile) })
         let port = try String(contentsOfFile: portFile, encoding: .utf8)
         func replica(_ name: String) throws -> CentralProcess {
             try CentralProcess(brokerPort: broker.port, clientID: name, extra: """

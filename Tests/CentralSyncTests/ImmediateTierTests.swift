@@ -67,7 +67,7 @@ import TestSupport
         let body = first?["body"] as? [String: Any]
         #expect(body?["asset"] as? String == "press-1" && body?["order"] as? String == po.number)
         #expect((first?["key"] as? String)?.hasPrefix("maintenance_notification:") == true)
-        #expect(eventually(timeout: 60) {
+        #expect(await eventuallyAsync(timeout: 60) {
             let text = (try? String(contentsOfFile: unsLog, encoding: .utf8)) ?? ""
             return text.contains("plant/plant-a/press-1/escalations") && text.contains("high_high")
         })

@@ -82,6 +82,9 @@ import TestSupport
         let planning = try #require(try await PlanningSnapshotService(config: h.runtime.pass.config, pass: h.runtime.pass, connector: nil,
                                                                       keeper: nil, logger: .init(label: "t")).snapshot().orders.first { $0.orderID == po.id })
         #expect(planning.producedConfirmed == 100 && planning.producedDerived == 93 && planning.discrepancies?.count == 2)
+        let overview = ConfirmationOverview.make(try await h.store.postings(), ledger: try await h.runtime.pass.ledger())
+        #expect(overview.confirmations == 2 && overview.postings == ["pending": 4] && overview.successRate == nil && overview.latency == nil)
+        #expect(overview.compared == 2 && overview.discrepancies == 2, "yield and scrap of the one operation: both off")
 
         try await h.deliver()
         let all = try await h.store.postings()
@@ -102,6 +105,19 @@ import TestSupport
         #expect(cycles.count == 1, "\(cycles)")
         #expect(cycles.first?["state"] as? String == "done")
         #expect((cycles.first?["duration"] as? NSNumber)?.doubleValue == 1500)
+        let settled = ConfirmationOverview.make(all, ledger: try await h.runtime.pass.ledger())
+        #expect(settled.successRate == 1 && settled.latency?.count == 4 && settled.postings == ["acked": 4])
+
+        // The operator's view, through the real binary on the same store.
+        let config = h.dir.appendingPathComponent("central.yaml").path
+        try (SyncHarness.config(trytonURL: tryton.url, brokerPort: broker.port, extra: #"mes: { confirmations: "mes/confirmations/+" }"#)
+             + "\n\(h.storeSection)\n").write(toFile: config, atomically: true, encoding: .utf8)
+        let ledger = try Executables.run("sh", ["-c", "'\(CentralProcess.binary)' ledger -c '\(config)' 2>&1"]).output
+        #expect(ledger.contains("yield: derived 93, posted 100, in flight 0, in review 0, open 0, confirmed by the MES 100"), "\(ledger)")
+        #expect(ledger.contains("discrepancy: order \(po.id) work"), "\(ledger)")
+        let status = try Executables.run("sh", ["-c", "'\(CentralProcess.binary)' status -c '\(config)' 2>&1"]).output
+        #expect(status.contains("confirmations: 2 booked, postings 0 pending, 0 sent, 4 acked, 0 dead, 0 confirmed; 100.0% of settled delivered"), "\(status)")
+        #expect(status.contains("2 operation(s) of ended orders compared with the machines, 2 discrepancy(ies) (100.0%)"), "\(status)")
     }
 
     @Test func aDroppedFileIsBookedOnceWithEachBadLineRefusedByNumber() async throws {

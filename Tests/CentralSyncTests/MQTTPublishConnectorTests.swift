@@ -28,7 +28,7 @@ import Testing
         let sub = try ChildProcess(try Executables.locate("mosquitto_sub"), ["-p", "\(broker.port)", "-t", "plant/#", "-v", "-q", "1"],
                                    outputFile: received)
         defer { sub.terminate(grace: 1) }
-        #expect(broker.waitForSubscriptions(moreThan: 0))
+        #expect(await eventuallyAsync(timeout: 30) { broker.subscriptions() > 0 })
         let options = MQTTConnectionOptions(port: broker.port, clientID: "central-uns", reconnect: .init(initial: 0.1, maximum: 0.3))
         let connector = try MQTTPublishConnector(options: options, topic: "plant/{site}/{equipment}/escalations", template: nil,
                                                  timeout: .seconds(2), logger: Logger(label: "uns"))

@@ -23,7 +23,15 @@ public enum ConfirmationCheck {
     /// figures are final.
     public static func discrepancies(confirmed: [Operation: Double], counted: [Operation: Double], ended: Set<Int64>,
                                      tolerance: Double) -> [Discrepancy] {
+        compare(confirmed: confirmed, counted: counted, ended: ended, tolerance: tolerance).discrepancies
+    }
+
+    /// The comparisons made (order, operation and kind; the base of a discrepancy rate) and the
+    /// discrepancies among them.
+    public static func compare(confirmed: [Operation: Double], counted: [Operation: Double], ended: Set<Int64>,
+                               tolerance: Double) -> (compared: [Operation], discrepancies: [Discrepancy]) {
         var out: [Discrepancy] = []
+        var compared: [Operation] = []
         let confirmedOrders = Set(confirmed.keys.map(\.orderID))
         for order in confirmedOrders.intersection(ended).sorted() {
             for kind in [QuantityKind.yield, .scrap] {
@@ -35,12 +43,13 @@ public enum ConfirmationCheck {
                 for work in works {
                     let c = mes.filter { !byWork || $0.key.workID == work }.values.reduce(0, +)
                     let m = machines.filter { !byWork || $0.key.workID == work }.values.reduce(0, +)
+                    compared.append(Operation(orderID: order, workID: work, kind: kind))
                     if abs(m - c) > tolerance * c + 1e-9 {
                         out.append(Discrepancy(orderID: order, workID: work, kind: kind, confirmed: c, counted: m, tolerance: tolerance))
                     }
                 }
             }
         }
-        return out
+        return (compared, out)
     }
 }

@@ -58,6 +58,7 @@ extension ReconcilePass {
             entries[k] = e
         }
         var discrepancies: [Key: [Discrepancy]] = [:]
+        var compared: [Key: Int] = [:]
         let confirms = !config.postsCountedQuantities
         if confirms {
             var counted: [ConfirmationCheck.Operation: Double] = [:]
@@ -70,9 +71,11 @@ extension ReconcilePass {
             let ended = Set(orders.values.filter { o in
                 o.isClosed || (ends[o.id].flatMap { $0 }.map { $0 + config.grace <= now } ?? false)
             }.map(\.id))
-            for d in ConfirmationCheck.discrepancies(confirmed: confirmed, counted: counted, ended: ended, tolerance: config.confirmationTolerance) {
+            let check = ConfirmationCheck.compare(confirmed: confirmed, counted: counted, ended: ended, tolerance: config.confirmationTolerance)
+            for d in check.discrepancies {
                 discrepancies[Key(order: d.orderID, kind: d.kind.rawValue, material: ""), default: []].append(d)
             }
+            for op in check.compared { compared[Key(order: op.orderID, kind: op.kind.rawValue, material: ""), default: 0] += 1 }
         }
         // What is neither posted nor parked is open: not due yet (or not settled). With the MES as
         // the source of record, the machines' yield and scrap are the check: never open.
@@ -82,6 +85,7 @@ extension ReconcilePass {
             e.open = checkOnly ? 0 : ((e.derived - e.posted - e.inFlight - e.inReview) * 1e6).rounded() / 1e6
             let k = Key(order: e.orderID, kind: e.kind, material: e.material)
             e.discrepancies = discrepancies[k] ?? []
+            e.compared = compared[k] ?? 0
             return e
         }.sorted { ($0.orderID, $0.kind, $0.material) < ($1.orderID, $1.kind, $1.material) }
     }

@@ -25,6 +25,9 @@ public struct ReleaseOverview: Sendable, Hashable, Codable {
     public var overdue: [Overdue]
     /// Copies whose payload cannot be read (edited in the store by hand; the pass logs which).
     public var unreadable: Int
+    /// Release latency: from the release posting (the pass saw the ERP release the order) to the
+    /// MES's acceptance, over accepted copies.
+    public var acceptedAfter: LatencySummary?
 
     public static func make(_ postings: [Posting], answerWithin: Millis, now: Timestamp) -> ReleaseOverview {
         var copies: [String: Int] = [:]
@@ -51,7 +54,9 @@ public struct ReleaseOverview: Sendable, Hashable, Codable {
                                        deliveredAt: p.updatedAt.rfc3339, waitingS: waiting.seconds))
             }
         }
+        let accepted = postings.filter { $0.kind == .orderRelease && $0.status == .confirmed }.map { ($0.updatedAt - $0.createdAt).seconds }
         return ReleaseOverview(copies: copies, awaitingAnswer: awaiting,
-                               overdue: overdue.sorted { ($0.deliveredAt, $0.key) < ($1.deliveredAt, $1.key) }, unreadable: unreadable)
+                               overdue: overdue.sorted { ($0.deliveredAt, $0.key) < ($1.deliveredAt, $1.key) }, unreadable: unreadable,
+                               acceptedAfter: .of(accepted))
     }
 }

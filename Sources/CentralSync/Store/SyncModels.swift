@@ -214,6 +214,8 @@ public struct LedgerEntry: Sendable, Hashable, Codable {
     /// With `mes.confirmations`, once the order ended: the operations where the machines' count and
     /// the MES's figure differ beyond `mes.tolerance`.
     public var discrepancies: [Discrepancy] = []
+    /// With `mes.confirmations`, once the order ended: how many operations were compared.
+    public var compared: Int = 0
 
     public var isBalanced: Bool { open == 0 && inFlight == 0 }
 }
