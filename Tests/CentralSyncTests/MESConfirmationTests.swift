@@ -54,10 +54,11 @@ import TestSupport
             #"{"id": "C-6", "order": "\#(po.number)", "operation": "Press", "scrap": 5, "at": "\#(at.rfc3339)"}"#,
             #"{"id": "C-7", "order": "\#(po.number)", "operation": "Press", "yeild": 5, "at": "\#(at.rfc3339)"}"#,
             #"{"id": "C-1", "order": "\#(po.number)", "operation": "Press", "yield": 41, "scrap": 2, "scrap_reason": "burr", "machine_seconds": 1500, "at": "\#(at.rfc3339)"}"#,
+            #"{"id": "C-1", "order": "\#(po.number)", "operation": "Press", "yield": 40, "scrap": 2, "scrap_reason": "burr", "machine_seconds": 1500, "labor_seconds": 1700, "at": "\#(at.rfc3339)"}"#,
             "not json",
         ]
         for r in refusals { try publish(broker.port, r) }
-        let expected = ["unknown_order": 1, "invalid": 3, "unknown_operation": 1, "conflict": 1, "malformed": 1]
+        let expected = ["unknown_order": 1, "invalid": 3, "unknown_operation": 1, "conflict": 2, "malformed": 1]
         #expect(await eventuallyAsync(timeout: 60) { listener.stats.refused == expected }, "\(listener.stats)")
         let postings = try await h.store.postings()
         #expect(Set(postings.map(\.idempotencyKey)) == ["yield:mes:C-1", "scrap:mes:C-1", "work_cycle:mes:C-1", "yield:mes:C-2"])
@@ -118,6 +119,16 @@ import TestSupport
         let status = try Executables.run("sh", ["-c", "'\(CentralProcess.binary)' status -c '\(config)' 2>&1"]).output
         #expect(status.contains("confirmations: 2 booked, postings 0 pending, 0 sent, 4 acked, 0 dead, 0 confirmed; 100.0% of settled delivered"), "\(status)")
         #expect(status.contains("2 operation(s) of ended orders compared with the machines, 2 discrepancy(ies) (100.0%)"), "\(status)")
+
+        // Done in Tryton: the machines' counts of a closed order are no review items (the MES is the
+        // source of record), and a confirmation delivered again is still a duplicate, not refused.
+        try tryton.completeProduction(po.id)
+        try await h.importERP()
+        try await h.reconcile(now: .now() + .seconds(3600))
+        #expect(try await h.store.reviewItems().isEmpty)
+        let duplicates = listener.stats.duplicates
+        try publish(broker.port, #"{"id": "C-2", "order": "PO-CONF", "operation": "Press", "yield": 60, "at": "\#(at.rfc3339)"}"#)
+        #expect(await eventuallyAsync(timeout: 60) { listener.stats.duplicates == duplicates + 1 }, "\(listener.stats)")
     }
 
     @Test func aDroppedFileIsBookedOnceWithEachBadLineRefusedByNumber() async throws {

@@ -41,6 +41,9 @@ public final class ConfirmationBook: Sendable {
 
     /// Books one confirmation; throws only when the store failed (nothing was booked then).
     public func book(_ c: MESConfirmation, now: Timestamp = .now()) async throws -> Outcome {
+        // A resend finds what the first one booked, whatever became of the order since (a
+        // redelivery after the ERP closed it is still a duplicate, not a refusal).
+        if let earlier = try await compareWithBooked(c) { return earlier }
         let planned: [NewPosting]
         switch ConfirmationPlanner.postings(for: c, orders: try await store.orders(), routes: routes) {
         case .success(let p): planned = p
@@ -48,29 +51,55 @@ public final class ConfirmationBook: Sendable {
             refused(r, id: c.id)
             return .refused(r)
         }
-        // A resend finds what the first one booked: the same figures are a duplicate, others a
-        // conflict (compared by quantity: a payload may have been edited before a replay since).
-        var booked: [String: Double] = [:]
-        for key in ConfirmationPlanner.keys(c.id).values {
-            if let existing = try await store.posting(key: key) { booked[key] = existing.quantity }
+        let added = try await store.apply(postings: planned, now: now)
+        if added.count < planned.count, let earlier = try await compareWithBooked(c) {
+            // Another intake (a replica, or the folder and MQTT at once) booked the same id meanwhile.
+            return earlier
         }
-        if !booked.isEmpty {
-            let wanted = Dictionary(uniqueKeysWithValues: planned.map { ($0.idempotencyKey, $0.quantity) })
-            guard wanted == booked else {
-                let r = ConfirmationRefusal.conflict(id: c.id)
-                refused(r, id: c.id)
-                return .refused(r)
-            }
-            counters.withLock { $0.duplicates += 1 }
-            logger.info("MES confirmation sent again: already booked", metadata: ["id": "\(c.id)"])
-            return .duplicate
-        }
-        try await store.apply(postings: planned, now: now)
         counters.withLock { $0.booked += 1 }
         logger.info("MES confirmation booked", metadata: [
             "id": "\(c.id)", "order": "\(c.order)", "operation": "\(c.operation)",
             "postings": "\(planned.map(\.idempotencyKey).joined(separator: ","))"])
         return .booked(planned.map(\.idempotencyKey))
+    }
+
+    /// nil when nothing was booked under the confirmation's id; else a duplicate (the same
+    /// figures) or a conflict (others), counted.
+    func compareWithBooked(_ c: MESConfirmation) async throws -> Outcome? {
+        var existing: [PostingKind: Posting] = [:]
+        for (kind, key) in ConfirmationPlanner.keys(c.id) {
+            if let p = try await store.posting(key: key) { existing[kind] = p }
+        }
+        guard !existing.isEmpty else { return nil }
+        guard Self.sameFigures(c, existing) else {
+            let r = ConfirmationRefusal.conflict(id: c.id)
+            refused(r, id: c.id)
+            return .refused(r)
+        }
+        counters.withLock { $0.duplicates += 1 }
+        logger.info("MES confirmation sent again: already booked", metadata: ["id": "\(c.id)"])
+        return .duplicate
+    }
+
+    /// Whether the postings booked under a confirmation's id carry exactly its figures: the same
+    /// kinds, quantities, scrap reason, times, order and work (an operator's edit before a replay
+    /// that changed one makes a resend a conflict, which is what it then is).
+    static func sameFigures(_ c: MESConfirmation, _ existing: [PostingKind: Posting]) -> Bool {
+        let wanted: [PostingKind: Bool] = [.yield: c.yield > 0, .scrap: c.scrap > 0, .workCycle: c.machineSeconds > 0 || c.laborSeconds > 0]
+        guard wanted.allSatisfy({ (existing[$0.key] != nil) == $0.value }) else { return false }
+        func sameOrder(_ number: String, _ reference: String, _ work: Int64?) -> Bool {
+            (c.order == number || c.order == reference) && (c.work == nil || c.work == work)
+        }
+        for kind in [PostingKind.yield, .scrap] {
+            guard let p = existing[kind] else { continue }
+            guard let m = try? MovePayload.decode(p.payload, as: kind), m.quantity == (kind == .yield ? c.yield : c.scrap),
+                  sameOrder(m.orderNumber, m.orderReference, m.workID), kind == .yield || m.reason == c.scrapReason else { return false }
+        }
+        if let p = existing[.workCycle] {
+            guard let w = try? WorkCyclePayload.decode(p.payload, as: .workCycle), w.machineSeconds == c.machineSeconds,
+                  w.laborSeconds == c.laborSeconds, w.operation == c.operation, sameOrder(w.orderNumber, w.orderReference, w.workID) else { return false }
+        }
+        return true
     }
 
     /// Counts and logs a refusal (`id` when the confirmation got as far as having one).

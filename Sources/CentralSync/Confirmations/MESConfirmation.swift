@@ -99,7 +99,7 @@ public struct MESConfirmation: Sendable, Hashable {
             }
             let trimmed = s.trimmingCharacters(in: .whitespaces)
             guard !trimmed.isEmpty else { throw .invalid(field: field, reason: "must not be empty") }
-            guard trimmed.count <= maxText, !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            guard IntakeText.isAcceptable(trimmed, max: maxText) else {
                 throw .invalid(field: field, reason: "must be at most \(maxText) printable characters")
             }
             return trimmed

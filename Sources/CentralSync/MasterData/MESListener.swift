@@ -48,9 +48,11 @@ public final class MESListener: Service, MQTTIntakeHandler {
 
     public func decode(_ m: MQTTMessage) -> Change? {
         guard m.payload.count <= 16 * 1024, let msg = try? JSONDecoder().decode(Message.self, from: Data(m.payload)),
-              let action = AssignmentChange.Action(rawValue: msg.action), let at = Timestamp(rfc3339: msg.at) else {
+              let action = AssignmentChange.Action(rawValue: msg.action), let at = Timestamp(rfc3339: msg.at),
+              [msg.equipment, msg.order].allSatisfy({ IntakeText.isAcceptable($0, max: 200) }),
+              IntakeText.isAcceptable(msg.operation ?? "", max: 200, allowEmpty: true) else {
             counters.withLock { $0.malformed += 1 }
-            logger.warning("malformed MES message ignored: expected {equipment, order, action: start|stop, at: RFC 3339}",
+            logger.warning("malformed MES message ignored: expected {equipment, order, action: start|stop, at: RFC 3339}, texts of at most 200 printable characters",
                            metadata: ["topic": "\(m.topic.prefix(200))", "payload": "\(String(decoding: m.payload.prefix(200), as: UTF8.self))"])
             return nil
         }

@@ -61,6 +61,9 @@ public struct ReconcilePass: Sendable {
             case .post(let line, _, _, _) where !config.postsCountedQuantities && line.kind != .consumption:
                 // The MES confirms yield and scrap: the machines' counts are the check, not a posting.
                 continue
+            case .review(let line, _, _) where !config.postsCountedQuantities && line.kind != .consumption:
+                // Nor a review item (a closed order's counts would all be "late"): cleared if one was kept.
+                reviews.append(ReviewChange(line: line, quantity: 0, reason: "", sources: []))
             case .post(let line, let quantity, let date, let sources):
                 guard let order = orders[line.orderID], let target = config.routes[PostingKind(line.kind)] else {
                     reviews.append(ReviewChange(line: line, quantity: quantity, reason: "no target is routed for \(line.kind.rawValue), or the order is not imported", sources: sources.map(\.description)))

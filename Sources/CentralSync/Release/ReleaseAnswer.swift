@@ -37,8 +37,9 @@ public struct ReleaseAnswer: Sendable, Hashable, Decodable {
         if answer.result == .rejected && (answer.reason ?? "").trimmingCharacters(in: .whitespaces).isEmpty {
             return .failure(.malformed("a rejection needs a `reason`"))
         }
-        if (answer.reason?.count ?? 0) > maxText || (answer.by?.count ?? 0) > maxText {
-            return .failure(.malformed("`reason` and `by` are at most \(maxText) characters"))
+        if !IntakeText.isAcceptable(answer.key, max: maxText) || !IntakeText.isAcceptable(answer.reason ?? "", max: maxText, allowEmpty: true)
+            || !IntakeText.isAcceptable(answer.by ?? "", max: maxText, allowEmpty: true) {
+            return .failure(.malformed("`key`, `reason` and `by` are at most \(maxText) printable characters"))
         }
         return .success(answer)
     }

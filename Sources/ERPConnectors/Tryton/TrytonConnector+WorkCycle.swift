@@ -29,7 +29,7 @@ extension TrytonConnector {
             default:
                 try await finish(cycle: id, run: false, duration: duration, ctx: ctx)
             }
-            return .delivered(documentRef: "production.work.cycle:\(id)", note: "finished a cycle an earlier attempt created")
+            return .delivered(documentRef: "production.work.cycle:\(id)", note: "finished a cycle an earlier attempt created" + Self.laborNote(p))
         }
         // The work must belong to the order, and the order still be open: say why before Tryton would.
         let works = try await read("production.work", [p.workID], ["production"], ctx)
@@ -46,7 +46,13 @@ extension TrytonConnector {
             throw .unexpectedAnswer(method: "model.production.work.cycle.create", detail: "\(created)")
         }
         try await finish(cycle: id, run: true, duration: duration, ctx: ctx)
-        return .delivered(documentRef: "production.work.cycle:\(id)", note: "created and done")
+        return .delivered(documentRef: "production.work.cycle:\(id)", note: "created and done" + Self.laborNote(p))
+    }
+
+    /// Said in the delivery's audit note: a cycle holds one duration, so labour given beside machine
+    /// time is not in Tryton (timesheet lines are not supported yet; docs/SYNC.md).
+    static func laborNote(_ p: WorkCyclePayload) -> String {
+        p.machineSeconds > 0 && p.laborSeconds > 0 ? "; labour \(p.laborSeconds) s not booked (the cycle holds the machine time)" : ""
     }
 
     /// Runs (when draft), sets the duration of and closes one cycle.
