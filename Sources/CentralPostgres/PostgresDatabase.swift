@@ -156,8 +156,30 @@ public final class PostgresDatabase: Sendable {
         }
     }
 
-    func query(_ query: PostgresQuery) async throws -> PostgresRowSequence {
-        do { return try await client.query(query, logger: logger) } catch { throw PostgresStoreError(Self.describe(error)) }
+    /// Runs one statement outside a transaction and returns its rows, read to the end.
+    ///
+    /// Not `client.query`: that writes the statement to whatever connection the pool leases, and a
+    /// connection the server closed a moment ago (its idle-in-transaction timeout, a restart) can
+    /// still be leased before the pool has seen it close; the statement's result then never comes
+    /// (`ServerEndedTransactionTests` hung so). Through `LiveConnection` such a connection is
+    /// refused before the write and the statement, which changed nothing, runs on another. The rows
+    /// are read before the connection goes back to the pool, which must not lease it while they
+    /// stream.
+    func query(_ query: PostgresQuery) async throws -> FetchedRows {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await client.withConnection { connection in
+                    FetchedRows(rows: try await LiveConnection(connection: connection).query(query, logger: logger).collect())
+                }
+            } catch is ConnectionEnded where attempt < 8 {
+                logger.debug("a statement found its connection closed; running it on another", metadata: ["attempt": "\(attempt)"])
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(10 * attempt))))
+            } catch {
+                throw PostgresStoreError(Self.describe(error))
+            }
+        }
     }
 
     public func close() {

@@ -155,7 +155,7 @@ public final class PostgresRetentionStore: RetentionStore {
             """))
     }
 
-    func decode(_ rows: PostgresRowSequence) async throws -> [EventRow] {
+    func decode(_ rows: some AsyncSequence<PostgresRow, any Error>) async throws -> [EventRow] {
         var out: [EventRow] = []
         for try await r in rows.decode((Int64, Int64, String, Int64, Int64, String, String, String, String, String, Int, Int64, Int64, Int64, Bool, String).self) {
             out.append(EventRow(row: r.1, position: FeedPosition(transaction: r.0, row: r.1), edge: r.2, bootEpoch: r.3, seq: r.4,

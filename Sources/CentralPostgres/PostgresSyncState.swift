@@ -396,6 +396,8 @@ public final class PostgresSyncState: SyncState {
         guard database.settings.connections >= 2 else { return }
         do {
             try await database.client.withConnection { connection in
+                // A connection the server already closed would take the LISTEN and never answer.
+                guard !connection.isClosed else { throw ConnectionEnded() }
                 try await connection.listen(on: Self.arrivalsChannel) { notifications in
                     for try await _ in notifications { arrived() }
                 }

@@ -26,8 +26,9 @@ public struct ConfirmationOverview: Sendable, Hashable, Codable {
         var byStatus: [String: Int] = [:]
         var acked = 0, dead = 0
         var latencies: [Double] = []
-        for p in postings where p.idempotencyKey.hasPrefix("\(p.kind.rawValue):mes:") {
-            ids.insert(String(p.idempotencyKey.dropFirst(p.kind.rawValue.count + 5)))
+        for p in postings {
+            guard let id = ConfirmationPlanner.confirmationID(of: p) else { continue }
+            ids.insert(id)
             byStatus[p.status.rawValue, default: 0] += 1
             switch p.status {
             case .acked, .confirmed:

@@ -10,7 +10,15 @@ import MillwrightCore
 /// `yield:mes:<id>`, `scrap:mes:<id>`, `work_cycle:mes:<id>`: a resend finds its postings.
 public enum ConfirmationPlanner {
     public static func keys(_ id: String) -> [PostingKind: String] {
-        [.yield: "yield:mes:\(id)", .scrap: "scrap:mes:\(id)", .workCycle: "work_cycle:mes:\(id)"]
+        Dictionary(uniqueKeysWithValues: [PostingKind.yield, .scrap, .workCycle].map { ($0, "\($0.rawValue):mes:\(id)") })
+    }
+
+    /// The confirmation id a posting was booked for, nil for a posting no confirmation made: the
+    /// one reading of the key form `keys` writes (the ledger and the status figures use it).
+    public static func confirmationID(of p: Posting) -> String? {
+        let prefix = "\(p.kind.rawValue):mes:"
+        guard p.idempotencyKey.hasPrefix(prefix) else { return nil }
+        return String(p.idempotencyKey.dropFirst(prefix.count))
     }
 
     public static func postings(for c: MESConfirmation, orders: [Int64: ERPOrder],

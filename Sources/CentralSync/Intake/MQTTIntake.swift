@@ -66,7 +66,7 @@ public struct MQTTIntake<Handler: MQTTIntakeHandler>: Sendable {
                 }
             }
         } onGracefulShutdown: {
-            _ = gate.close()
+            gate.close()
             sink.yield(.stop)
         }
         sink.finish()

@@ -51,12 +51,9 @@ final class RecordedGate: DeliveryGate {
         for wake in wakes { wake() }
     }
 
-    /// Stops reading for good (the intake is stopping); true when everything handed over is recorded.
-    func close() -> Bool {
-        state.withLock { s in
-            s.closing = true
-            return s.recorded >= s.handedOver
-        }
+    /// Stops reading for good (the intake is stopping); `isDrained` then says when it may end.
+    func close() {
+        state.withLock { $0.closing = true }
     }
 
     /// Whether the intake may end: closing and everything handed over recorded.

@@ -25,7 +25,7 @@ extension ReconcilePass {
         // The MES's confirmed figures (`mes.confirmations`): postings without a ledger line.
         var confirmed: [ConfirmationCheck.Operation: Double] = [:]
         for p in all where p.line.isEmpty && p.status != .dead {
-            guard let kind = p.kind.quantityKind, kind != .consumption, p.idempotencyKey.hasPrefix("\(p.kind.rawValue):mes:"),
+            guard let kind = p.kind.quantityKind, kind != .consumption, ConfirmationPlanner.confirmationID(of: p) != nil,
                   let payload = try? MovePayload.decode(p.payload, as: p.kind), let order = p.orderID else { continue }
             let k = Key(order: order, kind: kind.rawValue, material: "")
             var e = entry(k)
