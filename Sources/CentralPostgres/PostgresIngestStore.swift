@@ -245,6 +245,16 @@ public final class PostgresIngestStore: IngestStore {
             """)
     }
 
+    public func events(occurredFrom from: Timestamp, before: Timestamp, _ filter: FeedFilter) async throws -> [FeedEvent] {
+        if filter.isEmpty { return [] }
+        return try await fetch("""
+            SELECT \(unescaped: Self.columns) FROM events
+            WHERE occurred_at >= \(from.milliseconds) AND occurred_at < \(before.milliseconds)
+              AND (\(filter.equipment)::text[] IS NULL OR equipment = ANY(\(filter.equipment)::text[]))
+              AND (\(filter.types?.map(\.rawValue))::text[] IS NULL OR type = ANY(\(filter.types?.map(\.rawValue))::text[]))
+            """)
+    }
+
     public func event(edge: String, bootEpoch: Int64, seq: Int64) async throws -> FeedEvent? {
         try await fetch("""
             SELECT \(unescaped: Self.columns) FROM events WHERE edge = \(edge) AND boot_epoch = \(bootEpoch) AND seq = \(seq)

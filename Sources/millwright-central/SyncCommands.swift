@@ -169,15 +169,28 @@ struct Ledger: AsyncParsableCommand {
 
 struct TraceCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "trace", abstract: "Back from an ERP document (stock.move:42) to its events and edges, or forward from an event (edge:epoch:seq).")
+        commandName: "trace", abstract: "Back from an ERP document (stock.move:42) to its events and edges, forward from an event (edge:epoch:seq), or a lot's genealogy both ways.")
     @Option(name: .shortAndLong, help: "The central configuration file (YAML); default /etc/millwright/central.yaml or $MILLWRIGHT_CENTRAL_CONFIG.") var config: String?
     @Option(help: "An ERP document reference, like stock.move:42.") var document: String?
     @Option(help: "An event key, edge:boot_epoch:seq.") var event: String?
+    @Option(help: "A lot number an MES confirmed: the orders that made it (their input lots, machines, events, alarms) and the orders that consumed it (their output lots).") var lot: String?
+    @Flag(help: "With --lot: the genealogy as one JSON object.") var json = false
 
     func run() async throws {
         let ctx = try await SyncContext.open(config: config)
         let trace = Trace(store: ctx.store, events: ctx.events)
-        if let document {
+        if let lot {
+            let r = try await LotTrace(config: ctx.sync, store: ctx.store, events: ctx.events).trace(lot: lot)
+            if json {
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                print(String(decoding: try encoder.encode(r), as: UTF8.self))
+            } else {
+                Self.show(r)
+            }
+            if r.isEmpty { throw ExitCode(3) }
+        } else if let document {
             let b = try await trace.back(document: document)
             guard !b.postings.isEmpty else { throw ValidationError("no posting produced \(document)") }
             for p in b.postings { print("\(document) <- posting #\(p.id) \(p.kind) \(qty(p.quantity)) [\(p.line)] key \(p.idempotencyKey)") }
@@ -197,7 +210,30 @@ struct TraceCommand: AsyncParsableCommand {
             for p in f.postings { print("  -> posting #\(p.id) \(p.kind) \(qty(p.quantity)) \(p.status.rawValue) -> \(p.documentRef ?? "not yet delivered")") }
             for r in f.review { print("  -> review: order \(r.orderID) \(r.kind) \(qty(r.quantity)): \(r.reason)") }
         } else {
-            throw ValidationError("give --document REF or --event edge:epoch:seq")
+            throw ValidationError("give --document REF, --event edge:epoch:seq or --lot NUMBER")
+        }
+    }
+
+    static func show(_ r: LotTrace.Result) {
+        guard !r.isEmpty else {
+            print("lot \(r.lot): no MES confirmation named it (as an output lot or a consumed lot)")
+            return
+        }
+        func lines(_ l: [LotTrace.LotLine]) -> String {
+            l.map { "\($0.lot) (\($0.product) \(qty($0.quantity)) \($0.kind), confirmation \($0.confirmation), \($0.document ?? $0.status))" }
+                .joined(separator: "\n      ")
+        }
+        for p in r.madeBy {
+            print("lot \(r.lot) <- made by order \(p.order)")
+            print("  <- input lots: \(p.inputs.isEmpty ? "none confirmed" : "\n      " + lines(p.inputs))")
+            print("  <- machines: \(p.machines.isEmpty ? "none assigned" : p.machines.map { "\($0.equipment) \($0.from) to \($0.to ?? "now")" }.joined(separator: ", "))")
+            print("  <- events during the runs: \(p.eventCount)\(p.eventCount > p.events.count ? " (\(p.events.count) listed in --json)" : ""), alarms: \(p.alarms.count)")
+            for a in p.alarms.prefix(20) { print("      alarm \(a.key) \(a.type) \(a.equipment)/\(a.signal) at \(a.at)") }
+            print("  -> all output lots of the order: \n      " + lines(p.outputs))
+        }
+        for p in r.usedBy {
+            print("lot \(r.lot) -> consumed by order \(p.order)")
+            print("  -> output lots: \(p.outputs.isEmpty ? "none confirmed yet" : "\n      " + lines(p.outputs))")
         }
     }
 }

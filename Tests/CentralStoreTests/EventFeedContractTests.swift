@@ -48,6 +48,9 @@ import Testing
         // By event time: occurred_at is 1_764_000_000_000 + seq.
         let recent = try await store.events(occurredSince: Timestamp(milliseconds: 1_764_000_000_005), FeedFilter(equipment: ["press-01"]))
         #expect(Set(recent.map(\.seq)) == [5, 6])
+        let window = try await store.events(occurredFrom: Timestamp(milliseconds: 1_764_000_000_002), before: Timestamp(milliseconds: 1_764_000_000_005),
+                                            FeedFilter(equipment: ["press-01"]))
+        #expect(Set(window.filter { $0.edge == "gw-1" }.map(\.seq)) == [2, 3, 4], "from inclusive, before exclusive")
         await store.close()
     }
 

@@ -83,4 +83,46 @@ import Testing
         }
         #expect(refused(c, [order()], routes: [:]) == .notRouted(.yield))
     }
+
+    /// Lot genealogy's inputs: the output lot rides on the yield and scrap moves, each consumed lot
+    /// is an `input_lot` posting of the material the order's bill of materials names, keyed
+    /// `input_lot:mes:<id>#<n>`; a material the order does not consume is refused, never created.
+    @Test func lotsRideOnTheMovesAndEachConsumedLotIsOnePosting() throws {
+        var o = order()
+        o.plannedInputs = ["STEEL": .init(productID: 8, unitID: 2, quantity: 100)]
+        let json = #"{"id": "C#1", "order": "MO42", "operation": "Press", "yield": 40, "lot": "OUT-1", "at": "2026-12-07T10:00:00Z", "consumed": [{"material": "STEEL", "lot": "HEAT-1", "quantity": 30}, {"material": "STEEL", "lot": "HEAT-2", "quantity": 10}]}"#
+        let c = try decode(json).get()
+        #expect(c.lot == "OUT-1" && c.consumed == [ConsumedLot(material: "STEEL", lot: "HEAT-1", quantity: 30), ConsumedLot(material: "STEEL", lot: "HEAT-2", quantity: 10)])
+        var all = routes
+        all[.inputLot] = "erp"
+        let postings = try ConfirmationPlanner.postings(for: c, orders: [42: o], routes: all).get()
+        #expect(postings.map(\.idempotencyKey) == ["yield:mes:C#1", "input_lot:mes:C#1#1", "input_lot:mes:C#1#2"])
+        #expect(try MovePayload.decode(postings[0].payload, as: .yield).lot == "OUT-1")
+        let heat = try MovePayload.decode(postings[2].payload, as: .inputLot)
+        #expect(heat.lot == "HEAT-2" && heat.quantity == 10 && heat.productID == 8 && heat.unitID == 2 && heat.productCode == "STEEL"
+                && heat.fromLocationID == 3 && heat.toLocationID == 7 && heat.workID == 420)
+        for p in postings { try p.kind.validate(payload: p.payload, key: p.idempotencyKey) }
+        // The confirmation's id read back from every key, even one with a '#' of its own.
+        let ids = postings.map { p in
+            ConfirmationPlanner.confirmationID(of: Posting(id: 1, idempotencyKey: p.idempotencyKey, target: "erp", kind: p.kind, line: "", orderID: 42,
+                                                           quantity: p.quantity, payload: p.payload, sources: [], status: .pending, attempts: 0,
+                                                           nextAttemptAt: at, documentRef: nil, lastError: nil, createdAt: at, updatedAt: at))
+        }
+        #expect(ids == ["C#1", "C#1", "C#1"])
+        #expect(ConfirmationPlanner.postings(for: c, orders: [42: o], routes: routes) == .failure(.notRouted(.inputLot)))
+
+        let copper = try decode(json.replacingOccurrences(of: "\"material\": \"STEEL\", \"lot\": \"HEAT-2\"", with: "\"material\": \"COPPER\", \"lot\": \"C-9\"")).get()
+        #expect(ConfirmationPlanner.postings(for: copper, orders: [42: o], routes: all)
+                == .failure(.unknownMaterial(order: "MO42", material: "COPPER", known: ["STEEL"])))
+        // Each lot checked field by field, named by its place in the list.
+        let base = #"{"id": "C", "order": "MO42", "operation": "Press", "yield": 1, "at": "2026-12-07T10:00:00Z", "consumed": "#
+        #expect(refusal(base + #"[{"material": "STEEL", "lot": "H", "quantity": -1}]}"#) == .invalid(field: "consumed[0].quantity", reason: "must be 0 or more (got -1.0)"))
+        #expect(refusal(base + #"[{"material": "STEEL", "lot": "H", "quantity": 1}, {"material": "STEEL", "quantity": 1}]}"#) == .invalid(field: "consumed[1].lot", reason: "is required"))
+        #expect(refusal(base + #"[{"material": "STEEL", "lot": "H", "quantity": "1"}]}"#) == .invalid(field: "consumed[0].quantity", reason: "must be a number"))
+        #expect(refusal(base + #"[{"material": "STEEL", "lot": "H", "qty": 1}]}"#)?.description.contains("consumed[0].qty") == true)
+        #expect(refusal(base + #"[{"material": "STEEL", "lot": "H", "quantity": 1}, {"material": "STEEL", "lot": "H", "quantity": 2}]}"#)?.name == "invalid")
+        #expect(refusal(base + #"{"material": "STEEL"}}"#) == .invalid(field: "consumed", reason: "must be a list of {material, lot, quantity}"))
+        #expect(refusal(#"{"id": "C", "order": "MO42", "operation": "Press", "machine_seconds": 5, "lot": "L", "at": "2026-12-07T10:00:00Z"}"#)
+                == .invalid(field: "lot", reason: "needs yield or scrap to belong to"))
+    }
 }

@@ -131,6 +131,100 @@ import TestSupport
         #expect(await eventuallyAsync(timeout: 60) { listener.stats.duplicates == duplicates + 1 }, "\(listener.stats)")
     }
 
+    /// Issue 25 item 6: two input lots into one order, two output lots. The trace from each output
+    /// lot reaches both input lots, the machine and its events and alarm during the run (not those
+    /// after it); from an input lot, both output lots; in Tryton the lots are on the moves and its
+    /// own lot trace leads from each output lot to both heats.
+    @Test func lotsTraceFromEachOutputLotToItsInputsMachinesAndEventsAndBack() async throws {
+        let broker = try MosquittoBroker()
+        try broker.start()
+        defer { broker.stop() }
+        let tryton = try TrytonServer()
+        let h = try await SyncHarness(tryton: tryton, brokerPort: broker.port, extra: #"mes: { confirmations: "mes/confirmations/+" }"#)
+        let listener = try #require(h.runtime.confirmations)
+        let intake = Task { try await listener.run() }
+        defer { intake.cancel() }
+        #expect(await eventuallyAsync(timeout: 120) { broker.subscriptions() > 0 }, "the confirmation listener subscribed")
+        let po = try tryton.createProduction(reference: "PO-LOTS", quantity: 100)
+        try await h.importERP()
+        // The heats were received into storage under their lots.
+        try tryton.receiveLot("HEAT-1", quantity: 60)
+        try tryton.receiveLot("HEAT-2", quantity: 60)
+
+        // The press ran the order from -90 to -65 min: two counts and one alarm; a count after the run.
+        try await h.mes("PO-LOTS", .start, at: .minutes(-90))
+        let alarm = h.event(.limitRaised, signal: "thickness", at: .minutes(-75), values: ["severity": .text("high"), "value": .number(2.9)])
+        try await h.send([h.count(50, from: .minutes(-85), to: .minutes(-80)), alarm, h.count(50, from: .minutes(-70), to: .minutes(-66))])
+        try await h.mes("PO-LOTS", .stop, at: .minutes(-65))
+        try await h.send([h.count(7, from: .minutes(-60), to: .minutes(-55))])
+
+        let at = Timestamp.minutes(-64).rfc3339
+        let one = #"{"id": "L-1", "order": "\#(po.number)", "operation": "Press", "yield": 50, "lot": "OUT-1", "at": "\#(at)", "consumed": [{"material": "STEEL", "lot": "HEAT-1", "quantity": 30}, {"material": "STEEL", "lot": "HEAT-2", "quantity": 20}]}"#
+        try publish(broker.port, one)
+        try publish(broker.port, #"{"id": "L-2", "order": "\#(po.number)", "operation": "Press", "yield": 50, "lot": "OUT-2", "at": "\#(at)", "consumed": [{"material": "STEEL", "lot": "HEAT-1", "quantity": 20}, {"material": "STEEL", "lot": "HEAT-2", "quantity": 30}]}"#)
+        // Master data comes from the ERP: a material the order does not consume is refused, nothing booked.
+        try publish(broker.port, #"{"id": "L-3", "order": "\#(po.number)", "operation": "Press", "yield": 1, "lot": "OUT-3", "at": "\#(at)", "consumed": [{"material": "COPPER", "lot": "C-9", "quantity": 1}]}"#)
+        try publish(broker.port, #"{"id": "L-4", "order": "\#(po.number)", "operation": "Press", "yield": 1, "at": "\#(at)", "consumed": [{"material": "STEEL", "lot": "HEAT-1", "quantity": -1}]}"#)
+        #expect(await eventuallyAsync(timeout: 60) { listener.stats.booked == 2 && listener.stats.refused == ["unknown_material": 1, "invalid": 1] },
+                "\(listener.stats)")
+        #expect(Set(try await h.store.postings().map(\.idempotencyKey)) == [
+            "yield:mes:L-1", "input_lot:mes:L-1#1", "input_lot:mes:L-1#2", "yield:mes:L-2", "input_lot:mes:L-2#1", "input_lot:mes:L-2#2"])
+        try await h.deliver()
+        let all = try await h.store.postings()
+        #expect(all.allSatisfy { $0.status == .acked }, "\(all.map { "\($0.idempotencyKey): \($0.status) \($0.lastError ?? "")" })")
+        // A resend books nothing; the same id with another lot is a conflict.
+        try publish(broker.port, one)
+        try publish(broker.port, one.replacingOccurrences(of: "HEAT-2", with: "HEAT-3"))
+        #expect(await eventuallyAsync(timeout: 60) { listener.stats.duplicates == 1 && listener.stats.refused["conflict"] == 1 }, "\(listener.stats)")
+        #expect(try await h.store.postings().count == 6)
+
+        // In Tryton: the lots on the moves; each heat's quantity re-booked from its lot, consumption unchanged.
+        try tryton.completeProduction(po.id)
+        let production = try tryton.production(po.id)
+        let outputs = production["outputs"] as? [[String: Any]] ?? []
+        let inputs = production["inputs"] as? [[String: Any]] ?? []
+        func q(_ m: [String: Any]) -> Double { (m["quantity"] as? NSNumber)?.doubleValue ?? 0 }
+        let lotted = inputs.filter { $0["lot"] is String }.map { "\($0["lot"]!) \(q($0)) \($0["state"] ?? "")" }.sorted()
+        #expect(lotted == ["HEAT-1 20.0 done", "HEAT-1 30.0 done", "HEAT-2 20.0 done", "HEAT-2 30.0 done"], "\(inputs)")
+        let unlotted = outputs.filter { ($0["millwright_key"] as? String)?.hasSuffix("/unlotted") == true }
+        #expect(unlotted.count == 4 && unlotted.map(q).reduce(0, +) == 100 && unlotted.allSatisfy { $0["product"] as? String == "STEEL" })
+        let outputLots = outputs.filter { $0["lot"] is String }
+        #expect(outputLots.map { "\($0["lot"]!) \(q($0))" }.sorted() == ["OUT-1 50.0", "OUT-2 50.0"], "\(outputs)")
+        for o in outputLots {
+            #expect(o["downward_lots"] as? [String] == ["HEAT-1", "HEAT-2"], "Tryton's own trace of \(o["lot"]!): \(o)")
+        }
+
+        // Millwright's genealogy, through the real binary on the same store.
+        let config = h.dir.appendingPathComponent("central.yaml").path
+        try (SyncHarness.config(trytonURL: tryton.url, brokerPort: broker.port, extra: #"mes: { confirmations: "mes/confirmations/+" }"#)
+             + "\n\(h.storeSection)\n").write(toFile: config, atomically: true, encoding: .utf8)
+        func trace(_ lot: String) throws -> (status: Int32, json: [String: Any]) {
+            let r = try Executables.run(CentralProcess.binary, ["trace", "-c", config, "--lot", lot, "--json"])
+            let json = (try? JSONSerialization.jsonObject(with: Data(r.output.utf8))) as? [String: Any] ?? [:]
+            return (r.status, json)
+        }
+        func lots(_ p: [String: Any], _ side: String) -> Set<String> { Set((p[side] as? [[String: Any]] ?? []).compactMap { $0["lot"] as? String }) }
+        for out in ["OUT-1", "OUT-2"] {
+            let (status, json) = try trace(out)
+            let made = json["made_by"] as? [[String: Any]] ?? []
+            #expect(status == 0 && made.count == 1, "\(json)")
+            let p = made.first ?? [:]
+            #expect(p["order"] as? String == po.number)
+            #expect(lots(p, "inputs") == ["HEAT-1", "HEAT-2"], "\(p)")
+            #expect((p["machines"] as? [[String: Any]])?.compactMap { $0["equipment"] as? String } == ["press-1"], "\(p)")
+            #expect(p["event_count"] as? Int == 3, "two counts and the alarm during the run, not the count after it: \(p)")
+            #expect((p["alarms"] as? [[String: Any]])?.compactMap { $0["signal"] as? String } == ["thickness"], "\(p)")
+        }
+        for heat in ["HEAT-1", "HEAT-2"] {
+            let (status, json) = try trace(heat)
+            let used = json["used_by"] as? [[String: Any]] ?? []
+            #expect(status == 0 && used.count == 1 && lots(used.first ?? [:], "outputs") == ["OUT-1", "OUT-2"], "\(json)")
+        }
+        let text = try Executables.run(CentralProcess.binary, ["trace", "-c", config, "--lot", "OUT-1"])
+        #expect(text.output.contains("lot OUT-1 <- made by order \(po.number)") && text.output.contains("HEAT-2 (STEEL 20"), "\(text.output)")
+        #expect(try trace("NOPE").status == 3, "a lot no confirmation named")
+    }
+
     @Test func aDroppedFileIsBookedOnceWithEachBadLineRefusedByNumber() async throws {
         let drops = try TemporaryDirectory.make(prefix: "drops")
         let h = try await SyncHarness(extra: "mes: { confirmation_folder: \"\(drops.path)\", confirmation_folder_every: 1h }")

@@ -80,6 +80,11 @@ public final class TrytonServer: Sendable {
         try fixture(["production", dir.path, "run", "\(id)"])
     }
 
+    /// Receives `quantity` of `product` into storage under a new lot `number` (a supplier delivery).
+    public func receiveLot(_ number: String, product: String = "STEEL", quantity: Double) throws {
+        _ = try fixture(["lot", dir.path, "--product", product, "--number", number, "--quantity", "\(quantity)"])
+    }
+
     public func completeProduction(_ id: Int64) throws {
         try fixture(["production", dir.path, "done", "\(id)"])
     }

@@ -37,6 +37,9 @@ public protocol IngestStore: Sendable {
     /// Events of the equipment and types `filter` names whose event time is at or after `since`.
     func events(occurredSince since: Timestamp, _ filter: FeedFilter) async throws -> [FeedEvent]
 
+    /// Events of the equipment and types `filter` names whose event time is in `[from, before)`.
+    func events(occurredFrom from: Timestamp, before: Timestamp, _ filter: FeedFilter) async throws -> [FeedEvent]
+
     /// One event by its key, if stored.
     func event(edge: String, bootEpoch: Int64, seq: Int64) async throws -> FeedEvent?
 

@@ -254,6 +254,10 @@ public final class CentralStore: Sendable {
         try read(where: "occurred_at >= ?", [since.milliseconds], filter)
     }
 
+    public func events(occurredFrom from: Timestamp, before: Timestamp, _ filter: FeedFilter) throws -> [FeedEvent] {
+        try read(where: "occurred_at >= ? AND occurred_at < ?", [from.milliseconds, before.milliseconds], filter)
+    }
+
     public func event(edge: String, bootEpoch: Int64, seq: Int64) throws -> FeedEvent? {
         try read(where: "edge = ? AND boot_epoch = ? AND seq = ?", [edge, bootEpoch, seq], .all).first
     }

@@ -43,6 +43,10 @@ public final class SQLiteIngestStore: IngestStore {
         try await run { try $0.events(occurredSince: since, filter) }
     }
 
+    public func events(occurredFrom from: Timestamp, before: Timestamp, _ filter: FeedFilter) async throws -> [FeedEvent] {
+        try await run { try $0.events(occurredFrom: from, before: before, filter) }
+    }
+
     public func event(edge: String, bootEpoch: Int64, seq: Int64) async throws -> FeedEvent? {
         try await run { try $0.event(edge: edge, bootEpoch: bootEpoch, seq: seq) }
     }

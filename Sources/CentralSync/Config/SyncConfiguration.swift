@@ -136,7 +136,7 @@ public struct SyncConfiguration: Sendable, Hashable {
                     if !(url.hasPrefix("http://") || url.hasPrefix("https://")) { tf["url"]?.issue("expected an http:// or https:// URL, like http://127.0.0.1:8000") }
                     c.tryton = Tryton(url: url, database: db, user: tf["user"]?.string() ?? "admin", password: password, timeout: timeout)
                     c.targets["tryton"] = .tryton
-                    for kind in [PostingKind.yield, .scrap, .consumption, .workCycle] { c.routes[kind] = "tryton" }
+                    for kind in [PostingKind.yield, .scrap, .consumption, .workCycle, .inputLot] { c.routes[kind] = "tryton" }
                 }
             }
         }

@@ -70,8 +70,13 @@ public final class ConfirmationBook: Sendable {
         for (kind, key) in ConfirmationPlanner.keys(c.id) {
             if let p = try await store.posting(key: key) { existing[kind] = p }
         }
-        guard !existing.isEmpty else { return nil }
-        guard Self.sameFigures(c, existing) else {
+        // Consumed lots, from the first until one more than the confirmation names is not there.
+        var lots: [Posting] = []
+        while let p = try await store.posting(key: ConfirmationPlanner.inputLotKey(c.id, lots.count + 1)) {
+            lots.append(p)
+        }
+        guard !existing.isEmpty || !lots.isEmpty else { return nil }
+        guard Self.sameFigures(c, existing), Self.sameLots(c, lots) else {
             let r = ConfirmationRefusal.conflict(id: c.id)
             refused(r, id: c.id)
             return .refused(r)
@@ -93,11 +98,24 @@ public final class ConfirmationBook: Sendable {
         for kind in [PostingKind.yield, .scrap] {
             guard let p = existing[kind] else { continue }
             guard let m = try? MovePayload.decode(p.payload, as: kind), m.quantity == (kind == .yield ? c.yield : c.scrap),
-                  sameOrder(m.orderNumber, m.orderReference, m.workID), kind == .yield || m.reason == c.scrapReason else { return false }
+                  sameOrder(m.orderNumber, m.orderReference, m.workID), kind == .yield || m.reason == c.scrapReason,
+                  m.lot == c.lot else { return false }
         }
         if let p = existing[.workCycle] {
             guard let w = try? WorkCyclePayload.decode(p.payload, as: .workCycle), w.machineSeconds == c.machineSeconds,
                   w.laborSeconds == c.laborSeconds, w.operation == c.operation, sameOrder(w.orderNumber, w.orderReference, w.workID) else { return false }
+        }
+        return true
+    }
+
+    /// Whether the consumed lots booked are the ones named, in the same order with the same
+    /// quantities, for the same order and work.
+    static func sameLots(_ c: MESConfirmation, _ booked: [Posting]) -> Bool {
+        guard c.consumed.count == booked.count else { return false }
+        for (lot, p) in zip(c.consumed, booked) {
+            guard let m = try? MovePayload.decode(p.payload, as: .inputLot), m.productCode == lot.material,
+                  m.lot == lot.lot, m.quantity == lot.quantity, c.order == m.orderNumber || c.order == m.orderReference,
+                  c.work == nil || c.work == m.workID else { return false }
         }
         return true
     }

@@ -7,18 +7,26 @@ import MillwrightCore
 ///
 /// Why pure: the checks against master data (the order exists, is open, runs the operation) are
 /// the ERP-owns-master-data rule, and they are tested without a broker or a store. Keys are
-/// `yield:mes:<id>`, `scrap:mes:<id>`, `work_cycle:mes:<id>`: a resend finds its postings.
+/// `yield:mes:<id>`, `scrap:mes:<id>`, `work_cycle:mes:<id>` and `input_lot:mes:<id>#<n>` for the
+/// n-th consumed lot (from 1): a resend finds its postings.
 public enum ConfirmationPlanner {
     public static func keys(_ id: String) -> [PostingKind: String] {
         Dictionary(uniqueKeysWithValues: [PostingKind.yield, .scrap, .workCycle].map { ($0, "\($0.rawValue):mes:\(id)") })
     }
 
+    /// The key of the n-th (from 1) consumed lot of confirmation `id`.
+    public static func inputLotKey(_ id: String, _ n: Int) -> String { "\(PostingKind.inputLot.rawValue):mes:\(id)#\(n)" }
+
     /// The confirmation id a posting was booked for, nil for a posting no confirmation made: the
-    /// one reading of the key form `keys` writes (the ledger and the status figures use it).
+    /// one reading of the key forms `keys` and `inputLotKey` write (the ledger, the status figures
+    /// and the lot trace use it).
     public static func confirmationID(of p: Posting) -> String? {
         let prefix = "\(p.kind.rawValue):mes:"
         guard p.idempotencyKey.hasPrefix(prefix) else { return nil }
-        return String(p.idempotencyKey.dropFirst(prefix.count))
+        let rest = p.idempotencyKey.dropFirst(prefix.count)
+        guard p.kind == .inputLot else { return String(rest) }
+        guard let hash = rest.lastIndex(of: "#") else { return nil }
+        return String(rest[..<hash])
     }
 
     public static func postings(for c: MESConfirmation, orders: [Int64: ERPOrder],
@@ -48,6 +56,13 @@ public enum ConfirmationPlanner {
             }
             work = w
         }
+        var inputs: [(ConsumedLot, ERPOrder.PlannedInput)] = []
+        for lot in c.consumed {
+            guard let input = order.plannedInputs[lot.material] else {
+                return .failure(.unknownMaterial(order: order.number, material: lot.material, known: order.plannedInputs.keys.sorted()))
+            }
+            inputs.append((lot, input))
+        }
         let keys = keys(c.id)
         var out: [NewPosting] = []
         for (kind, quantity) in [(PostingKind.yield, c.yield), (.scrap, c.scrap)] where quantity > 0 {
@@ -67,6 +82,18 @@ public enum ConfirmationPlanner {
             guard let text = try? payload.encoded() else { return .failure(.invalid(field: "machine_seconds", reason: "cannot be written as a payload")) }
             out.append(NewPosting(idempotencyKey: key, target: target, kind: .workCycle, orderID: order.id,
                                   quantity: c.machineSeconds, payload: text, sources: ["mes:\(c.id)"]))
+        }
+        for (n, (lot, input)) in zip(1..., inputs) {
+            guard let target = routes[.inputLot] else { return .failure(.notRouted(.inputLot)) }
+            let key = inputLotKey(c.id, n)
+            let payload = MovePayload(key: key, kind: .inputLot, orderID: order.id, orderNumber: order.number, orderReference: order.reference,
+                                      companyID: order.companyID, quantity: lot.quantity, postingDate: String(c.at.rfc3339.prefix(10)),
+                                      eventTime: c.at, revision: 1, line: "mes confirmation \(c.id)", events: 0, workID: work.id,
+                                      currencyID: order.currencyID, productID: input.productID, productCode: lot.material, unitID: input.unitID,
+                                      fromLocationID: order.storageLocationID, toLocationID: order.productionLocationID, lot: lot.lot)
+            guard let text = try? payload.encoded() else { return .failure(.invalid(field: "consumed", reason: "cannot be written as a payload")) }
+            out.append(NewPosting(idempotencyKey: key, target: target, kind: .inputLot, orderID: order.id, quantity: lot.quantity,
+                                  payload: text, sources: ["mes:\(c.id)"]))
         }
         return .success(out)
     }
@@ -93,6 +120,6 @@ public enum ConfirmationPlanner {
                            productID: order.productID, productCode: order.productCode, unitID: order.unitID,
                            fromLocationID: order.productionLocationID,
                            toLocationID: toStorage ? order.storageLocationID : (order.scrapLocationID ?? order.storageLocationID),
-                           reason: kind == .scrap ? c.scrapReason : nil)
+                           reason: kind == .scrap ? c.scrapReason : nil, lot: c.lot)
     }
 }

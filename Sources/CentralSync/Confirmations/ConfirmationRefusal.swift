@@ -16,6 +16,8 @@ public enum ConfirmationRefusal: Error, Sendable, Hashable, CustomStringConverti
     case unknownOperation(order: String, operation: String, known: [String])
     /// The order runs the operation more than once: the confirmation must give `work`.
     case ambiguousOperation(order: String, operation: String, works: [Int64])
+    /// A consumed lot's material is not an input of the order's bill of materials.
+    case unknownMaterial(order: String, material: String, known: [String])
     /// The order is not released (request, draft) or is closed (done, cancelled).
     case orderNotOpen(order: String, state: OrderState)
     /// A figure is confirmed but no target is routed for its kind.
@@ -31,6 +33,7 @@ public enum ConfirmationRefusal: Error, Sendable, Hashable, CustomStringConverti
         case .ambiguousOrder: "ambiguous_order"
         case .unknownOperation: "unknown_operation"
         case .ambiguousOperation: "ambiguous_operation"
+        case .unknownMaterial: "unknown_material"
         case .orderNotOpen: "order_not_open"
         case .notRouted: "not_routed"
         case .conflict: "conflict"
@@ -47,6 +50,8 @@ public enum ConfirmationRefusal: Error, Sendable, Hashable, CustomStringConverti
             "order \(order) has no operation \"\(op)\" (it has: \(known.isEmpty ? "none" : known.joined(separator: ", ")))"
         case .ambiguousOperation(let order, let op, let works):
             "order \(order) runs \"\(op)\" as works \(works.map(String.init).joined(separator: ", ")): give \"work\""
+        case .unknownMaterial(let order, let material, let known):
+            "order \(order) consumes no material \"\(material)\" (its inputs: \(known.isEmpty ? "none" : known.joined(separator: ", ")))"
         case .orderNotOpen(let order, let state): "order \(order) is \(state) in the ERP: nothing may be confirmed on it"
         case .notRouted(let kind): "no target is routed for \(kind) (routes: { \(kind): <target> })"
         case .conflict(let id): "confirmation \"\(id)\" was booked before with other figures; a correction needs an id of its own"

@@ -48,9 +48,12 @@ public struct MovePayload: PostingPayload, Hashable {
     public var direction: Direction?
     /// Scrap only: the reason code an MES confirmed the scrap with (absent for counted scrap).
     public var reason: String?
+    /// The lot number the move books (an MES's output lot on yield and scrap; the consumed lot of
+    /// an `input_lot`); absent for counted quantities.
+    public var lot: String?
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case key, kind, quantity, revision, correction, line, events, direction, reason
+        case key, kind, quantity, revision, correction, line, events, direction, reason, lot
         case orderID = "order_id", orderNumber = "order_number", orderReference = "order_reference", companyID = "company_id"
         case postingDate = "posting_date", eventTime = "event_time", workID = "work_id", currencyID = "currency_id"
         case unitPrice = "unit_price", productID = "product_id", productCode = "product_code", unitID = "unit_id"
@@ -62,7 +65,8 @@ public struct MovePayload: PostingPayload, Hashable {
     public init(key: String, kind: PostingKind, orderID: Int64, orderNumber: String, orderReference: String, companyID: Int64,
                 quantity: Double, postingDate: String, eventTime: Timestamp, revision: Int, line: String, events: Int,
                 workID: Int64? = nil, currencyID: Int64? = nil, unitPrice: Double? = nil, productID: Int64, productCode: String,
-                unitID: Int64, fromLocationID: Int64, toLocationID: Int64, direction: Direction? = nil, reason: String? = nil) {
+                unitID: Int64, fromLocationID: Int64, toLocationID: Int64, direction: Direction? = nil, reason: String? = nil,
+                lot: String? = nil) {
         self.key = key
         self.kind = kind
         self.orderID = orderID
@@ -86,6 +90,7 @@ public struct MovePayload: PostingPayload, Hashable {
         self.toLocationID = toLocationID
         self.direction = direction
         self.reason = reason
+        self.lot = lot
     }
 
     public func check(kind expected: PostingKind, key expectedKey: String) throws(PayloadError) {
@@ -107,11 +112,16 @@ public struct MovePayload: PostingPayload, Hashable {
             throw .invalid(kind, field: field, reason: "must be an ERP id, 1 or more (got \(id))")
         }
         if reason != nil && kind != .scrap { throw .invalid(kind, field: "reason", reason: "applies to scrap only") }
+        if let lot, lot.isEmpty || !IntakeText.isAcceptable(lot, max: 200) {
+            throw .invalid(kind, field: "lot", reason: "must be 1 to 200 printable characters")
+        }
+        if lot != nil && kind == .consumption { throw .invalid(kind, field: "lot", reason: "applies to yield, scrap and input_lot") }
         switch (kind, direction) {
         case (.consumption, nil): throw .missing(kind, field: "direction")
-        case (.yield, _?), (.scrap, _?): throw .invalid(kind, field: "direction", reason: "applies to consumption only")
-        case (.yield, _), (.scrap, _), (.consumption, _): break
-        default: throw .invalid(kind, field: "kind", reason: "is not a move (yield, scrap or consumption)")
+        case (.yield, _?), (.scrap, _?), (.inputLot, _?): throw .invalid(kind, field: "direction", reason: "applies to consumption only")
+        case (.inputLot, nil) where lot == nil: throw .missing(kind, field: "lot")
+        case (.yield, _), (.scrap, _), (.consumption, _), (.inputLot, _): break
+        default: throw .invalid(kind, field: "kind", reason: "is not a move (yield, scrap, consumption or input_lot)")
         }
     }
 }

@@ -31,6 +31,9 @@ public enum PostingKind: String, Sendable, Codable, CaseIterable, Hashable, Cust
     /// Time an MES confirmed for an operation (machine and labour seconds): a work cycle on the
     /// order's work (Tryton `production.work.cycle`).
     case workCycle = "work_cycle"
+    /// A lot of an input material an MES confirmed an operation consumed: in Tryton the input is
+    /// re-booked from the lot (the plan's quantity is not changed), which is the lot genealogy.
+    case inputLot = "input_lot"
 
     public var description: String { rawValue }
 
@@ -62,7 +65,7 @@ public enum PostingKind: String, Sendable, Codable, CaseIterable, Hashable, Cust
     /// The one payload type postings of this kind carry.
     public var payloadType: any PostingPayload.Type {
         switch self {
-        case .yield, .scrap, .consumption: MovePayload.self
+        case .yield, .scrap, .consumption, .inputLot: MovePayload.self
         case .maintenanceNotification, .qualityHold, .escalation, .planningException: EventNoticePayload.self
         case .planningSnapshot: PlanningSnapshot.self
         case .orderRelease: OrderReleasePayload.self

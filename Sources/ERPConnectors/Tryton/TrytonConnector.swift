@@ -9,7 +9,7 @@ import MillwrightCore
 /// waste location) and replace the output Tryton planned from the BOM, which is cancelled;
 /// consumption beyond the planned inputs is an input, a shortfall a return (an output of the
 /// material back to storage). An MES's confirmed time is a done work cycle on the order's work
-/// (`TrytonConnector+WorkCycle`). docs/SYNC.md shows the documents before and after. Tryton has no idempotency key, so every
+/// (`TrytonConnector+WorkCycle`); lots are Tryton stock lots (`TrytonConnector+Lots`). docs/SYNC.md shows the documents before and after. Tryton has no idempotency key, so every
 /// move carries `millwright_key` (the `millwright` Tryton module in deploy/tryton) and each attempt
 /// searches for it before creating: a timeout after Tryton committed never doubles a move.
 public final class TrytonConnector: PostingConnector {
@@ -26,6 +26,7 @@ public final class TrytonConnector: PostingConnector {
     public func deliver(_ posting: Posting) async -> DeliveryOutcome {
         do {
             if posting.kind == .workCycle { return try await deliverCycle(posting) }
+            if posting.kind == .inputLot { return try await deliverInputLot(posting) }
             return try await deliverMove(posting)
         } catch {
             return .failed("\(error)")
@@ -69,6 +70,8 @@ public final class TrytonConnector: PostingConnector {
             "company": p.companyID, "planned_date": TrytonJSON.date(p.postingDate), "effective_date": TrytonJSON.date(p.postingDate),
             "millwright_key": key,
         ]
+        // An MES's output lot: the move books it (Tryton's lot trace then leads to the order's inputs).
+        if let number = p.lot { move["lot"] = try await lot(number: number, product: product, ctx: ctx) }
         // A return of unused material is an output of the production (booked when it is done), like yield.
         move[isInput ? "production_input" : "production_output"] = order
         // Tryton prices an output to storage (currency and unit price required) but not one to a

@@ -8,6 +8,7 @@ Subcommands:
   init DIR [--from TEMPLATE_DIR]   create (or copy) an initialised database
   serve DIR --port P               exec trytond on 127.0.0.1:P
   production DIR create|done|show  drive productions (proteus)
+  lot DIR --product P --number N --quantity Q   receive a lot into storage
   proxy --listen P --upstream Q --control FILE   fault-injecting HTTP proxy
 
 Every DIR is self-contained (sqlite file + trytond.conf + pw), so several
@@ -31,7 +32,7 @@ INTEGRATION_LOGIN = 'millwright'
 INTEGRATION_PASSWORD = 'millwright-integration'
 INTEGRATION_GROUPS = (('production', 'group_production'), ('stock', 'group_stock'))
 INTEGRATION_GROUP_NAMES = {('production', 'group_production'): 'Production', ('stock', 'group_stock'): 'Stock'}
-MODULES = ['production_work', 'production_routing', 'stock', 'millwright']
+MODULES = ['production_work', 'production_routing', 'stock', 'stock_lot', 'millwright']
 IDS_FILE = 'ids.json'
 PORT_FILE = 'serve.port'
 
@@ -150,6 +151,36 @@ def _SessionTransport(auth):
 # --------------------------------------------------------------------------
 # init
 
+def _admin_update(d, modules):
+    """Activates `modules` (and their dependencies) in the database of DIR d, in-process."""
+    os.environ['TRYTONPASSFILE'] = os.path.join(d, 'pw')
+    os.environ.setdefault('TRYTOND_LOGGING_LEVEL', '30')
+    from trytond import config as tconfig
+    tconfig.update_etc(conf_path(d))
+    import logging
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    from trytond import admin
+    ns = argparse.Namespace(
+        database_names=[DB_NAME], update=list(modules), activatedeps=True,
+        indexes=None, languages=[], test_email=None,
+        update_modules_list=False, email='admin@example.com', password=True,
+        reset_password=False, login='admin', administrator=None, active=True,
+        hostname=None, validate=None, validate_percentage=None,
+        export_translations=False)
+    admin.run(ns)
+
+
+def activate_missing_modules(d):
+    # Read straight from the database file: no Tryton pool is loaded before the update.
+    import sqlite3
+    with sqlite3.connect(os.path.join(d, DB_NAME + '.sqlite')) as db:
+        active = {r[0] for r in db.execute("SELECT name FROM ir_module WHERE state = 'activated'")}
+    missing = [m for m in MODULES if m not in active]
+    if missing:
+        log('activating', ', '.join(missing), 'in the reused database')
+        _admin_update(d, missing)
+
+
 def cmd_init(args):
     d = os.path.abspath(args.dir)
     os.makedirs(d, exist_ok=True)
@@ -158,6 +189,8 @@ def cmd_init(args):
     ids_file = os.path.join(d, IDS_FILE)
     if os.path.exists(ids_file) and os.path.exists(db_file):
         ids = json.load(open(ids_file))
+        # A database made before a module joined MODULES (./scripts/run's demo ERP): activate it.
+        activate_missing_modules(d)
         if 'integration_login' not in ids:
             # A database made before the integration user existed (./scripts/run's demo ERP).
             ids.update(ensure_integration_user(proteus_config(d, force_local=True), ids['company']))
@@ -197,19 +230,7 @@ def cmd_init(args):
     os.environ.setdefault('TRYTOND_LOGGING_LEVEL', '30')
 
     # Run trytond-admin in-process (saves an interpreter start-up).
-    from trytond import config as tconfig
-    tconfig.update_etc(conf_path(d))
-    import logging
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    from trytond import admin
-    ns = argparse.Namespace(
-        database_names=[DB_NAME], update=list(MODULES), activatedeps=True,
-        indexes=None, languages=[], test_email=None,
-        update_modules_list=False, email='admin@example.com', password=True,
-        reset_password=False, login='admin', administrator=None, active=True,
-        hostname=None, validate=None, validate_percentage=None,
-        export_translations=False)
-    admin.run(ns)
+    _admin_update(d, MODULES)
     t_admin = time.monotonic() - t0
 
     config = proteus_config(d, force_local=True)
@@ -424,6 +445,11 @@ def _ids(d):
     return json.load(open(os.path.join(os.path.abspath(d), IDS_FILE)))
 
 
+def _trace(move):
+    from proteus import Model
+    return Model.get('stock.lot.trace')(move.id)
+
+
 def production_json(production):
     def moves(ms):
         return [{
@@ -437,6 +463,10 @@ def production_json(production):
                 'effective_date': m.effective_date,
                 'planned_date': m.planned_date,
                 'millwright_key': m.millwright_key,
+                'lot': m.lot.number if m.lot else None,
+                # Tryton's own lot genealogy (stock_lot + production): the lots an output's
+                # downward trace reaches (the production's input lots).
+                'downward_lots': sorted({t.lot.number for t in _trace(m).downward_traces if t.lot}) if m.lot and m.state == 'done' else [],
                 } for m in ms]
     return {
         'id': production.id,
@@ -588,6 +618,28 @@ def cmd_production(args):
 
 # --------------------------------------------------------------------------
 # proxy
+
+def cmd_lot(args):
+    """Receives QUANTITY of PRODUCT into storage under lot NUMBER (created), as a supplier delivery."""
+    d = os.path.abspath(args.dir)
+    proteus_config(d)
+    from proteus import Model
+    Product = Model.get('product.product')
+    Location = Model.get('stock.location')
+    Company = Model.get('company.company')
+    product, = Product.find([('code', '=', args.product)])
+    company, = Company.find([])
+    lot = Model.get('stock.lot')(number=args.number, product=product)
+    lot.save()
+    storage, = Location.find([('code', '=', 'STO')])
+    supplier, = Location.find([('type', '=', 'supplier')])
+    move = Model.get('stock.move')(product=product, lot=lot, quantity=args.quantity, unit=product.default_uom,
+                                    from_location=supplier, to_location=storage, company=company,
+                                    unit_price=product.cost_price, currency=company.currency,
+                                    effective_date=dt.date.today())
+    move.click('do')
+    emit({'lot': lot.id, 'number': lot.number, 'move': move.id})
+
 
 def cmd_proxy(args):
     import http.client
@@ -792,6 +844,13 @@ def main(argv=None):
     c = psub.add_parser('show')
     c.add_argument('id', type=int)
     p.set_defaults(func=cmd_production)
+
+    p = sub.add_parser('lot', help='receive a quantity of a product under a new lot')
+    p.add_argument('dir')
+    p.add_argument('--product', required=True)
+    p.add_argument('--number', required=True)
+    p.add_argument('--quantity', type=float, required=True)
+    p.set_defaults(func=cmd_lot)
 
     p = sub.add_parser('proxy', help='fault-injecting reverse proxy')
     p.add_argument('--listen', type=int, required=True)
