@@ -22,6 +22,8 @@ public struct SyncRuntime: Sendable {
     public let confirmations: ConfirmationListener?
     /// Confirmations dropped as files (`mes.confirmation_folder`).
     public let confirmationFolder: ConfirmationFolderService?
+    /// Inspection results for lots (`mes.inspections`).
+    public let inspections: InspectionListener?
     public let planning: PlanningSnapshotService?
     public let tryton: TrytonClient?
     /// The lease on the singleton jobs, when this runtime is one of possibly several replicas
@@ -45,7 +47,7 @@ public struct SyncRuntime: Sendable {
         for (name, kind) in sync.targets {
             switch kind {
             case .tryton:
-                if let tryton { connectors[name] = TrytonConnector(client: tryton, logger: logger) }
+                if let tryton { connectors[name] = TrytonConnector(client: tryton, holdLocation: sync.tryton?.holdLocation, logger: logger) }
             case .http(let url, let template, let headers):
                 connectors[name] = HTTPJSONConnector(url: url, template: template, headers: headers, timeout: sync.policy.timeout)
             case .mqtt(let topic, let template, let retain):
@@ -72,6 +74,8 @@ public struct SyncRuntime: Sendable {
         confirmationFolder = sync.confirmationFolder.map {
             ConfirmationFolderService(folder: $0, every: sync.confirmationFolderEvery, book: book, keeper: keeper, logger: logger)
         }
+        let quality = QualityBook(store: store, routes: sync.routes, logger: logger)
+        inspections = sync.mesInspectionsTopic.map { InspectionListener(options: central.broker, topic: $0, book: quality, logger: logger) }
         planning = sync.planningEvery.map { _ in
             PlanningSnapshotService(config: sync, pass: pass, connector: sync.planningTarget.flatMap { connectors[$0] }, keeper: keeper, logger: logger)
         }
@@ -87,6 +91,7 @@ public struct SyncRuntime: Sendable {
         if let answers { s.append(answers) }
         if let confirmations { s.append(confirmations) }
         if let confirmationFolder { s.append(confirmationFolder) }
+        if let inspections { s.append(inspections) }
         if let planning { s.append(planning) }
         return s
     }

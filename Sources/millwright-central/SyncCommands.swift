@@ -231,6 +231,12 @@ struct TraceCommand: AsyncParsableCommand {
             for a in p.alarms.prefix(20) { print("      alarm \(a.key) \(a.type) \(a.equipment)/\(a.signal) at \(a.at)") }
             print("  -> all output lots of the order: \n      " + lines(p.outputs))
         }
+        for q in r.quality {
+            print("lot \(r.lot) quality: inspection \(q.inspection) \(q.result) at \(q.at) by \(q.by)\(q.note.map { " (\($0))" } ?? ""): \(q.status)\(q.document.map { " \($0)" } ?? "")")
+        }
+        if let last = r.quality.last {
+            print("lot \(r.lot) is \(last.result == "fail" ? "HELD" : "released") by the latest inspection (\(last.inspection))")
+        }
         for p in r.usedBy {
             print("lot \(r.lot) -> consumed by order \(p.order)")
             print("  -> output lots: \(p.outputs.isEmpty ? "none confirmed yet" : "\n      " + lines(p.outputs))")

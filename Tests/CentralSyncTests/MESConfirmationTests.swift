@@ -13,6 +13,12 @@ import TestSupport
 /// with them: a difference beyond `mes.tolerance` is a discrepancy with both figures in the ledger
 /// and the planning snapshot.
 @Suite(.serialized) struct MESConfirmationTests {
+    /// `publish` without holding a cooperative thread while mosquitto_pub runs.
+    func publishOff(_ port: Int, _ json: String) async throws {
+        let r = try await offPool { try Executables.run("mosquitto_pub", ["-p", "\(port)", "-q", "1", "-t", "mes/confirmations/line-1", "-m", json]) }
+        #expect(r.status == 0, "\(r.output)")
+    }
+
     func publish(_ port: Int, _ json: String) throws {
         let r = try Executables.run("mosquitto_pub", ["-p", "\(port)", "-q", "1", "-t", "mes/confirmations/line-1", "-m", json])
         #expect(r.status == 0, "\(r.output)")
@@ -140,16 +146,20 @@ import TestSupport
         try broker.start()
         defer { broker.stop() }
         let tryton = try TrytonServer()
-        let h = try await SyncHarness(tryton: tryton, brokerPort: broker.port, extra: #"mes: { confirmations: "mes/confirmations/+" }"#)
+        let mes = #"mes: { confirmations: "mes/confirmations/+", inspections: "mes/inspections/+" }"#
+        let h = try await SyncHarness(tryton: tryton, brokerPort: broker.port, extra: mes)
         let listener = try #require(h.runtime.confirmations)
         let intake = Task { try await listener.run() }
         defer { intake.cancel() }
-        #expect(await eventuallyAsync(timeout: 120) { broker.subscriptions() > 0 }, "the confirmation listener subscribed")
-        let po = try tryton.createProduction(reference: "PO-LOTS", quantity: 100)
+        let inspections = try #require(h.runtime.inspections)
+        let qualityIntake = Task { try await inspections.run() }
+        defer { qualityIntake.cancel() }
+        #expect(await eventuallyAsync(timeout: 120) { broker.subscriptions() >= 2 }, "the confirmation and inspection listeners subscribed")
+        let po = try await offPool { try tryton.createProduction(reference: "PO-LOTS", quantity: 100) }
         try await h.importERP()
         // The heats were received into storage under their lots.
-        try tryton.receiveLot("HEAT-1", quantity: 60)
-        try tryton.receiveLot("HEAT-2", quantity: 60)
+        try await offPool { try tryton.receiveLot("HEAT-1", quantity: 60) }
+        try await offPool { try tryton.receiveLot("HEAT-2", quantity: 60) }
 
         // The press ran the order from -90 to -65 min: two counts and one alarm; a count after the run.
         try await h.mes("PO-LOTS", .start, at: .minutes(-90))
@@ -160,11 +170,11 @@ import TestSupport
 
         let at = Timestamp.minutes(-64).rfc3339
         let one = #"{"id": "L-1", "order": "\#(po.number)", "operation": "Press", "yield": 50, "lot": "OUT-1", "at": "\#(at)", "consumed": [{"material": "STEEL", "lot": "HEAT-1", "quantity": 30}, {"material": "STEEL", "lot": "HEAT-2", "quantity": 20}]}"#
-        try publish(broker.port, one)
-        try publish(broker.port, #"{"id": "L-2", "order": "\#(po.number)", "operation": "Press", "yield": 50, "lot": "OUT-2", "at": "\#(at)", "consumed": [{"material": "STEEL", "lot": "HEAT-1", "quantity": 20}, {"material": "STEEL", "lot": "HEAT-2", "quantity": 30}]}"#)
+        try await publishOff(broker.port, one)
+        try await publishOff(broker.port, #"{"id": "L-2", "order": "\#(po.number)", "operation": "Press", "yield": 50, "lot": "OUT-2", "at": "\#(at)", "consumed": [{"material": "STEEL", "lot": "HEAT-1", "quantity": 20}, {"material": "STEEL", "lot": "HEAT-2", "quantity": 30}]}"#)
         // Master data comes from the ERP: a material the order does not consume is refused, nothing booked.
-        try publish(broker.port, #"{"id": "L-3", "order": "\#(po.number)", "operation": "Press", "yield": 1, "lot": "OUT-3", "at": "\#(at)", "consumed": [{"material": "COPPER", "lot": "C-9", "quantity": 1}]}"#)
-        try publish(broker.port, #"{"id": "L-4", "order": "\#(po.number)", "operation": "Press", "yield": 1, "at": "\#(at)", "consumed": [{"material": "STEEL", "lot": "HEAT-1", "quantity": -1}]}"#)
+        try await publishOff(broker.port, #"{"id": "L-3", "order": "\#(po.number)", "operation": "Press", "yield": 1, "lot": "OUT-3", "at": "\#(at)", "consumed": [{"material": "COPPER", "lot": "C-9", "quantity": 1}]}"#)
+        try await publishOff(broker.port, #"{"id": "L-4", "order": "\#(po.number)", "operation": "Press", "yield": 1, "at": "\#(at)", "consumed": [{"material": "STEEL", "lot": "HEAT-1", "quantity": -1}]}"#)
         #expect(await eventuallyAsync(timeout: 60) { listener.stats.booked == 2 && listener.stats.refused == ["unknown_material": 1, "invalid": 1] },
                 "\(listener.stats)")
         #expect(Set(try await h.store.postings().map(\.idempotencyKey)) == [
@@ -173,14 +183,14 @@ import TestSupport
         let all = try await h.store.postings()
         #expect(all.allSatisfy { $0.status == .acked }, "\(all.map { "\($0.idempotencyKey): \($0.status) \($0.lastError ?? "")" })")
         // A resend books nothing; the same id with another lot is a conflict.
-        try publish(broker.port, one)
-        try publish(broker.port, one.replacingOccurrences(of: "HEAT-2", with: "HEAT-3"))
+        try await publishOff(broker.port, one)
+        try await publishOff(broker.port, one.replacingOccurrences(of: "HEAT-2", with: "HEAT-3"))
         #expect(await eventuallyAsync(timeout: 60) { listener.stats.duplicates == 1 && listener.stats.refused["conflict"] == 1 }, "\(listener.stats)")
         #expect(try await h.store.postings().count == 6)
 
         // In Tryton: the lots on the moves; each heat's quantity re-booked from its lot, consumption unchanged.
-        try tryton.completeProduction(po.id)
-        let production = try tryton.production(po.id)
+        try await offPool { try tryton.completeProduction(po.id) }
+        let production = try await offPool { try tryton.production(po.id) }
         let outputs = production["outputs"] as? [[String: Any]] ?? []
         let inputs = production["inputs"] as? [[String: Any]] ?? []
         func q(_ m: [String: Any]) -> Double { (m["quantity"] as? NSNumber)?.doubleValue ?? 0 }
@@ -196,16 +206,16 @@ import TestSupport
 
         // Millwright's genealogy, through the real binary on the same store.
         let config = h.dir.appendingPathComponent("central.yaml").path
-        try (SyncHarness.config(trytonURL: tryton.url, brokerPort: broker.port, extra: #"mes: { confirmations: "mes/confirmations/+" }"#)
+        try (SyncHarness.config(trytonURL: tryton.url, brokerPort: broker.port, extra: mes)
              + "\n\(h.storeSection)\n").write(toFile: config, atomically: true, encoding: .utf8)
-        func trace(_ lot: String) throws -> (status: Int32, json: [String: Any]) {
-            let r = try Executables.run(CentralProcess.binary, ["trace", "-c", config, "--lot", lot, "--json"])
+        func trace(_ lot: String) async throws -> (status: Int32, json: [String: Any]) {
+            let r = try await offPool { try Executables.run(CentralProcess.binary, ["trace", "-c", config, "--lot", lot, "--json"]) }
             let json = (try? JSONSerialization.jsonObject(with: Data(r.output.utf8))) as? [String: Any] ?? [:]
             return (r.status, json)
         }
         func lots(_ p: [String: Any], _ side: String) -> Set<String> { Set((p[side] as? [[String: Any]] ?? []).compactMap { $0["lot"] as? String }) }
         for out in ["OUT-1", "OUT-2"] {
-            let (status, json) = try trace(out)
+            let (status, json) = try await trace(out)
             let made = json["made_by"] as? [[String: Any]] ?? []
             #expect(status == 0 && made.count == 1, "\(json)")
             let p = made.first ?? [:]
@@ -216,13 +226,54 @@ import TestSupport
             #expect((p["alarms"] as? [[String: Any]])?.compactMap { $0["signal"] as? String } == ["thickness"], "\(p)")
         }
         for heat in ["HEAT-1", "HEAT-2"] {
-            let (status, json) = try trace(heat)
+            let (status, json) = try await trace(heat)
             let used = json["used_by"] as? [[String: Any]] ?? []
             #expect(status == 0 && used.count == 1 && lots(used.first ?? [:], "outputs") == ["OUT-1", "OUT-2"], "\(json)")
         }
-        let text = try Executables.run(CentralProcess.binary, ["trace", "-c", config, "--lot", "OUT-1"])
+        let text = try await offPool { try Executables.run(CentralProcess.binary, ["trace", "-c", config, "--lot", "OUT-1"]) }
         #expect(text.output.contains("lot OUT-1 <- made by order \(po.number)") && text.output.contains("HEAT-2 (STEEL 20"), "\(text.output)")
-        #expect(try trace("NOPE").status == 3, "a lot no confirmation named")
+        #expect(try await trace("NOPE").status == 3, "a lot no confirmation named")
+
+        // Issue 25 item 7: a failing inspection holds the lot in Tryton (its stock moves out of the
+        // warehouse to the hold location), a passing re-inspection releases it; a late older result
+        // changes nothing; the trace shows every result.
+        func inspect(_ json: String) async throws {
+            let r = try await offPool { try Executables.run("mosquitto_pub", ["-p", "\(broker.port)", "-q", "1", "-t", "mes/inspections/lab-1", "-m", json]) }
+            #expect(r.status == 0, "\(r.output)")
+        }
+        func stock(_ lot: String) async throws -> String {
+            let l = try await offPool { try tryton.lot(lot, product: "WIDGET") }
+            return "\(l["quality"] as? String ?? "-") STO \((l["STO"] as? NSNumber)?.doubleValue ?? -1) QUA \((l["QUA"] as? NSNumber)?.doubleValue ?? -1)"
+        }
+        #expect(try await stock("OUT-1") == "- STO 50.0 QUA 0.0")
+        try await inspect(#"{"id": "QI-1", "lot": "OUT-1", "product": "WIDGET", "result": "fail", "at": "\#(Timestamp.minutes(-30).rfc3339)", "by": "lab-1", "note": "hardness 41 HRC"}"#)
+        try await inspect(#"{"id": "QI-9", "lot": "OUT-9", "product": "WIDGET", "result": "fail", "at": "\#(Timestamp.minutes(-30).rfc3339)"}"#)
+        try await inspect(#"{"id": "QI-8", "lot": "OUT-1", "product": "WIDGET", "result": "maybe", "at": "\#(Timestamp.minutes(-30).rfc3339)"}"#)
+        #expect(await eventuallyAsync(timeout: 60) { inspections.stats.booked == 1 && inspections.stats.refused == ["unknown_lot": 1, "invalid": 1] },
+                "\(inspections.stats)")
+        try await h.deliver()
+        let hold = try await h.store.posting(key: "lot_quality:insp:QI-1")
+        #expect(try await stock("OUT-1") == "held STO 0.0 QUA 50.0", "held: nothing of it left to assign (\(hold?.status.rawValue ?? "-"): \(hold?.lastError ?? ""))")
+        #expect(try await stock("OUT-2") == "- STO 50.0 QUA 0.0", "the other lot is untouched")
+        try await inspect(#"{"id": "QI-2", "lot": "OUT-1", "product": "WIDGET", "result": "pass", "at": "\#(Timestamp.minutes(-20).rfc3339)", "by": "lab-1"}"#)
+        #expect(await eventuallyAsync(timeout: 60) { inspections.stats.booked == 2 }, "\(inspections.stats)")
+        try await h.deliver()
+        #expect(try await stock("OUT-1") == "released STO 50.0 QUA 0.0")
+        // An older failure delivered late, and a resend of the pass: neither holds the lot again.
+        try await inspect(#"{"id": "QI-0", "lot": "OUT-1", "product": "WIDGET", "result": "fail", "at": "\#(Timestamp.minutes(-40).rfc3339)"}"#)
+        try await inspect(#"{"id": "QI-2", "lot": "OUT-1", "product": "WIDGET", "result": "pass", "at": "\#(Timestamp.minutes(-20).rfc3339)", "by": "lab-1"}"#)
+        #expect(await eventuallyAsync(timeout: 60) { inspections.stats.booked == 3 && inspections.stats.duplicates == 1 }, "\(inspections.stats)")
+        try await h.deliver()
+        #expect(try await stock("OUT-1") == "released STO 50.0 QUA 0.0")
+        let late = try #require(try await h.store.posting(key: "lot_quality:insp:QI-0"))
+        #expect(late.status == .acked && late.documentRef?.hasPrefix("stock.lot:") == true)
+        #expect(try await h.store.audit(postingID: late.id).contains { $0.action == .acked && $0.detail.contains("superseded") })
+        // The audit: both results (and the late one) with the trace of the lot.
+        let (_, audited) = try await trace("OUT-1")
+        let results = (audited["quality"] as? [[String: Any]] ?? []).map { "\($0["inspection"] ?? "") \($0["result"] ?? "") \($0["status"] ?? "")" }
+        #expect(results == ["QI-0 fail acked", "QI-1 fail acked", "QI-2 pass acked"], "\(audited)")
+        let said = try await offPool { try Executables.run(CentralProcess.binary, ["trace", "-c", config, "--lot", "OUT-1"]) }.output
+        #expect(said.contains("lot OUT-1 is released by the latest inspection (QI-2)"), "\(said)")
     }
 
     @Test func aDroppedFileIsBookedOnceWithEachBadLineRefusedByNumber() async throws {

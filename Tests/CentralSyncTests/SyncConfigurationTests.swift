@@ -82,6 +82,16 @@ import Testing
         } catch {
             #expect("\(error)".contains("<config>:2:23: mes.confirmations: confirmations are checked against the ERP's orders"), "\(error)")
         }
+        // Inspections hold lots in a location of the ERP's: without it, refused where they are set.
+        do {
+            _ = try SyncConfiguration.parse(yaml: Self.valid + "\nmes: { inspections: \"lab/+/results\" }\n")
+            Issue.record("accepted inspections without a hold location")
+        } catch {
+            #expect("\(error)".contains("mes.inspections: a failed inspection holds its lot in a location outside the warehouse"), "\(error)")
+        }
+        let held = try SyncConfiguration.parse(yaml: Self.valid.replacingOccurrences(of: "database: millwright", with: "database: millwright, hold_location: QUA")
+                                               + "\nmes: { inspections: \"lab/+/results\" }\n")
+        #expect(held.tryton?.holdLocation == "QUA" && held.mesInspectionsTopic == "lab/+/results" && held.routes[.lotQuality] == "tryton")
     }
 
     @Test func aFullConfigurationReads() throws {

@@ -39,7 +39,7 @@ final class SyncHarness: @unchecked Sendable {  // used from one test at a time
         broker: { host: 127.0.0.1, port: \(brokerPort), client_id: sync-test-\(brokerPort) }
         erp:
           tryton: { url: "\(trytonURL)", database: millwright, user: \(TrytonServer.integrationUser),
-                    password: \(TrytonServer.integrationPassword), timeout: \(trytonTimeout) }
+                    password: \(TrytonServer.integrationPassword), timeout: \(trytonTimeout), hold_location: QUA }
         equipment:
           \(equipment.replacingOccurrences(of: "\n", with: "\n  "))
         reconcile: { declarations: { every: 15m }, grace: 1m, clock_skew_tolerance: 5s }

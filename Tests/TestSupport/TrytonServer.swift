@@ -85,6 +85,11 @@ public final class TrytonServer: Sendable {
         _ = try fixture(["lot", dir.path, "--product", product, "--number", number, "--quantity", "\(quantity)"])
     }
 
+    /// A lot's quality state and its quantity in storage (`STO`) and on hold (`QUA`).
+    public func lot(_ number: String, product: String) throws -> [String: Any] {
+        try fixture(["lot-show", dir.path, "--product", product, "--number", number])
+    }
+
     public func completeProduction(_ id: Int64) throws {
         try fixture(["production", dir.path, "done", "\(id)"])
     }

@@ -16,6 +16,9 @@ public struct SyncConfiguration: Sendable, Hashable {
         public var user: String
         public var password: String
         public var timeout: Millis
+        /// The code of the Tryton location (outside every warehouse) a lot that failed an
+        /// inspection is moved to (`erp.tryton.hold_location`); nil: no holds.
+        public var holdLocation: String?
         public var rpcURL: String { (url.hasSuffix("/") ? url : url + "/") + database + "/rpc/" }
     }
 
@@ -64,6 +67,9 @@ public struct SyncConfiguration: Sendable, Hashable {
     /// When set, the MES is the source of record for yield and scrap: its figures are booked and the
     /// machines' counts are derived and shown but not posted.
     public var mesConfirmationsTopic: String?
+    /// The topic filter where a lab or an MES publishes inspection results for lots: a failed one
+    /// holds the lot in the ERP, a passed one releases it.
+    public var mesInspectionsTopic: String?
     /// How far the machines' count for an order's operation may differ from the MES's confirmed
     /// figure (a fraction of the confirmed figure) before the difference is a discrepancy.
     public var confirmationTolerance = 0.05
@@ -97,7 +103,7 @@ public struct SyncConfiguration: Sendable, Hashable {
 
     /// Any part of the synchronisation configured: an ERP, a route, an MES topic or planning snapshots.
     public var isEnabled: Bool {
-        tryton != nil || !routes.isEmpty || mesTopic != nil || mesAnswersTopic != nil || mesConfirmationsTopic != nil || confirmationFolder != nil || planningEvery != nil
+        tryton != nil || !routes.isEmpty || mesTopic != nil || mesAnswersTopic != nil || mesConfirmationsTopic != nil || confirmationFolder != nil || mesInspectionsTopic != nil || planningEvery != nil
     }
 
     /// Whether the machines' yield and scrap counts are posted (not when the MES confirms them).
@@ -120,7 +126,7 @@ public struct SyncConfiguration: Sendable, Hashable {
         guard let top = doc.root.fields(allowed: topLevelKeys) else { return c }
         if let e = top["erp"], let f = e.fields(allowed: ["tryton", "import_every"]) {
             c.importEvery = f["import_every"]?.duration(positive: true) ?? c.importEvery
-            if let t = f["tryton"], let tf = t.fields(allowed: ["url", "database", "user", "password", "password_file", "timeout"],
+            if let t = f["tryton"], let tf = t.fields(allowed: ["url", "database", "user", "password", "password_file", "timeout", "hold_location"],
                                                      required: ["url", "database"]) {
                 var password = tf["password"]?.string() ?? ""
                 tf["password"]?.warn(ConfigNode.inlineSecretWarning("password_file"))
@@ -134,9 +140,10 @@ public struct SyncConfiguration: Sendable, Hashable {
                 let timeout = tf["timeout"]?.duration(positive: true) ?? .seconds(10)
                 if let url = tf["url"]?.string(), let db = tf["database"]?.string() {
                     if !(url.hasPrefix("http://") || url.hasPrefix("https://")) { tf["url"]?.issue("expected an http:// or https:// URL, like http://127.0.0.1:8000") }
-                    c.tryton = Tryton(url: url, database: db, user: tf["user"]?.string() ?? "admin", password: password, timeout: timeout)
+                    c.tryton = Tryton(url: url, database: db, user: tf["user"]?.string() ?? "admin", password: password, timeout: timeout,
+                                      holdLocation: tf["hold_location"]?.string())
                     c.targets["tryton"] = .tryton
-                    for kind in [PostingKind.yield, .scrap, .consumption, .workCycle, .inputLot] { c.routes[kind] = "tryton" }
+                    for kind in [PostingKind.yield, .scrap, .consumption, .workCycle, .inputLot, .lotQuality] { c.routes[kind] = "tryton" }
                 }
             }
         }
@@ -153,7 +160,10 @@ public struct SyncConfiguration: Sendable, Hashable {
             }
         }
         var confirmationsNode: ConfigNode?
-        if let m = top["mes"], let f = m.fields(allowed: ["topic", "answers", "answer_within", "confirmations", "tolerance", "confirmation_folder", "confirmation_folder_every"]) {
+        var inspectionsNode: ConfigNode?
+        if let m = top["mes"], let f = m.fields(allowed: ["topic", "answers", "answer_within", "confirmations", "tolerance", "confirmation_folder", "confirmation_folder_every", "inspections"]) {
+            let inspections = f["inspections"]
+            c.mesInspectionsTopic = inspections?.string()
             confirmationsNode = f["confirmations"]
             c.mesConfirmationsTopic = f["confirmations"]?.string()
             c.confirmationTolerance = f["tolerance"]?.percent() ?? c.confirmationTolerance
@@ -165,9 +175,10 @@ public struct SyncConfiguration: Sendable, Hashable {
             c.mesTopic = f["topic"]?.string()
             c.mesAnswersTopic = f["answers"]?.string()
             c.answerWithin = f["answer_within"]?.duration(positive: true) ?? c.answerWithin
-            if f["topic"] == nil && f["answers"] == nil && f["confirmations"] == nil && f["confirmation_folder"] == nil {
-                m.issue("give `topic` (order starts and stops), `answers` (answers to order releases), `confirmations` (yield, scrap and time), or several")
+            if f["topic"] == nil && f["answers"] == nil && f["confirmations"] == nil && f["confirmation_folder"] == nil && inspections == nil {
+                m.issue("give `topic` (order starts and stops), `answers` (answers to order releases), `confirmations` (yield, scrap and time), `inspections` (lot quality results), or several")
             }
+            inspectionsNode = inspections
         }
         if let r = top["reconcile"], let f = r.fields(allowed: ["every", "declarations", "grace", "clock_skew_tolerance", "horizon", "escalate"]) {
             c.reconcileEvery = f["every"]?.duration(positive: true) ?? c.reconcileEvery
@@ -249,6 +260,10 @@ public struct SyncConfiguration: Sendable, Hashable {
         }
         if !c.postsCountedQuantities && c.tryton == nil {
             (confirmationsNode ?? doc.root).issue("confirmations are checked against the ERP's orders: add `erp: { tryton: ... }`")
+        }
+        if let node = inspectionsNode, c.mesInspectionsTopic != nil, c.routes[.lotQuality] == "tryton" || c.routes[.lotQuality] == nil,
+           c.tryton?.holdLocation == nil {
+            node.issue("a failed inspection holds its lot in a location outside the warehouse: set `erp: { tryton: { hold_location: <location code> } }`")
         }
         if !c.equipment.isEmpty && c.tryton == nil && (c.routes[.yield] ?? c.routes[.scrap]) == nil {
             top["equipment"]?.issue("equipment is mapped but there is no ERP: add `erp: { tryton: ... }` or route yield/scrap to a target")

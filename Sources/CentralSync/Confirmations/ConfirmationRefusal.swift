@@ -18,6 +18,8 @@ public enum ConfirmationRefusal: Error, Sendable, Hashable, CustomStringConverti
     case ambiguousOperation(order: String, operation: String, works: [Int64])
     /// A consumed lot's material is not an input of the order's bill of materials.
     case unknownMaterial(order: String, material: String, known: [String])
+    /// An inspection names a lot no MES confirmation booked for this product.
+    case unknownLot(lot: String, product: String)
     /// The order is not released (request, draft) or is closed (done, cancelled).
     case orderNotOpen(order: String, state: OrderState)
     /// A figure is confirmed but no target is routed for its kind.
@@ -34,6 +36,7 @@ public enum ConfirmationRefusal: Error, Sendable, Hashable, CustomStringConverti
         case .unknownOperation: "unknown_operation"
         case .ambiguousOperation: "ambiguous_operation"
         case .unknownMaterial: "unknown_material"
+        case .unknownLot: "unknown_lot"
         case .orderNotOpen: "order_not_open"
         case .notRouted: "not_routed"
         case .conflict: "conflict"
@@ -52,9 +55,11 @@ public enum ConfirmationRefusal: Error, Sendable, Hashable, CustomStringConverti
             "order \(order) runs \"\(op)\" as works \(works.map(String.init).joined(separator: ", ")): give \"work\""
         case .unknownMaterial(let order, let material, let known):
             "order \(order) consumes no material \"\(material)\" (its inputs: \(known.isEmpty ? "none" : known.joined(separator: ", ")))"
+        case .unknownLot(let lot, let product):
+            "no MES confirmation booked a lot \"\(lot)\" of \"\(product)\" (as an output lot or a consumed lot): nothing is held or released"
         case .orderNotOpen(let order, let state): "order \(order) is \(state) in the ERP: nothing may be confirmed on it"
         case .notRouted(let kind): "no target is routed for \(kind) (routes: { \(kind): <target> })"
-        case .conflict(let id): "confirmation \"\(id)\" was booked before with other figures; a correction needs an id of its own"
+        case .conflict(let id): "\"\(id)\" was booked before with other figures; a correction needs an id of its own"
         }
     }
 }

@@ -34,6 +34,9 @@ public enum PostingKind: String, Sendable, Codable, CaseIterable, Hashable, Cust
     /// A lot of an input material an MES confirmed an operation consumed: in Tryton the input is
     /// re-booked from the lot (the plan's quantity is not changed), which is the lot genealogy.
     case inputLot = "input_lot"
+    /// An inspection result for a lot (from a lab or an MES): a failed one holds the lot in the
+    /// ERP (nothing may be assigned from it), a passed one releases it.
+    case lotQuality = "lot_quality"
 
     public var description: String { rawValue }
 
@@ -70,6 +73,7 @@ public enum PostingKind: String, Sendable, Codable, CaseIterable, Hashable, Cust
         case .planningSnapshot: PlanningSnapshot.self
         case .orderRelease: OrderReleasePayload.self
         case .workCycle: WorkCyclePayload.self
+        case .lotQuality: LotQualityPayload.self
         }
     }
 

@@ -67,19 +67,41 @@ public struct LotTrace: Sendable {
         public var alarms: [Event]
     }
 
+    /// One inspection result booked for the lot (`mes.inspections`), as delivered.
+    public struct QualityResult: Sendable, Hashable, Codable {
+        public var inspection: String
+        public var product: String
+        public var result: String
+        public var at: String
+        public var by: String
+        public var note: String?
+        public var status: String
+        public var document: String?
+    }
+
     public struct Result: Sendable, Hashable, Codable {
         public var lot: String
+        /// Inspection results for the lot, oldest first: the last decides whether it is held.
+        public var quality: [QualityResult] = []
         /// Orders that made the lot (it is one of their outputs): its origins.
         public var madeBy: [Production]
         /// Orders that consumed the lot (it is one of their inputs): where it went.
         public var usedBy: [Production]
-        public var isEmpty: Bool { madeBy.isEmpty && usedBy.isEmpty }
+        public var isEmpty: Bool { madeBy.isEmpty && usedBy.isEmpty && quality.isEmpty }
     }
 
     public func trace(lot number: String, now: Timestamp = .now()) async throws -> Result {
         var byOrder: [Int64: (outputs: [LotLine], inputs: [LotLine])] = [:]
         var numbers: [Int64: String] = [:]
-        for p in try await store.postings() where p.status != .dead {
+        var quality: [(Timestamp, QualityResult)] = []
+        let postings = try await store.postings()
+        for p in postings where p.kind == .lotQuality {
+            guard let q = try? LotQualityPayload.decode(p.payload, as: .lotQuality), q.lot == number else { continue }
+            quality.append((q.at, QualityResult(inspection: q.inspection, product: q.productCode, result: q.result.rawValue, at: q.at.rfc3339,
+                                                by: q.by, note: q.note, status: p.status.rawValue, document: p.documentRef)))
+        }
+        quality.sort { $0.0 < $1.0 }
+        for p in postings where p.status != .dead {
             guard let confirmation = ConfirmationPlanner.confirmationID(of: p), [.yield, .scrap, .inputLot].contains(p.kind),
                   let m = try? MovePayload.decode(p.payload, as: p.kind), let lot = m.lot else { continue }
             let line = LotLine(lot: lot, product: m.productCode, kind: p.kind.rawValue, quantity: m.quantity, confirmation: confirmation,
@@ -89,7 +111,7 @@ public struct LotTrace: Sendable {
         }
         let made = byOrder.filter { $0.value.outputs.contains { $0.lot == number } }.keys.sorted()
         let used = byOrder.filter { $0.value.inputs.contains { $0.lot == number } }.keys.sorted()
-        guard !made.isEmpty || !used.isEmpty else { return Result(lot: number, madeBy: [], usedBy: []) }
+        guard !made.isEmpty || !used.isEmpty else { return Result(lot: number, quality: quality.map(\.1), madeBy: [], usedBy: []) }
         let timeline = try await pass.timeline()
         let offsets = try await events.edgeClockOffsets()
         func production(_ order: Int64) async throws -> Production {
@@ -120,6 +142,6 @@ public struct LotTrace: Sendable {
         var madeBy: [Production] = [], usedBy: [Production] = []
         for o in made { madeBy.append(try await production(o)) }
         for o in used { usedBy.append(try await production(o)) }
-        return Result(lot: number, madeBy: madeBy, usedBy: usedBy)
+        return Result(lot: number, quality: quality.map(\.1), madeBy: madeBy, usedBy: usedBy)
     }
 }

@@ -102,3 +102,48 @@ extension TrytonConnector {
         }
     }
 }
+
+extension TrytonConnector {
+    /// Applies an inspection result to its lot through the `millwright` module's
+    /// `stock.lot.millwright_quality_result`, in one Tryton transaction: a failed result moves the
+    /// lot's quantity in the warehouse storage to the hold location (outside every warehouse, so
+    /// nothing is assigned from it) and marks the lot held; a passed one moves it back and marks it
+    /// released. The move carries the result's key, so a retry after a lost answer changes nothing
+    /// more; a result older than the one applied last is superseded and changes nothing.
+    func deliverLotQuality(_ posting: Posting) async throws(TrytonError) -> DeliveryOutcome {
+        let p: LotQualityPayload
+        do {
+            p = try LotQualityPayload.decode(posting.payload, as: posting.kind)
+            try p.check(kind: posting.kind, key: posting.idempotencyKey)
+        } catch {
+            return .failed("\(error): fix it and replay")
+        }
+        guard let holdLocation else {
+            return .failed("no hold location: set erp.tryton.hold_location to the code of a Tryton location outside the warehouse, then replay")
+        }
+        let ctx = try await client.context()
+        let holds = try await searchRead("stock.location", [["code", "=", holdLocation]], ["id"], ctx)
+        guard let hold = TrytonJSON.int(holds.first?["id"]) else {
+            return .failed("Tryton has no location with code \(holdLocation) (erp.tryton.hold_location): create it outside the warehouse, then replay")
+        }
+        let lots = try await searchRead("stock.lot", [["number", "=", p.lot], ["product", "=", p.productID]], ["id"], ctx)
+        guard let lot = lots.compactMap({ TrytonJSON.int($0["id"]) }).min() else {
+            return .failed("Tryton has no lot \(p.lot) of \(p.productCode) yet (its confirmation not delivered?): replay once it is")
+        }
+        let answer = try await client.call("model.stock.lot.millwright_quality_result",
+                                           [lot, p.result.rawValue, p.at.rfc3339, p.note ?? "", p.storageLocationID, hold, p.key, ctx])
+        guard let r = answer as? [String: Any], let applied = r["applied"] as? String else {
+            throw .unexpectedAnswer(method: "model.stock.lot.millwright_quality_result", detail: "\(answer)")
+        }
+        let moved = (r["moved"] as? NSNumber)?.doubleValue ?? 0
+        let state = r["state"] as? String ?? "?"
+        let ref = "stock.lot:\(lot)"
+        switch applied {
+        case "before": return .found(documentRef: ref, note: "applied before (key \(p.key)): lot \(state)")
+        case "superseded": return .delivered(documentRef: ref, note: "superseded by a later inspection: lot stays \(state), nothing moved")
+        default:
+            return .delivered(documentRef: ref, note: "lot \(p.lot) \(state) (inspection \(p.inspection) \(p.result.rawValue)), \(moved) moved "
+                              + (p.result == .fail ? "to the hold location \(holdLocation)" : "back to storage"))
+        }
+    }
+}

@@ -14,10 +14,13 @@ import MillwrightCore
 /// searches for it before creating: a timeout after Tryton committed never doubles a move.
 public final class TrytonConnector: PostingConnector {
     let client: TrytonClient
+    /// The code of the location a held lot is moved to (`erp.tryton.hold_location`).
+    let holdLocation: String?
     let logger: Logger
 
-    public init(client: TrytonClient, logger: Logger) {
+    public init(client: TrytonClient, holdLocation: String? = nil, logger: Logger) {
         self.client = client
+        self.holdLocation = holdLocation
         self.logger = logger
     }
 
@@ -27,6 +30,7 @@ public final class TrytonConnector: PostingConnector {
         do {
             if posting.kind == .workCycle { return try await deliverCycle(posting) }
             if posting.kind == .inputLot { return try await deliverInputLot(posting) }
+            if posting.kind == .lotQuality { return try await deliverLotQuality(posting) }
             return try await deliverMove(posting)
         } catch {
             return .failed("\(error)")
