@@ -234,8 +234,11 @@ struct TraceCommand: AsyncParsableCommand {
         for q in r.quality {
             print("lot \(r.lot) quality: inspection \(q.inspection) \(q.result) at \(q.at) by \(q.by)\(q.note.map { " (\($0))" } ?? ""): \(q.status)\(q.document.map { " \($0)" } ?? "")")
         }
-        if let last = r.quality.last {
-            print("lot \(r.lot) is \(last.result == "fail" ? "HELD" : "released") by the latest inspection (\(last.inspection))")
+        // The latest delivered result decides (a later one not delivered yet is said beside it).
+        if let last = r.quality.last(where: { $0.status == "acked" }) {
+            let waiting = r.quality.filter { $0.status != "acked" }.count
+            print("lot \(r.lot) is \(last.result == "fail" ? "HELD" : "released") by the latest inspection delivered (\(last.inspection))"
+                  + (waiting > 0 ? "; \(waiting) result(s) not delivered" : ""))
         }
         for p in r.usedBy {
             print("lot \(r.lot) -> consumed by order \(p.order)")

@@ -27,6 +27,9 @@ class Lot(metaclass=PoolMeta):
     millwright_quality_key = fields.Char(
         "Quality Result Key", readonly=True, strip=False,
         help="The Millwright key of the result that set the quality state.")
+    millwright_quality_keys = fields.Text(
+        "Quality Result Keys", readonly=True,
+        help="Every result key applied to the lot, one per line.")
 
     @classmethod
     def __setup__(cls):
@@ -41,63 +44,110 @@ class Lot(metaclass=PoolMeta):
         """Applies one inspection result to a lot, in this transaction.
 
         result: 'fail' (hold) or 'pass' (release); at: the inspection's ISO
-        time; key: the result's idempotency key, set on the move (key + '#1').
-        Returns {'state', 'moved', 'applied'}: applied is 'now', 'before' (this
-        key was applied already) or 'superseded' (a later result was; nothing
-        is changed).
+        time; key: the result's idempotency key, set on the moves (key + '#n').
+        A hold moves the lot's free quantity in every location under
+        storage_id to hold_id (one move per location); a release moves what is
+        in hold_id back to storage_id. Returns {'state', 'moved', 'reserved',
+        'applied'}: applied is 'now', 'before' (this key was applied already)
+        or 'superseded' (a later result was; nothing is changed); reserved is
+        what of the lot other moves had reserved and was not held.
         """
         pool = Pool()
         Move = pool.get('stock.move')
         Location = pool.get('stock.location')
+        Product = pool.get('product.product')
+        ModelAccess = pool.get('ir.model.access')
         Date = pool.get('ir.date')
         if result not in {'pass', 'fail'}:
             raise ValueError(f"result must be 'pass' or 'fail', not {result!r}")
+        # What the moves below do in the module's name, the caller must be
+        # allowed to do: change lots and make stock moves.
+        ModelAccess.check('stock.lot', 'write')
+        ModelAccess.check('stock.move', 'create')
         lot = cls(lot_id)
-        when = dt.datetime.fromisoformat(at.replace('Z', '+00:00')).replace(
-            tzinfo=None)
-        earlier = Move.search([('millwright_key', '=', key + '#1')])
-        if earlier or lot.millwright_quality_key == key:
-            return {'state': lot.millwright_quality,
+        # One result at a time per lot: the checks below hold until commit.
+        cls.lock([lot])
+        when = dt.datetime.fromisoformat(at.replace('Z', '+00:00'))
+        if when.tzinfo is not None:
+            when = when.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        # Tryton keeps whole seconds: compare as stored.
+        when = when.replace(microsecond=0)
+        applied = set((lot.millwright_quality_keys or '').split())
+        earlier = Move.search([('millwright_key', 'like', key + '#%')])
+        if earlier or key in applied:
+            return {'state': lot.millwright_quality, 'reserved': 0,
                 'moved': sum(m.quantity for m in earlier), 'applied': 'before'}
         if lot.millwright_quality_at and when < lot.millwright_quality_at:
-            return {'state': lot.millwright_quality, 'moved': 0,
+            return {'state': lot.millwright_quality, 'moved': 0, 'reserved': 0,
                 'applied': 'superseded'}
         storage, hold = Location(storage_id), Location(hold_id)
-        source, target = (storage, hold) if result == 'fail' else (hold, storage)
-        with Transaction().set_context(
-                locations=[source.id], stock_date_end=Date.today(),
-                with_childs=True):
-            quantity = cls(lot_id).quantity
+        if result == 'fail':
+            # Every storage location under the warehouse storage, each on its
+            # own: stock in a bin is moved from the bin.
+            sources = [l.id for l in Location.search([
+                        ('parent', 'child_of', [storage.id]),
+                        ('type', '=', 'storage')])]
+            if hold.id in sources:
+                raise ValueError(
+                    f"the hold location {hold.rec_name} is inside the "
+                    f"warehouse storage {storage.rec_name}: nothing would be "
+                    "held; give a location outside every warehouse")
+            target = hold
+        else:
+            sources, target = [hold.id], storage
+        today = Date.today()
+        company = Transaction().context.get('company')
+        if company is None:
+            company = pool.get('company.company').search([], limit=1)[0].id
+
+        def by_location(assigned):
+            with Transaction().set_context(
+                    stock_date_end=today, stock_assign=assigned,
+                    company=company):
+                quantities = Product.products_by_location(
+                    sources, with_childs=False,
+                    grouping=('product', 'lot'),
+                    grouping_filter=([lot.product.id], [lot.id]))
+            return {k[0]: q for k, q in quantities.items()
+                if k[2] == lot.id and q > 0}
+
+        on_hand = by_location(False)
+        free = by_location(True)
+        reserved = sum(on_hand.values()) - sum(free.values())
         moved = 0
-        if quantity and quantity > 0:
-            company = Transaction().context.get('company')
-            if company is None:
-                company = pool.get('company.company').search([], limit=1)[0].id
-            # The caller may write lots (checked by the RPC); the moves are the
+        if free:
+            # The caller's rights were checked above; the moves are the
             # module's own doing, as Tryton's shipments do theirs.
             with without_check_access():
-                move = Move(
-                    product=lot.product, lot=lot, quantity=quantity,
-                    unit=lot.product.default_uom, from_location=source,
-                    to_location=target, company=company,
-                    effective_date=Date.today(), millwright_key=key + '#1')
-                move.save()
-                # Reserved from the lot's stock, then done (Tryton does not
-                # let a move out of a storage be done unreserved). Short of it
-                # (moved meanwhile), nothing of this call stays; it is retried.
-                if not Move.assign_try([move]):
+                moves = []
+                for n, (location_id, quantity) in enumerate(
+                        sorted(free.items()), 1):
+                    move = Move(
+                        product=lot.product, lot=lot, quantity=quantity,
+                        unit=lot.product.default_uom,
+                        from_location=Location(location_id),
+                        to_location=target, company=company,
+                        effective_date=today,
+                        millwright_key=f'{key}#{n}')
+                    move.save()
+                    moves.append(move)
+                # Reserved from the lot's free stock where it is, then done
+                # (Tryton does not let a move out of a storage be done
+                # unreserved). Short of it, nothing of this call stays.
+                if not Move.assign_try(moves, with_childs=False):
                     raise ValueError(
-                        f"lot {lot.number}: {quantity} no longer in "
-                        f"{source.rec_name}")
-                Move.do([move])
-            moved = quantity
+                        f"lot {lot.number}: its stock changed while it was "
+                        "being moved; try again")
+                Move.do(moves)
+                moved = sum(m.quantity for m in moves)
         state = 'held' if result == 'fail' else 'released'
-        # The quality fields are readonly to people (the integration sets them).
         with without_check_access():
             cls.write([lot], {
                     'millwright_quality': state,
                     'millwright_quality_at': when,
-                    'millwright_quality_note': (note or '')[:200],
+                    'millwright_quality_note': (note or '')[:1000],
                     'millwright_quality_key': key,
+                    'millwright_quality_keys': '\n'.join(sorted(applied | {key})),
                     })
-        return {'state': state, 'moved': moved, 'applied': 'now'}
+        return {'state': state, 'moved': moved, 'reserved': reserved,
+            'applied': 'now'}

@@ -261,9 +261,15 @@ public struct SyncConfiguration: Sendable, Hashable {
         if !c.postsCountedQuantities && c.tryton == nil {
             (confirmationsNode ?? doc.root).issue("confirmations are checked against the ERP's orders: add `erp: { tryton: ... }`")
         }
-        if let node = inspectionsNode, c.mesInspectionsTopic != nil, c.routes[.lotQuality] == "tryton" || c.routes[.lotQuality] == nil,
-           c.tryton?.holdLocation == nil {
-            node.issue("a failed inspection holds its lot in a location outside the warehouse: set `erp: { tryton: { hold_location: <location code> } }`")
+        if let node = inspectionsNode, c.mesInspectionsTopic != nil {
+            if c.tryton == nil && c.routes[.lotQuality] == nil {
+                node.issue("inspection results hold and release lots in the ERP: add `erp: { tryton: { ..., hold_location: <location code> } }`")
+            } else if c.routes[.lotQuality] == "tryton", (c.tryton?.holdLocation ?? "").isEmpty {
+                node.issue("a failed inspection holds its lot in a location outside the warehouse: set `erp: { tryton: { hold_location: <location code> } }`")
+            }
+            if c.postsCountedQuantities {
+                node.warn("inspections are for lots the MES's confirmations booked; without `confirmations` or `confirmation_folder` every result is refused (unknown_lot)")
+            }
         }
         if !c.equipment.isEmpty && c.tryton == nil && (c.routes[.yield] ?? c.routes[.scrap]) == nil {
             top["equipment"]?.issue("equipment is mapped but there is no ERP: add `erp: { tryton: ... }` or route yield/scrap to a target")

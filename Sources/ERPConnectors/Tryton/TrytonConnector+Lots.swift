@@ -33,14 +33,7 @@ extension TrytonConnector {
     /// Both moves are created in one call (one Tryton transaction), the input with the posting's
     /// key and the return with the key and `/unlotted`; a retry that finds the key finishes the
     /// input an earlier attempt left draft.
-    func deliverInputLot(_ posting: Posting) async throws(TrytonError) -> DeliveryOutcome {
-        let p: MovePayload
-        do {
-            p = try MovePayload.decode(posting.payload, as: posting.kind)
-            try p.check(kind: posting.kind, key: posting.idempotencyKey)
-        } catch {
-            return .failed("\(error): fix it and replay")
-        }
+    func deliverInputLot(_ p: MovePayload) async throws(TrytonError) -> DeliveryOutcome {
         guard let number = p.lot else { return .failed("the payload names no lot: fix it and replay") }
         let ctx = try await client.context()
         let found = try await searchRead("stock.move", [["millwright_key", "=", p.key]], ["id", "state"], ctx)
@@ -110,14 +103,7 @@ extension TrytonConnector {
     /// nothing is assigned from it) and marks the lot held; a passed one moves it back and marks it
     /// released. The move carries the result's key, so a retry after a lost answer changes nothing
     /// more; a result older than the one applied last is superseded and changes nothing.
-    func deliverLotQuality(_ posting: Posting) async throws(TrytonError) -> DeliveryOutcome {
-        let p: LotQualityPayload
-        do {
-            p = try LotQualityPayload.decode(posting.payload, as: posting.kind)
-            try p.check(kind: posting.kind, key: posting.idempotencyKey)
-        } catch {
-            return .failed("\(error): fix it and replay")
-        }
+    func deliverLotQuality(_ p: LotQualityPayload) async throws(TrytonError) -> DeliveryOutcome {
         guard let holdLocation else {
             return .failed("no hold location: set erp.tryton.hold_location to the code of a Tryton location outside the warehouse, then replay")
         }
@@ -136,6 +122,7 @@ extension TrytonConnector {
             throw .unexpectedAnswer(method: "model.stock.lot.millwright_quality_result", detail: "\(answer)")
         }
         let moved = (r["moved"] as? NSNumber)?.doubleValue ?? 0
+        let reserved = (r["reserved"] as? NSNumber)?.doubleValue ?? 0
         let state = r["state"] as? String ?? "?"
         let ref = "stock.lot:\(lot)"
         switch applied {
@@ -143,7 +130,8 @@ extension TrytonConnector {
         case "superseded": return .delivered(documentRef: ref, note: "superseded by a later inspection: lot stays \(state), nothing moved")
         default:
             return .delivered(documentRef: ref, note: "lot \(p.lot) \(state) (inspection \(p.inspection) \(p.result.rawValue)), \(moved) moved "
-                              + (p.result == .fail ? "to the hold location \(holdLocation)" : "back to storage"))
+                              + (p.result == .fail ? "to the hold location \(holdLocation)" : "back to storage")
+                              + (reserved > 0 ? "; \(reserved) reserved by other moves in Tryton, not moved" : ""))
         }
     }
 }

@@ -8,14 +8,7 @@ extension TrytonConnector {
     /// duration (the machine seconds, else the labour seconds) and done, which prices it from the
     /// work center's cost. Each attempt looks the key up first and finishes a cycle an earlier
     /// attempt left half way, so an answer lost after Tryton committed never doubles a cycle.
-    func deliverCycle(_ posting: Posting) async throws(TrytonError) -> DeliveryOutcome {
-        let p: WorkCyclePayload
-        do {
-            p = try WorkCyclePayload.decode(posting.payload, as: posting.kind)
-            try p.check(kind: posting.kind, key: posting.idempotencyKey)
-        } catch {
-            return .failed("\(error): fix it and replay")
-        }
+    func deliverCycle(_ p: WorkCyclePayload) async throws(TrytonError) -> DeliveryOutcome {
         let ctx = try await client.context()
         let duration = TrytonJSON.timedelta(seconds: p.machineSeconds > 0 ? p.machineSeconds : p.laborSeconds)
         let found = try await searchRead("production.work.cycle", [["millwright_key", "=", p.key]], ["id", "state"], ctx)

@@ -28,28 +28,31 @@ public final class TrytonConnector: PostingConnector {
 
     public func deliver(_ posting: Posting) async -> DeliveryOutcome {
         do {
-            if posting.kind == .workCycle { return try await deliverCycle(posting) }
-            if posting.kind == .inputLot { return try await deliverInputLot(posting) }
-            if posting.kind == .lotQuality { return try await deliverLotQuality(posting) }
-            return try await deliverMove(posting)
+            switch posting.kind {
+            case .workCycle: return try await deliverCycle(try Self.payload(WorkCyclePayload.self, of: posting))
+            case .inputLot: return try await deliverInputLot(try Self.payload(MovePayload.self, of: posting))
+            case .lotQuality: return try await deliverLotQuality(try Self.payload(LotQualityPayload.self, of: posting))
+            case .yield, .scrap, .consumption: return try await deliverMove(posting, try Self.payload(MovePayload.self, of: posting))
+            default:
+                return .failed("the Tryton connector posts yield, scrap, consumption, input lots, lot quality and work cycles; route \(posting.kind) to another target")
+            }
+        } catch let error as PayloadError {
+            return .failed("\(error): fix it and replay")
         } catch {
             return .failed("\(error)")
         }
     }
 
-    func deliverMove(_ posting: Posting) async throws(TrytonError) -> DeliveryOutcome {
-        guard posting.kind.quantityKind != nil else {
-            return .failed("the Tryton connector posts yield, scrap, consumption and work cycles; route \(posting.kind) to another target")
-        }
-        // The payload was checked when it was built or edited; a row from before that check is
-        // refused here with the field, before anything reaches Tryton.
-        let p: MovePayload
-        do {
-            p = try MovePayload.decode(posting.payload, as: posting.kind)
-            try p.check(kind: posting.kind, key: posting.idempotencyKey)
-        } catch {
-            return .failed("\(error): fix it and replay")
-        }
+    /// The posting's payload, decoded and checked against its kind and key. It was checked when it
+    /// was built or edited; a row from before that check is refused with the field, before
+    /// anything reaches Tryton.
+    static func payload<P: PostingPayload>(_: P.Type, of posting: Posting) throws(PayloadError) -> P {
+        let p = try P.decode(posting.payload, as: posting.kind)
+        try p.check(kind: posting.kind, key: posting.idempotencyKey)
+        return p
+    }
+
+    func deliverMove(_ posting: Posting, _ p: MovePayload) async throws(TrytonError) -> DeliveryOutcome {
         let key = p.key
         let order = p.orderID, product = p.productID
         let ctx = try await client.context()
