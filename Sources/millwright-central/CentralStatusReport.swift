@@ -26,6 +26,8 @@ struct CentralStatusReport: Codable {
     var discrepancies: [Discrepancy]?
     /// With MES confirmations: what was booked and how it went (`ConfirmationOverview`).
     var confirmations: ConfirmationOverview?
+    /// With `mes.inspections`: the lots the latest delivered inspection holds.
+    var heldLots: [HeldLot]?
     var reviewItems: Int
     var targets: [Target]
     var storage: Storage

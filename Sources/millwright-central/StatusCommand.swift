@@ -92,7 +92,8 @@ struct Status: AsyncParsableCommand {
             central: cfg.central, version: MillwrightVersion.current, at: now.rfc3339, store: store.location,
             eventsStored: try await store.eventCount(), batchesRefused: try await store.rejectedByReason(), replicas: replicas,
             edges: edges, unassigned: unassigned, leases: leases, claims: claims, postings: postings, releases: releases,
-            discrepancies: discrepancies, confirmations: confirmations, reviewItems: try await sync.reviewItems().count, targets: targets,
+            discrepancies: discrepancies, confirmations: confirmations,
+            heldLots: syncConfig.mesInspectionsTopic == nil ? nil : HeldLot.make(allPostings), reviewItems: try await sync.reviewItems().count, targets: targets,
             storage: storage, findings: findings, warnings: warnings, exitCode: StatusFinding.exitCode(findings))
     }
 
@@ -197,6 +198,13 @@ struct Status: AsyncParsableCommand {
             out += "confirmations: \(c.confirmations) booked, postings " + Posting.Status.allCases.map { "\(c.postings[$0.rawValue] ?? 0) \($0.rawValue)" }.joined(separator: ", ")
                 + "; \(settled)\(latency); \(c.compared) operation(s) of ended orders compared with the machines, \(c.discrepancies) discrepancy(ies)\(rate)\n"
             for x in (r.discrepancies ?? []).prefix(10) { out += "  discrepancy: \(x)\n" }
+        }
+        if let held = r.heldLots {
+            out += "lots held by inspections: \(held.count)\n"
+            for l in held.prefix(10) {
+                out += "  held: \(l.lot) (\(l.product)) by inspection \(l.inspection) at \(l.at)\(l.note.map { ": \($0)" } ?? "")"
+                    + (l.pending > 0 ? " (\(l.pending) later result(s) not delivered yet)" : "") + "\n"
+            }
         }
         let st = r.storage
         var storeLine = "store size \(ByteSize.format(st.storeBytes))"

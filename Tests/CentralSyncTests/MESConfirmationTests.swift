@@ -260,11 +260,17 @@ import TestSupport
         guard case .found(let ref, let note) = again else { Issue.record("\(again)"); return }
         #expect(ref.hasPrefix("stock.lot:") && note.contains("applied before"), "\(note)")
         #expect(try await stock("OUT-1") == "held STO 0.0 QUA 50.0")
+        func status() async throws -> String {
+            try await offPool { try Executables.run("sh", ["-c", "'\(CentralProcess.binary)' status -c '\(config)' 2>&1"]) }.output
+        }
+        let whileHeld = try await status()
+        #expect(whileHeld.contains("lots held by inspections: 1") && whileHeld.contains("held: OUT-1 (WIDGET) by inspection QI-1"), "\(whileHeld)")
         #expect(try await stock("OUT-2") == "- STO 50.0 QUA 0.0", "the other lot is untouched")
         try await inspect(#"{"id": "QI-2", "lot": "OUT-1", "product": "WIDGET", "result": "pass", "at": "\#(Timestamp.minutes(-20).rfc3339)", "by": "lab-1"}"#)
         #expect(await eventuallyAsync(timeout: 60) { inspections.stats.booked == 2 }, "\(inspections.stats)")
         try await h.deliver()
         #expect(try await stock("OUT-1") == "released STO 50.0 QUA 0.0")
+        #expect(try await status().contains("lots held by inspections: 0"))
         // An older failure delivered late, and a resend of the pass: neither holds the lot again.
         try await inspect(#"{"id": "QI-0", "lot": "OUT-1", "product": "WIDGET", "result": "fail", "at": "\#(Timestamp.minutes(-40).rfc3339)"}"#)
         try await inspect(#"{"id": "QI-2", "lot": "OUT-1", "product": "WIDGET", "result": "pass", "at": "\#(Timestamp.minutes(-20).rfc3339)", "by": "lab-1"}"#)
