@@ -14,14 +14,9 @@ import TestSupport
 /// with them: a difference beyond `mes.tolerance` is a discrepancy with both figures in the ledger
 /// and the planning snapshot.
 @Suite(.serialized) struct MESConfirmationTests {
-    /// `publish` without holding a cooperative thread while mosquitto_pub runs.
-    func publishOff(_ port: Int, _ json: String) async throws {
+    /// Publishes one confirmation as the MES would (mosquitto_pub), off the cooperative pool.
+    func publish(_ port: Int, _ json: String) async throws {
         let r = try await offPool { try Executables.run("mosquitto_pub", ["-p", "\(port)", "-q", "1", "-t", "mes/confirmations/line-1", "-m", json]) }
-        #expect(r.status == 0, "\(r.output)")
-    }
-
-    func publish(_ port: Int, _ json: String) throws {
-        let r = try Executables.run("mosquitto_pub", ["-p", "\(port)", "-q", "1", "-t", "mes/confirmations/line-1", "-m", json])
         #expect(r.status == 0, "\(r.output)")
     }
 
@@ -40,17 +35,17 @@ import TestSupport
         defer { intake.cancel() }
         #expect(await eventuallyAsync(timeout: 120) { broker.subscriptions() > 0 }, "the confirmation listener subscribed")
 
-        let po = try tryton.createProduction(reference: "PO-CONF", quantity: 100)
+        let po = try await offPool { try tryton.createProduction(reference: "PO-CONF", quantity: 100) }
         try await h.importERP()
 
         // Yield, scrap and time for the press operation.
         let at = Timestamp.minutes(-5)
-        try publish(broker.port, #"{"id": "C-1", "order": "\#(po.number)", "operation": "Press", "yield": 40, "scrap": 2, "scrap_reason": "burr", "machine_seconds": 1500, "labor_seconds": 1800, "at": "\#(at.rfc3339)", "by": "mes-line-1"}"#)
+        try await publish(broker.port, #"{"id": "C-1", "order": "\#(po.number)", "operation": "Press", "yield": 40, "scrap": 2, "scrap_reason": "burr", "machine_seconds": 1500, "labor_seconds": 1800, "at": "\#(at.rfc3339)", "by": "mes-line-1"}"#)
         #expect(await eventuallyAsync(timeout: 60) { listener.stats.booked == 1 }, "\(listener.stats)")
         // Sent again (the MES did not hear our acknowledgement): nothing more.
-        try publish(broker.port, #"{"id": "C-1", "order": "\#(po.number)", "operation": "Press", "yield": 40, "scrap": 2, "scrap_reason": "burr", "machine_seconds": 1500, "labor_seconds": 1800, "at": "\#(at.rfc3339)", "by": "mes-line-1"}"#)
+        try await publish(broker.port, #"{"id": "C-1", "order": "\#(po.number)", "operation": "Press", "yield": 40, "scrap": 2, "scrap_reason": "burr", "machine_seconds": 1500, "labor_seconds": 1800, "at": "\#(at.rfc3339)", "by": "mes-line-1"}"#)
         // A second confirmation by the order's reference: yield only.
-        try publish(broker.port, #"{"id": "C-2", "order": "PO-CONF", "operation": "Press", "yield": 60, "at": "\#(at.rfc3339)"}"#)
+        try await publish(broker.port, #"{"id": "C-2", "order": "PO-CONF", "operation": "Press", "yield": 60, "at": "\#(at.rfc3339)"}"#)
         #expect(await eventuallyAsync(timeout: 60) { listener.stats.booked == 2 && listener.stats.duplicates == 1 }, "\(listener.stats)")
 
         // Refused, each with its reason; nothing booked for them.
@@ -64,7 +59,7 @@ import TestSupport
             #"{"id": "C-1", "order": "\#(po.number)", "operation": "Press", "yield": 40, "scrap": 2, "scrap_reason": "burr", "machine_seconds": 1500, "labor_seconds": 1700, "at": "\#(at.rfc3339)"}"#,
             "not json",
         ]
-        for r in refusals { try publish(broker.port, r) }
+        for r in refusals { try await publish(broker.port, r) }
         let expected = ["unknown_order": 1, "invalid": 3, "unknown_operation": 1, "conflict": 2, "malformed": 1]
         #expect(await eventuallyAsync(timeout: 60) { listener.stats.refused == expected }, "\(listener.stats)")
         let postings = try await h.store.postings()
@@ -82,7 +77,7 @@ import TestSupport
         try await h.mes("PO-CONF", .stop, at: .minutes(-65))
         let ended = try #require(try await h.ledger(po.id).first { $0.kind == "yield" })
         #expect(ended.discrepancies.map { [$0.confirmed, $0.counted, $0.tolerance] } == [[100, 93, 0.05]], "\(ended)")
-        let workID = (try tryton.production(po.id)["works"] as? [[String: Any]])?.first.flatMap { ($0["id"] as? NSNumber)?.int64Value }
+        let workID = (try await offPool { try tryton.production(po.id) }["works"] as? [[String: Any]])?.first.flatMap { ($0["id"] as? NSNumber)?.int64Value }
         #expect(ended.discrepancies.first?.workID == workID)
         #expect(ended.discrepancies.first?.description.contains("the MES confirmed 100, the machines counted 93 (-7.0%)") == true)
         let scrap = try #require(try await h.ledger(po.id).first { $0.kind == "scrap" })
@@ -102,7 +97,7 @@ import TestSupport
         #expect(try await h.store.audit(postingID: cycle.id).contains { $0.action == .acked && $0.detail.contains("found by reference") })
 
         // In Tryton: one output move per yield confirmation, one scrap move, one done cycle of 1500 s.
-        let production = try tryton.production(po.id)
+        let production = try await offPool { try tryton.production(po.id) }
         let outputs = production["outputs"] as? [[String: Any]] ?? []
         func keyed(_ key: String) -> [[String: Any]] { outputs.filter { $0["millwright_key"] as? String == key } }
         #expect(keyed("yield:mes:C-1").map { ($0["quantity"] as? NSNumber)?.doubleValue } == [40])
@@ -120,21 +115,21 @@ import TestSupport
         let config = h.dir.appendingPathComponent("central.yaml").path
         try (SyncHarness.config(trytonURL: tryton.url, brokerPort: broker.port, extra: #"mes: { confirmations: "mes/confirmations/+" }"#)
              + "\n\(h.storeSection)\n").write(toFile: config, atomically: true, encoding: .utf8)
-        let ledger = try Executables.run("sh", ["-c", "'\(CentralProcess.binary)' ledger -c '\(config)' 2>&1"]).output
+        let ledger = try await offPool { try Executables.run("sh", ["-c", "'\(CentralProcess.binary)' ledger -c '\(config)' 2>&1"]) }.output
         #expect(ledger.contains("yield: derived 93, posted 100, in flight 0, in review 0, open 0, confirmed by the MES 100"), "\(ledger)")
         #expect(ledger.contains("discrepancy: order \(po.id) work"), "\(ledger)")
-        let status = try Executables.run("sh", ["-c", "'\(CentralProcess.binary)' status -c '\(config)' 2>&1"]).output
+        let status = try await offPool { try Executables.run("sh", ["-c", "'\(CentralProcess.binary)' status -c '\(config)' 2>&1"]) }.output
         #expect(status.contains("confirmations: 2 booked, postings 0 pending, 0 sent, 4 acked, 0 dead, 0 confirmed; 100.0% of settled delivered"), "\(status)")
         #expect(status.contains("2 operation(s) of ended orders compared with the machines, 2 discrepancy(ies) (100.0%)"), "\(status)")
 
         // Done in Tryton: the machines' counts of a closed order are no review items (the MES is the
         // source of record), and a confirmation delivered again is still a duplicate, not refused.
-        try tryton.completeProduction(po.id)
+        try await offPool { try tryton.completeProduction(po.id) }
         try await h.importERP()
         try await h.reconcile(now: .now() + .seconds(3600))
         #expect(try await h.store.reviewItems().isEmpty)
         let duplicates = listener.stats.duplicates
-        try publish(broker.port, #"{"id": "C-2", "order": "PO-CONF", "operation": "Press", "yield": 60, "at": "\#(at.rfc3339)"}"#)
+        try await publish(broker.port, #"{"id": "C-2", "order": "PO-CONF", "operation": "Press", "yield": 60, "at": "\#(at.rfc3339)"}"#)
         #expect(await eventuallyAsync(timeout: 60) { listener.stats.duplicates == duplicates + 1 }, "\(listener.stats)")
     }
 
@@ -171,11 +166,11 @@ import TestSupport
 
         let at = Timestamp.minutes(-64).rfc3339
         let one = #"{"id": "L-1", "order": "\#(po.number)", "operation": "Press", "yield": 50, "lot": "OUT-1", "at": "\#(at)", "consumed": [{"material": "STEEL", "lot": "HEAT-1", "quantity": 30}, {"material": "STEEL", "lot": "HEAT-2", "quantity": 20}]}"#
-        try await publishOff(broker.port, one)
-        try await publishOff(broker.port, #"{"id": "L-2", "order": "\#(po.number)", "operation": "Press", "yield": 50, "lot": "OUT-2", "at": "\#(at)", "consumed": [{"material": "STEEL", "lot": "HEAT-1", "quantity": 20}, {"material": "STEEL", "lot": "HEAT-2", "quantity": 30}]}"#)
+        try await publish(broker.port, one)
+        try await publish(broker.port, #"{"id": "L-2", "order": "\#(po.number)", "operation": "Press", "yield": 50, "lot": "OUT-2", "at": "\#(at)", "consumed": [{"material": "STEEL", "lot": "HEAT-1", "quantity": 20}, {"material": "STEEL", "lot": "HEAT-2", "quantity": 30}]}"#)
         // Master data comes from the ERP: a material the order does not consume is refused, nothing booked.
-        try await publishOff(broker.port, #"{"id": "L-3", "order": "\#(po.number)", "operation": "Press", "yield": 1, "lot": "OUT-3", "at": "\#(at)", "consumed": [{"material": "COPPER", "lot": "C-9", "quantity": 1}]}"#)
-        try await publishOff(broker.port, #"{"id": "L-4", "order": "\#(po.number)", "operation": "Press", "yield": 1, "at": "\#(at)", "consumed": [{"material": "STEEL", "lot": "HEAT-1", "quantity": -1}]}"#)
+        try await publish(broker.port, #"{"id": "L-3", "order": "\#(po.number)", "operation": "Press", "yield": 1, "lot": "OUT-3", "at": "\#(at)", "consumed": [{"material": "COPPER", "lot": "C-9", "quantity": 1}]}"#)
+        try await publish(broker.port, #"{"id": "L-4", "order": "\#(po.number)", "operation": "Press", "yield": 1, "at": "\#(at)", "consumed": [{"material": "STEEL", "lot": "HEAT-1", "quantity": -1}]}"#)
         #expect(await eventuallyAsync(timeout: 60) { listener.stats.booked == 2 && listener.stats.refused == ["unknown_material": 1, "invalid": 1] },
                 "\(listener.stats)")
         #expect(Set(try await h.store.postings().map(\.idempotencyKey)) == [
@@ -184,8 +179,8 @@ import TestSupport
         let all = try await h.store.postings()
         #expect(all.allSatisfy { $0.status == .acked }, "\(all.map { "\($0.idempotencyKey): \($0.status) \($0.lastError ?? "")" })")
         // A resend books nothing; the same id with another lot is a conflict.
-        try await publishOff(broker.port, one)
-        try await publishOff(broker.port, one.replacingOccurrences(of: "HEAT-2", with: "HEAT-3"))
+        try await publish(broker.port, one)
+        try await publish(broker.port, one.replacingOccurrences(of: "HEAT-2", with: "HEAT-3"))
         #expect(await eventuallyAsync(timeout: 60) { listener.stats.duplicates == 1 && listener.stats.refused["conflict"] == 1 }, "\(listener.stats)")
         #expect(try await h.store.postings().count == 6)
 
@@ -292,7 +287,7 @@ import TestSupport
         let drops = try TemporaryDirectory.make(prefix: "drops")
         let h = try await SyncHarness(extra: "mes: { confirmation_folder: \"\(drops.path)\", confirmation_folder_every: 1h }")
         let folder = try #require(h.runtime.confirmationFolder)
-        let po = try h.tryton.createProduction(reference: "PO-FILE", quantity: 100)
+        let po = try await offPool { [tryton = h.tryton] in try tryton.createProduction(reference: "PO-FILE", quantity: 100) }
         try await h.importERP()
         let csv = """
             id,order,operation,yield,scrap,scrap_reason,at
@@ -312,7 +307,7 @@ import TestSupport
         #expect(FileManager.default.fileExists(atPath: drops.appendingPathComponent("processed/shift-1.csv.result.json").path))
         #expect(!FileManager.default.fileExists(atPath: drops.appendingPathComponent("shift-1.csv").path))
         try await h.deliver()
-        let outputs = try h.tryton.moves(po.id).outputs
+        let outputs = try await offPool { [tryton = h.tryton] in try tryton.moves(po.id).outputs }
         #expect(outputs.filter { ($0["millwright_key"] as? String)?.hasPrefix("yield:mes:F-1") == true }.count == 1)
         #expect(outputs.filter { ($0["millwright_key"] as? String)?.hasPrefix("scrap:mes:F-2") == true }.count == 1)
 
