@@ -220,7 +220,7 @@ struct TraceCommand: AsyncParsableCommand {
             return
         }
         func lines(_ l: [LotTrace.LotLine]) -> String {
-            l.map { "\($0.lot) (\($0.product) \(qty($0.quantity)) \($0.kind), confirmation \($0.confirmation), \($0.document ?? $0.status))" }
+            l.map { "\($0.lot) (\($0.product) \(qty($0.quantity)) \($0.kind), confirmation \($0.confirmation), \($0.document ?? $0.status.rawValue))" }
                 .joined(separator: "\n      ")
         }
         for p in r.madeBy {
@@ -232,11 +232,11 @@ struct TraceCommand: AsyncParsableCommand {
             print("  -> all output lots of the order: \n      " + lines(p.outputs))
         }
         for q in r.quality {
-            print("lot \(r.lot) quality: inspection \(q.inspection) \(q.result) at \(q.at) by \(q.by)\(q.note.map { " (\($0))" } ?? ""): \(q.status)\(q.document.map { " \($0)" } ?? "")")
+            print("lot \(r.lot) quality: inspection \(q.inspection) \(q.result) at \(q.at) by \(q.by)\(q.note.map { " (\($0))" } ?? ""): \(q.status.rawValue)\(q.document.map { " \($0)" } ?? "")")
         }
         // The latest delivered result decides (a later one not delivered yet is said beside it).
-        if let last = r.quality.last(where: { $0.status == "acked" }) {
-            let waiting = r.quality.filter { $0.status != "acked" }.count
+        if let last = r.quality.last(where: { $0.status.isDelivered }) {
+            let waiting = r.quality.filter { !$0.status.isDelivered }.count
             print("lot \(r.lot) is \(last.result == "fail" ? "HELD" : "released") by the latest inspection delivered (\(last.inspection))"
                   + (waiting > 0 ? "; \(waiting) result(s) not delivered" : ""))
         }

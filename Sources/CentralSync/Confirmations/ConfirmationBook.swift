@@ -13,7 +13,7 @@ public final class ConfirmationBook: Sendable {
     let store: any SyncState
     let routes: [PostingKind: String]
     let logger: Logger
-    let counters = Mutex(Stats())
+    let counter: BookCounter
 
     public struct Stats: Sendable, Hashable, Codable {
         /// Confirmations booked (their postings added).
@@ -35,9 +35,10 @@ public final class ConfirmationBook: Sendable {
         self.store = store
         self.routes = routes
         self.logger = logger
+        counter = BookCounter(noun: "MES confirmation", logger: logger)
     }
 
-    public var stats: Stats { counters.withLock { $0 } }
+    public var stats: Stats { counter.stats }
 
     /// Books one confirmation; throws only when the store failed (nothing was booked then).
     public func book(_ c: MESConfirmation, now: Timestamp = .now()) async throws -> Outcome {
@@ -56,10 +57,8 @@ public final class ConfirmationBook: Sendable {
             // Another intake (a replica, or the folder and MQTT at once) booked the same id meanwhile.
             return earlier
         }
-        counters.withLock { $0.booked += 1 }
-        logger.info("MES confirmation booked", metadata: [
-            "id": "\(c.id)", "order": "\(c.order)", "operation": "\(c.operation)",
-            "postings": "\(planned.map(\.idempotencyKey).joined(separator: ","))"])
+        counter.booked(["id": "\(c.id)", "order": "\(c.order)", "operation": "\(c.operation)",
+                        "postings": "\(planned.map(\.idempotencyKey).joined(separator: ","))"])
         return .booked(planned.map(\.idempotencyKey))
     }
 
@@ -81,8 +80,7 @@ public final class ConfirmationBook: Sendable {
             refused(r, id: c.id)
             return .refused(r)
         }
-        counters.withLock { $0.duplicates += 1 }
-        logger.info("MES confirmation sent again: already booked", metadata: ["id": "\(c.id)"])
+        counter.duplicate(id: c.id)
         return .duplicate
     }
 
@@ -122,8 +120,6 @@ public final class ConfirmationBook: Sendable {
 
     /// Counts and logs a refusal (`id` when the confirmation got as far as having one).
     public func refused(_ r: ConfirmationRefusal, id: String?, source: String? = nil) {
-        counters.withLock { $0.refused[r.name, default: 0] += 1 }
-        logger.warning("MES confirmation refused: nothing booked", metadata: [
-            "id": "\(id?.prefix(200) ?? "-")", "reason": "\(r)", "source": "\(source ?? "mqtt")"])
+        counter.refused(r, id: id, source: source)
     }
 }

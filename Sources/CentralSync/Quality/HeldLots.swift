@@ -21,7 +21,7 @@ public struct HeldLot: Sendable, Hashable, Codable {
         for p in postings where p.kind == .lotQuality {
             guard let q = try? LotQualityPayload.decode(p.payload, as: .lotQuality) else { continue }
             let id = "\(q.productCode)\u{0}\(q.lot)"
-            guard p.status == .acked || p.status == .confirmed else {
+            guard p.status.isDelivered else {
                 if p.status != .dead { pending[id, default: 0] += 1 }
                 continue
             }

@@ -12,16 +12,15 @@ import Synchronization
 public final class QualityBook: Sendable {
     let store: any SyncState
     let routes: [PostingKind: String]
-    let logger: Logger
-    let counters = Mutex(ConfirmationBook.Stats())
+    let counter: BookCounter
 
     public init(store: any SyncState, routes: [PostingKind: String], logger: Logger) {
         self.store = store
         self.routes = routes
-        self.logger = logger
+        counter = BookCounter(noun: "inspection result", logger: logger)
     }
 
-    public var stats: ConfirmationBook.Stats { counters.withLock { $0 } }
+    public var stats: ConfirmationBook.Stats { counter.stats }
 
     /// Books one result; throws only when the store failed (nothing was booked then).
     public func book(_ r: InspectionResult, now: Timestamp = .now()) async throws -> ConfirmationBook.Outcome {
@@ -35,8 +34,7 @@ public final class QualityBook: Sendable {
         }
         let added = try await store.apply(postings: [planned], now: now)
         if added.isEmpty, let earlier = try await compareWithBooked(r) { return earlier }
-        counters.withLock { $0.booked += 1 }
-        logger.info("inspection result booked", metadata: ["id": "\(r.id)", "lot": "\(r.lot)", "result": "\(r.result.rawValue)"])
+        counter.booked(["id": "\(r.id)", "lot": "\(r.lot)", "result": "\(r.result.rawValue)"])
         return .booked([planned.idempotencyKey])
     }
 
@@ -48,14 +46,11 @@ public final class QualityBook: Sendable {
             refused(refusal, id: r.id)
             return .refused(refusal)
         }
-        counters.withLock { $0.duplicates += 1 }
-        logger.info("inspection result sent again: already booked", metadata: ["id": "\(r.id)"])
+        counter.duplicate(id: r.id)
         return .duplicate
     }
 
     public func refused(_ r: ConfirmationRefusal, id: String?, source: String? = nil) {
-        counters.withLock { $0.refused[r.name, default: 0] += 1 }
-        logger.warning("inspection result refused: nothing booked", metadata: [
-            "id": "\(id?.prefix(200) ?? "-")", "reason": "\(r)", "source": "\(source ?? "mqtt")"])
+        counter.refused(r, id: id, source: source)
     }
 }

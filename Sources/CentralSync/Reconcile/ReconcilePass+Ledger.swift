@@ -30,7 +30,7 @@ extension ReconcilePass {
             let k = Key(order: order, kind: kind.rawValue, material: "")
             var e = entry(k)
             e.confirmed += p.quantity
-            if p.status == .acked || p.status == .confirmed { e.posted += p.quantity } else { e.inFlight += p.quantity }
+            if p.status.isDelivered { e.posted += p.quantity } else { e.inFlight += p.quantity }
             entries[k] = e
             confirmed[.init(orderID: order, workID: payload.workID, kind: kind), default: 0] += p.quantity
         }
@@ -38,7 +38,7 @@ extension ReconcilePass {
             guard let line = LineKey(parsing: p.line) else { continue }
             let k = Key(order: line.orderID, kind: line.kind.rawValue, material: line.material)
             var e = entry(k)
-            if p.status == .acked || p.status == .confirmed { e.posted += p.quantity } else { e.inFlight += p.quantity }
+            if p.status.isDelivered { e.posted += p.quantity } else { e.inFlight += p.quantity }
             entries[k] = e
         }
         for (id, o) in orders {

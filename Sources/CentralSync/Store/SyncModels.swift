@@ -103,6 +103,9 @@ public struct Posting: Sendable, Hashable, Codable {
         case pending, sent, acked, dead
         /// The receiver answered that it took the change (an MES accepting an order release); final.
         case confirmed
+
+        /// The target has the change (acknowledged, or also confirmed by the receiver).
+        public var isDelivered: Bool { self == .acked || self == .confirmed }
     }
 
     public var id: Int64

@@ -35,7 +35,7 @@ public struct LotTrace: Sendable {
         public var kind: String
         public var quantity: Double
         public var confirmation: String
-        public var status: String
+        public var status: Posting.Status
         public var document: String?
     }
 
@@ -75,7 +75,7 @@ public struct LotTrace: Sendable {
         public var at: String
         public var by: String
         public var note: String?
-        public var status: String
+        public var status: Posting.Status
         public var document: String?
     }
 
@@ -98,14 +98,14 @@ public struct LotTrace: Sendable {
         for p in postings where p.kind == .lotQuality {
             guard let q = try? LotQualityPayload.decode(p.payload, as: .lotQuality), q.lot == number else { continue }
             quality.append((q.at, QualityResult(inspection: q.inspection, product: q.productCode, result: q.result.rawValue, at: q.at.rfc3339,
-                                                by: q.by, note: q.note, status: p.status.rawValue, document: p.documentRef)))
+                                                by: q.by, note: q.note, status: p.status, document: p.documentRef)))
         }
         quality.sort { $0.0 < $1.0 }
         for p in postings where p.status != .dead {
             guard let confirmation = ConfirmationPlanner.confirmationID(of: p), [.yield, .scrap, .inputLot].contains(p.kind),
                   let m = try? MovePayload.decode(p.payload, as: p.kind), let lot = m.lot else { continue }
             let line = LotLine(lot: lot, product: m.productCode, kind: p.kind.rawValue, quantity: m.quantity, confirmation: confirmation,
-                               status: p.status.rawValue, document: p.documentRef)
+                               status: p.status, document: p.documentRef)
             numbers[m.orderID] = m.orderNumber
             if p.kind == .inputLot { byOrder[m.orderID, default: ([], [])].inputs.append(line) } else { byOrder[m.orderID, default: ([], [])].outputs.append(line) }
         }
@@ -114,15 +114,15 @@ public struct LotTrace: Sendable {
         guard !made.isEmpty || !used.isEmpty else { return Result(lot: number, quality: quality.map(\.1), madeBy: [], usedBy: []) }
         let timeline = try await pass.timeline()
         let offsets = try await events.edgeClockOffsets()
+        // Events are read by the edge's own event time, widened by the largest clock correction,
+        // then kept by the corrected time: an edge whose clock is behind still has its events found.
+        let widest = offsets.values.map { Int64(clamping: $0.magnitude) }.max() ?? 0
+        let slack = Millis(min(widest, Millis.days(366).value) + 60_000)
         func production(_ order: Int64) async throws -> Production {
             let lines = byOrder[order] ?? ([], [])
             let runs = timeline.filter { $0.orderID == order }.sorted { ($0.from, $0.equipment) < ($1.from, $1.equipment) }
             var found: [Event] = [], alarms: [Event] = []
             var count = 0
-            // Read by the edge's own event time, widened by the largest clock correction, then
-            // kept by the corrected time: an edge whose clock is behind still has its events found.
-            let widest = offsets.values.map { Int64(clamping: $0.magnitude) }.max() ?? 0
-            let slack = Millis(min(widest, Millis.days(366).value) + 60_000)
             for run in runs {
                 let end = min(run.to ?? now, now)
                 for e in try await events.events(occurredFrom: run.from - slack, before: end + slack, FeedFilter(equipment: [run.equipment])) {
